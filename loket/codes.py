@@ -1,0 +1,62 @@
+"""Appointment references people can type, and QR payloads a scanner types for them.
+
+A reference is 8 characters from an alphabet without look-alikes (no 0/O, 1/I/L, U/V),
+shown as XXXX-XXXX. A QR payload is `LK` + reference + date (YYYYMMDD) + a 16-character
+HMAC-SHA256 tag, letters and digits only: USB scanners type it as a keyboard would, and
+punctuation lands on different keys on AZERTY and QWERTY layouts.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
+REFERENCE_LENGTH = 8
+PAYLOAD_PREFIX = "LK"
+TAG_LENGTH = 16
+PAYLOAD = re.compile(rf"LK([{ALPHABET}]{{8}})(\d{{8}})([A-Z2-7]{{{TAG_LENGTH}}})")
+
+
+def new_reference() -> str:
+    """A fresh random reference (the caller checks it is not in use yet)."""
+    return "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
+
+
+def new_secret() -> str:
+    """The office's signing key for QR payloads, made once at init, kept in the database."""
+    return secrets.token_hex(32)
+
+
+def qr_payload(secret: str, reference: str, day: str) -> str:
+    """The signed text inside an appointment's QR code; `day` is YYYY-MM-DD."""
+    compact_day = day.replace("-", "")
+    return f"{PAYLOAD_PREFIX}{reference}{compact_day}{_tag(secret, reference, compact_day)}"
+
+
+def read_code(secret: str, text: str) -> str | None:
+    """The reference inside a scanned payload or a typed reference; None if it is neither.
+
+    A payload whose tag does not match is rejected here, so a forged code never
+    reaches the database lookup.
+    """
+    compact = re.sub(r"[\s\-]", "", text).upper()
+    if len(compact) == REFERENCE_LENGTH and all(ch in ALPHABET for ch in compact):
+        return compact
+    match = PAYLOAD.fullmatch(compact)
+    if match is None:
+        return None
+    reference, compact_day, tag = match.groups()
+    if not hmac.compare_digest(tag, _tag(secret, reference, compact_day)):
+        return None
+    return reference
+
+
+def _tag(secret: str, reference: str, compact_day: str) -> str:
+    digest = hmac.new(
+        secret.encode(), f"{reference}:{compact_day}".encode(), hashlib.sha256
+    ).digest()
+    return base64.b32encode(digest[:10]).decode()

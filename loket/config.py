@@ -1,0 +1,361 @@
+"""The office configuration: one TOML file, validated whole before anything uses it."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from importlib import resources
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from loket.errors import ConfigError
+
+LANGUAGES = ("nl", "fr", "en", "de")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SERVICE_CODE = re.compile(r"[A-Z]{1,2}")
+HOURS_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service visitors queue for; its code prefixes its ticket numbers."""
+
+    code: str
+    names: dict[str, str]
+    walk_in: bool = True
+    appointments: bool = True
+    minutes: int = 10
+    daily_limit: int | None = None
+    hours: dict[int, tuple[tuple[time, time], ...]] | None = None
+
+    def name(self, language: str) -> str:
+        """The service's name in `language`, else in the first language it has."""
+        return self.names.get(language) or next(iter(self.names.values()))
+
+    def is_open(self, local: datetime) -> bool:
+        """Whether the service takes visitors at this local time."""
+        if self.hours is None:
+            return True
+        return any(
+            start <= local.time() < end for start, end in self.hours.get(local.weekday(), ())
+        )
+
+    def next_opening(self, local: datetime) -> datetime | None:
+        """The next local time the service opens, within a week; None if it never does."""
+        if self.hours is None:
+            return local
+        for days_ahead in range(8):
+            day = local.date().toordinal() + days_ahead
+            weekday = date.fromordinal(day).weekday()
+            for start, _end in self.hours.get(weekday, ()):
+                opening = datetime.combine(date.fromordinal(day), start, local.tzinfo)
+                if opening > local:
+                    return opening
+        return None
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A desk where staff call visitors, serving services in the order listed."""
+
+    id: str
+    name: str
+    services: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CheckinPolicy:
+    """When an appointment holder may check in, and what happens when late."""
+
+    early_minutes: int = 30
+    late_minutes: int = 15
+    late_action: str = "walk_in"
+
+
+@dataclass(frozen=True)
+class Office:
+    """The whole validated configuration of one office."""
+
+    name: str
+    timezone: ZoneInfo
+    languages: tuple[str, ...]
+    services: dict[str, Service]
+    counters: dict[str, Counter]
+    checkin: CheckinPolicy = field(default_factory=CheckinPolicy)
+    max_wait_minutes: int = 45
+    target_wait_minutes: int = 15
+    retention_days: int = 30
+    number_width: int = 3
+    categories: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def counters_serving(self, service: str) -> list[Counter]:
+        """The counters that serve `service`."""
+        return [c for c in self.counters.values() if service in c.services]
+
+    def format_number(self, prefix: str, number: int) -> str:
+        """A ticket number as printed: prefix plus zero-padded number, e.g. A012."""
+        return f"{prefix}{number:0{self.number_width}d}"
+
+
+def default_config_text() -> str:
+    """The demo office shipped inside the package (data/office.toml links to the same file)."""
+    return resources.files("loket").joinpath("office.toml").read_text(encoding="utf-8")
+
+
+def load_config(text: str) -> Office:
+    """Parse and validate a TOML config; raise ConfigError naming the key at fault."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"not valid TOML: {error}") from None
+    return _Reader(raw, text).office()
+
+
+class _Reader:
+    """Walks the parsed TOML, checking each key and naming it in any error."""
+
+    TOP_KEYS = {
+        "office",
+        "timezone",
+        "languages",
+        "target_wait_minutes",
+        "retention_days",
+        "number_width",
+        "checkin",
+        "routing",
+        "appointments",
+        "services",
+        "counters",
+    }
+
+    def __init__(self, raw: dict, text: str):
+        self.raw = raw
+        self.text = text
+
+    def office(self) -> Office:
+        raw = self.raw
+        _no_unknown_keys(raw, self.TOP_KEYS, "")
+        name = _text(raw, "office", "office")
+        timezone = _timezone(raw.get("timezone", "Europe/Brussels"))
+        languages = self.languages()
+        services = self.services(languages)
+        counters = self.counters(services)
+        unserved = [
+            code for code in services if not any(code in c.services for c in counters.values())
+        ]
+        if unserved:
+            raise ConfigError(f"services: {', '.join(unserved)} served by no counter")
+        return Office(
+            name=name,
+            timezone=timezone,
+            languages=languages,
+            services=services,
+            counters=counters,
+            checkin=self.checkin(),
+            max_wait_minutes=self.routing(),
+            target_wait_minutes=_whole(raw, "target_wait_minutes", 15, "target_wait_minutes"),
+            retention_days=_whole(raw, "retention_days", 30, "retention_days"),
+            number_width=_whole(raw, "number_width", 3, "number_width", low=1, high=6),
+            categories=self.categories(services),
+            source=self.text,
+        )
+
+    def languages(self) -> tuple[str, ...]:
+        languages = self.raw.get("languages", ["nl", "fr", "en", "de"])
+        if not isinstance(languages, list) or not languages:
+            raise ConfigError("languages: must be a non-empty list such as ['nl', 'fr']")
+        for language in languages:
+            if language not in LANGUAGES:
+                raise ConfigError(f"languages: {language!r} is not one of {', '.join(LANGUAGES)}")
+        if len(set(languages)) != len(languages):
+            raise ConfigError("languages: a language is listed twice")
+        return tuple(languages)
+
+    def services(self, languages: tuple[str, ...]) -> dict[str, Service]:
+        entries = self.raw.get("services")
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError("services: at least one [[services]] table is needed")
+        services: dict[str, Service] = {}
+        for index, entry in enumerate(entries):
+            where = f"services[{index}]"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: must be a table")
+            _no_unknown_keys(
+                entry,
+                {"code", "name", "walk_in", "appointments", "minutes", "daily_limit", "hours"},
+                where,
+            )
+            code = entry.get("code")
+            if not isinstance(code, str) or not SERVICE_CODE.fullmatch(code):
+                raise ConfigError(f"{where}.code: must be one or two capital letters, got {code!r}")
+            if code in services:
+                raise ConfigError(f"{where}.code: {code!r} is used twice")
+            where = f"services.{code}"
+            limit = entry.get("daily_limit")
+            services[code] = Service(
+                code=code,
+                names=_names(entry.get("name"), languages, f"{where}.name"),
+                walk_in=_flag(entry, "walk_in", True, where),
+                appointments=_flag(entry, "appointments", True, where),
+                minutes=_whole(entry, "minutes", 10, f"{where}.minutes", low=1),
+                daily_limit=None
+                if limit is None
+                else _whole(entry, "daily_limit", 0, f"{where}.daily_limit", low=1),
+                hours=_hours(entry.get("hours"), f"{where}.hours"),
+            )
+        return services
+
+    def counters(self, services: dict[str, Service]) -> dict[str, Counter]:
+        entries = self.raw.get("counters")
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError("counters: at least one [[counters]] table is needed")
+        counters: dict[str, Counter] = {}
+        for index, entry in enumerate(entries):
+            where = f"counters[{index}]"
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{where}: must be a table")
+            _no_unknown_keys(entry, {"id", "name", "services"}, where)
+            counter_id = entry.get("id")
+            if isinstance(counter_id, int) and not isinstance(counter_id, bool):
+                counter_id = str(counter_id)
+            if not isinstance(counter_id, str) or not re.fullmatch(
+                r"[A-Za-z0-9_-]{1,20}", counter_id
+            ):
+                raise ConfigError(
+                    f"{where}.id: must be a short name of letters or digits, got {counter_id!r}"
+                )
+            if counter_id in counters:
+                raise ConfigError(f"{where}.id: {counter_id!r} is used twice")
+            served = entry.get("services")
+            if not isinstance(served, list) or not served:
+                raise ConfigError(
+                    f"counters.{counter_id}.services: must list at least one service code"
+                )
+            for code in served:
+                if code not in services:
+                    raise ConfigError(f"counters.{counter_id}.services: unknown service {code!r}")
+            name = entry.get("name", f"Loket {counter_id}")
+            if not isinstance(name, str) or not name.strip():
+                raise ConfigError(f"counters.{counter_id}.name: must be a non-empty text")
+            counters[counter_id] = Counter(counter_id, name, tuple(dict.fromkeys(served)))
+        return counters
+
+    def checkin(self) -> CheckinPolicy:
+        table = _table(self.raw, "checkin")
+        _no_unknown_keys(table, {"early_minutes", "late_minutes", "late_action"}, "checkin")
+        action = table.get("late_action", "walk_in")
+        if action not in ("walk_in", "refuse"):
+            raise ConfigError(f"checkin.late_action: must be 'walk_in' or 'refuse', got {action!r}")
+        return CheckinPolicy(
+            early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes"),
+            late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes"),
+            late_action=action,
+        )
+
+    def routing(self) -> int:
+        table = _table(self.raw, "routing")
+        _no_unknown_keys(table, {"max_wait_minutes"}, "routing")
+        return _whole(table, "max_wait_minutes", 45, "routing.max_wait_minutes", low=1)
+
+    def categories(self, services: dict[str, Service]) -> dict[str, str]:
+        table = _table(self.raw, "appointments")
+        _no_unknown_keys(table, {"categories"}, "appointments")
+        categories = table.get("categories", {})
+        if not isinstance(categories, dict):
+            raise ConfigError("appointments.categories: must be a table of keyword = service code")
+        for keyword, code in categories.items():
+            if code not in services:
+                raise ConfigError(f"appointments.categories.{keyword}: unknown service {code!r}")
+        return {keyword.casefold(): code for keyword, code in categories.items()}
+
+
+def _no_unknown_keys(table: dict, allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        prefix = f"{where}." if where else ""
+        raise ConfigError(
+            f"{prefix}{unknown[0]}: unknown key (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _table(raw: dict, key: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f"{key}: must be a table")
+    return value
+
+
+def _text(raw: dict, key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{where}: must be a non-empty text")
+    return value.strip()
+
+
+def _flag(raw: dict, key: str, default: bool, where: str) -> bool:
+    value = raw.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where}.{key}: must be true or false, got {value!r}")
+    return value
+
+
+def _whole(raw: dict, key: str, default: int, where: str, low: int = 0, high: int = 100_000) -> int:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{where}: must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def _timezone(name: object) -> ZoneInfo:
+    if not isinstance(name, str):
+        raise ConfigError(f"timezone: must be a name such as 'Europe/Brussels', got {name!r}")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"timezone: unknown time zone {name!r}") from None
+
+
+def _names(value: object, languages: tuple[str, ...], where: str) -> dict[str, str]:
+    if isinstance(value, str):
+        value = {language: value for language in languages}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: must be a text or a table of language = name")
+    missing = [language for language in languages if not str(value.get(language, "")).strip()]
+    if missing:
+        raise ConfigError(f"{where}: no name in {', '.join(missing)}")
+    return {language: str(value[language]) for language in languages}
+
+
+def _hours(value: object, where: str) -> dict[int, tuple[tuple[time, time], ...]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            f'{where}: must be a table such as {{ mon = "08:30-12:00, 13:00-16:00" }}'
+        )
+    hours: dict[int, tuple[tuple[time, time], ...]] = {}
+    for day, ranges in value.items():
+        if day not in WEEKDAYS:
+            raise ConfigError(f"{where}.{day}: not a weekday (use {', '.join(WEEKDAYS)})")
+        if not isinstance(ranges, str):
+            raise ConfigError(f'{where}.{day}: must be a text such as "08:30-12:00, 13:00-16:00"')
+        hours[WEEKDAYS.index(day)] = tuple(
+            _range(part, f"{where}.{day}") for part in ranges.split(",") if part.strip()
+        )
+    return hours
+
+
+def _range(text: str, where: str) -> tuple[time, time]:
+    match = HOURS_RANGE.match(text)
+    if not match:
+        raise ConfigError(f"{where}: {text.strip()!r} is not a range such as 08:30-12:00")
+    h1, m1, h2, m2 = (int(part) for part in match.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError:
+        raise ConfigError(f"{where}: {text.strip()!r} is not a valid time range") from None
+    if end <= start:
+        raise ConfigError(f"{where}: {text.strip()!r} ends before it starts")
+    return start, end

@@ -1,0 +1,752 @@
+"""The queue engine: every operation of the office, each one transaction on the shared database.
+
+The CLI, the kiosk, the counter app and the display are all clients of `Engine`.
+Each state change runs in one `Store.write()` (BEGIN IMMEDIATE) and appends to the
+events table, so every client sees every change whichever client made it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from loket import codes
+from loket.config import Counter, Office, Service, default_config_text, load_config
+from loket.errors import ImportRefused, Refused
+from loket.model import (
+    APPOINTMENT,
+    CALLED,
+    CANCELLED,
+    DONE,
+    EXPIRED,
+    NO_SHOW,
+    WAITING,
+    WALK_IN,
+    Appointment,
+    CounterState,
+    Event,
+    Receipt,
+    Ticket,
+    utc_now,
+)
+from loket.storage import Store
+
+Clock = Callable[[], datetime]
+NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
+
+# Check-in outcomes.
+ACCEPTED = "accepted"
+ALREADY_CHECKED_IN = "already_checked_in"
+TOO_EARLY = "too_early"
+TOO_LATE = "too_late"
+OTHER_DAY = "other_day"
+APPOINTMENT_CANCELLED = "cancelled"
+NOT_RECOGNISED = "not_recognised"
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    """The outcome of a check-in attempt; `receipt` is set only when a ticket is handed out."""
+
+    outcome: str
+    receipt: Receipt | None = None
+    appointment_at: datetime | None = None
+    day: str | None = None
+    allowed_from: datetime | None = None
+    reason: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the visitor leaves with a ticket."""
+        return self.receipt is not None
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """One service's line as a new visitor would find it."""
+
+    code: str
+    name: str
+    walk_in: bool
+    appointments: bool
+    open_now: bool
+    opens_at: datetime | None
+    waiting: int
+    open_counters: int
+    estimated_wait_minutes: int | None
+    daily_limit: int | None
+    issued_today: int
+
+    @property
+    def limit_reached(self) -> bool:
+        return self.daily_limit is not None and self.issued_today >= self.daily_limit
+
+    def to_dict(self) -> dict:
+        return {
+            "code": self.code,
+            "name": self.name,
+            "walk_in": self.walk_in,
+            "appointments": self.appointments,
+            "open": self.open_now,
+            "opens_at": None if self.opens_at is None else self.opens_at.isoformat(),
+            "waiting": self.waiting,
+            "open_counters": self.open_counters,
+            "estimated_wait_minutes": self.estimated_wait_minutes,
+            "daily_limit": self.daily_limit,
+            "issued_today": self.issued_today,
+            "limit_reached": self.limit_reached,
+        }
+
+
+@dataclass(frozen=True)
+class Call:
+    """What a counter's call did: the ticket it finished (if any) and the one it called."""
+
+    counter: Counter
+    called: Ticket | None
+    finished: Ticket | None = None
+
+    def to_dict(self) -> dict:
+        return {
+            "counter": self.counter.id,
+            "counter_name": self.counter.name,
+            "number": None if self.called is None else self.called.number,
+            "ticket": None if self.called is None else self.called.to_dict(),
+            "finished": None if self.finished is None else self.finished.number,
+        }
+
+
+@dataclass(frozen=True)
+class Status:
+    """The whole office at one moment: lines, counters and the latest calls."""
+
+    services: list[ServiceStatus]
+    counters: list[CounterState]
+    recent_calls: list[Event]
+    waiting: dict[str, list[Ticket]]
+
+    def to_dict(self) -> dict:
+        return {
+            "services": [
+                {**s.to_dict(), "tickets": [t.number for t in self.waiting.get(s.code, [])]}
+                for s in self.services
+            ],
+            "counters": [c.to_dict() for c in self.counters],
+            "recent_calls": [
+                {
+                    "number": e.number,
+                    "counter": e.counter,
+                    "at": e.at.isoformat(),
+                    "recall": e.action == "recall",
+                }
+                for e in self.recent_calls
+            ],
+        }
+
+
+def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
+    """The order in which a counter calls waiting tickets: smallest key first.
+
+    1. checked-in appointments whose time has come, earliest appointment first;
+    2. tickets waiting longer than max_wait, longest first;
+    3. priority tickets, oldest arrival first;
+    4. everything else, oldest arrival first.
+    Ties go to the lower ticket id. `Engine._pick_next` finds the same minimum with
+    three indexed queries instead of sorting every waiting ticket.
+    """
+    if ticket.kind == APPOINTMENT and ticket.appointment_at <= now:
+        return (0, ticket.appointment_at, ticket.id)
+    if ticket.arrived_at <= now - max_wait:
+        return (1, ticket.arrived_at, ticket.id)
+    if ticket.priority:
+        return (2, ticket.arrived_at, ticket.id)
+    return (3, ticket.arrived_at, ticket.id)
+
+
+class Engine:
+    """The office's queue, on one SQLite file shared by every kiosk, counter and display."""
+
+    def __init__(self, path: str | Path, clock: Clock = utc_now):
+        self.store = Store.open(path)
+        self.clock = clock
+        self.path = str(path)
+        text = self.store.setting("config")
+        if text is None:
+            self.office = self._store_config(default_config_text(), only_if_missing=True)
+        else:
+            self.office = load_config(text)
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # set-up
+
+    def init(self, config_text: str | None = None) -> Office:
+        """Load an office config (the demo office if none); safe to run again."""
+        text = config_text if config_text is not None else self.store.setting("config")
+        self.office = self._store_config(text or default_config_text(), only_if_missing=False)
+        return self.office
+
+    def _store_config(self, text: str, only_if_missing: bool) -> Office:
+        office = load_config(text)  # invalid config raises before anything is written
+        with self.store.write() as db:
+            if only_if_missing and db.setting("config") is not None:
+                return load_config(db.setting("config"))
+            db.set_setting("config", text)
+            if db.setting("qr_secret") is None:
+                db.set_setting("qr_secret", codes.new_secret())
+            db.sync_counters(list(office.counters))
+        return office
+
+    # time
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def local(self, moment: datetime) -> datetime:
+        """A UTC moment in the office's time zone."""
+        return moment.astimezone(self.office.timezone)
+
+    def today(self, now: datetime | None = None) -> str:
+        """The service day (local date) as YYYY-MM-DD: numbers restart at local midnight."""
+        return self.local(now or self.clock()).date().isoformat()
+
+    # walk-in tickets
+
+    def issue_ticket(self, service: str, priority: bool = False) -> Receipt:
+        """Hand a walk-in visitor a numbered ticket for `service`."""
+        svc = self._service(service)
+        now = self.clock()
+        if not svc.walk_in:
+            raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
+        self._refuse_if_closed(svc, now)
+        with self.store.write():
+            self._expire_earlier_days(now)
+            day = self.today(now)
+            if (
+                svc.daily_limit is not None
+                and self.store.issued_count(svc.code, day, WALK_IN) >= svc.daily_limit
+            ):
+                raise Refused(
+                    f"service {svc.code} has reached its daily limit of {svc.daily_limit} tickets"
+                )
+            ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
+            return self._receipt(ticket, now, fresh=True)
+
+    def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
+        local = self.local(now)
+        if not svc.is_open(local):
+            opening = svc.next_opening(local)
+            when = "" if opening is None else f"; it opens {_when(opening, local)}"
+            raise Refused(f"service {svc.code} is closed now{when}")
+
+    def _insert_ticket(
+        self, svc: Service, now: datetime, kind: str, priority: bool = False, appointment_at=None
+    ) -> Ticket:
+        day = self.today(now)
+        seq = self.store.next_seq(svc.code, day)
+        ticket_id = self.store.insert_ticket(
+            series=svc.code,
+            service_day=day,
+            seq=seq,
+            number=self.office.format_number(svc.code, seq),
+            service=svc.code,
+            kind=kind,
+            priority=int(priority),
+            status=WAITING,
+            arrived_at=now,
+            appointment_at=appointment_at,
+        )
+        self.store.add_event(now, "issue", ticket_id, None, WAITING, None, svc.code)
+        return self.store.ticket(ticket_id)
+
+    def _receipt(self, ticket: Ticket, now: datetime, fresh: bool = False) -> Receipt:
+        if fresh and ticket.kind == WALK_IN and not ticket.priority:
+            # A brand-new ordinary ticket is behind everyone waiting: a count is enough.
+            position = self.store.waiting_counts(ticket.service_day).get(ticket.service, 1)
+        else:
+            position = self.position(ticket, now)
+        return Receipt(ticket, position, self._estimate(ticket.service, position, now))
+
+    def position(self, ticket: Ticket, now: datetime) -> int:
+        """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
+        max_wait = timedelta(minutes=self.office.max_wait_minutes)
+        mine = routing_key(ticket, now, max_wait)
+        waiting = self.store.waiting([ticket.service], ticket.service_day)
+        return 1 + sum(1 for other in waiting if routing_key(other, now, max_wait) < mine)
+
+    def _estimate(self, service: str, position: int, now: datetime) -> int | None:
+        """position / open counters serving it * median service time today (config default until 3 served)."""
+        states = self.store.counters()
+        open_counters = sum(
+            1
+            for c in self.office.counters_serving(service)
+            if states.get(c.id, ("paused",))[0] == "open"
+        )
+        if open_counters == 0:
+            return None
+        minutes = self.store.service_minutes(service, self.today(now))
+        per_visitor = (
+            statistics.median(minutes)
+            if len(minutes) >= 3
+            else self.office.services[service].minutes
+        )
+        return math.ceil(position / open_counters * per_visitor)
+
+    def cancel(self, number: str) -> Ticket:
+        """A waiting visitor gives up: the ticket is cancelled (its number is never reused)."""
+        now = self.clock()
+        with self.store.write():
+            self._expire_earlier_days(now)
+            ticket = self._ticket_by_number(number, now)
+            if ticket.status != WAITING:
+                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
+            return self._move(ticket, now, "cancel", CANCELLED, counter=None, finished_at=now)
+
+    # counters
+
+    def call_next(self, counter: str, current: str | None = None) -> Call:
+        """Finish the counter's current ticket (done) and call the next by the routing rule."""
+        desk = self._counter(counter)
+        now = self.clock()
+        with self.store.write():
+            self._expire_earlier_days(now)
+            finished = self._finish_current(desk, now, current)
+            ticket = self._pick_next(desk, now)
+            called = None if ticket is None else self._call(desk, ticket, now)
+            return Call(desk, called, finished)
+
+    def call_number(self, counter: str, number: str, current: str | None = None) -> Call:
+        """Call one waiting number out of order (finishing the current ticket first)."""
+        desk = self._counter(counter)
+        now = self.clock()
+        with self.store.write():
+            self._expire_earlier_days(now)
+            self._refuse_if_paused(desk)
+            ticket = self._ticket_by_number(number, now)
+            if ticket.status != WAITING:
+                raise Refused(f"{ticket.number} cannot be called: {_describe(ticket, self.office)}")
+            finished = self._finish_current(desk, now, current)
+            return Call(desk, self._call(desk, ticket, now), finished)
+
+    def recall(self, counter: str, current: str | None = None) -> Ticket:
+        """Call the counter's current ticket again (the display announces it again)."""
+        desk = self._counter(counter)
+        now = self.clock()
+        with self.store.write():
+            ticket = self._current(desk, current)
+            self.store.update_ticket(ticket.id, recalls=ticket.recalls + 1, called_at=now)
+            self.store.add_event(now, "recall", ticket.id, CALLED, CALLED, desk.id, ticket.service)
+            return self.store.ticket(ticket.id)
+
+    def finish(self, counter: str, current: str | None = None) -> Ticket:
+        """The visitor at the counter has been served."""
+        return self._end_current(counter, current, "done", DONE)
+
+    def no_show(self, counter: str, current: str | None = None) -> Ticket:
+        """The called visitor did not come to the counter."""
+        return self._end_current(counter, current, "no_show", NO_SHOW)
+
+    def transfer(self, counter: str, service: str, current: str | None = None) -> Ticket:
+        """Send the current visitor to another service's line, keeping number and arrival time."""
+        desk = self._counter(counter)
+        svc = self._service(service)
+        now = self.clock()
+        with self.store.write():
+            ticket = self._current(desk, current)
+            self.store.set_counter_ticket(desk.id, None)
+            self.store.update_ticket(ticket.id, service=svc.code)
+            return self._move(
+                ticket,
+                now,
+                "transfer",
+                WAITING,
+                counter=None,
+                service=svc.code,
+                from_counter=desk.id,
+            )
+
+    def pause(self, counter: str) -> CounterState:
+        """Close the counter for a while; it stops counting for wait estimates."""
+        return self._set_counter_state(counter, "paused")
+
+    def resume(self, counter: str) -> CounterState:
+        """Open the counter again."""
+        return self._set_counter_state(counter, "open")
+
+    def _set_counter_state(self, counter: str, state: str) -> CounterState:
+        desk = self._counter(counter)
+        now = self.clock()
+        with self.store.write():
+            current_state, ticket_id = self.store.counter(desk.id)
+            if state == "paused" and ticket_id is not None:
+                ticket = self.store.ticket(ticket_id)
+                raise Refused(
+                    f"{desk.name} is serving {ticket.number}: finish it first (done, no-show or transfer)"
+                )
+            if current_state != state:
+                self.store.set_counter_state(desk.id, state)
+                self.store.add_event(
+                    now, "pause" if state == "paused" else "resume", counter=desk.id
+                )
+            return CounterState(desk.id, desk.name, state, desk.services, None)
+
+    def _end_current(self, counter: str, current: str | None, action: str, state: str) -> Ticket:
+        desk = self._counter(counter)
+        now = self.clock()
+        with self.store.write():
+            ticket = self._current(desk, current)
+            self.store.set_counter_ticket(desk.id, None)
+            return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
+
+    def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
+        self._refuse_if_paused(desk)
+        state, ticket_id = self.store.counter(desk.id)
+        if ticket_id is None:
+            if expected:
+                raise Refused(f"{expected} is no longer at {desk.name}: it was already handled")
+            return None
+        ticket = self._current(desk, expected)
+        self.store.set_counter_ticket(desk.id, None)
+        return self._move(ticket, now, "done", DONE, finished_at=now, from_counter=desk.id)
+
+    def _current(self, desk: Counter, expected: str | None) -> Ticket:
+        row = self.store.counter(desk.id)
+        if row is None or row[1] is None:
+            if expected:
+                raise Refused(f"{expected} is no longer at {desk.name}: it was already handled")
+            raise Refused(f"{desk.name} has no current ticket")
+        ticket = self.store.ticket(row[1])
+        if expected and _normalise_number(expected, self.office) != ticket.number:
+            raise Refused(f"{desk.name} is now serving {ticket.number}, not {expected.upper()}")
+        return ticket
+
+    def _refuse_if_paused(self, desk: Counter) -> None:
+        if self.store.counter(desk.id)[0] == "paused":
+            raise Refused(f"{desk.name} is paused: resume it first")
+
+    def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
+        """The smallest `routing_key` among the waiting tickets this counter serves."""
+        day = self.today(now)
+        services = desk.services
+        appointment = self.store.first_waiting(services, day, "appointment")
+        if appointment is not None and appointment.appointment_at <= now:
+            return appointment
+        oldest = self.store.first_waiting(services, day, "arrival")
+        if oldest is None:
+            return None
+        if oldest.arrived_at <= now - timedelta(minutes=self.office.max_wait_minutes):
+            return oldest
+        return self.store.first_waiting(services, day, "priority") or oldest
+
+    def _call(self, desk: Counter, ticket: Ticket, now: datetime) -> Ticket:
+        self.store.set_counter_ticket(desk.id, ticket.id)
+        return self._move(
+            ticket,
+            now,
+            "call",
+            CALLED,
+            counter=desk.id,
+            called_at=now,
+            first_called_at=ticket.first_called_at or now,
+        )
+
+    def _move(
+        self, ticket: Ticket, now: datetime, action: str, state: str, from_counter=None, **fields
+    ) -> Ticket:
+        """Change a ticket's state and record the change as an event, in the open transaction."""
+        self.store.update_ticket(ticket.id, status=state, **fields)
+        counter = fields.get("counter") or from_counter
+        service = fields.get("service", ticket.service)
+        self.store.add_event(now, action, ticket.id, ticket.status, state, counter, service)
+        return self.store.ticket(ticket.id)
+
+    def _expire_earlier_days(self, now: datetime) -> None:
+        """Close tickets of earlier days that never ended: they are not carried into today."""
+        stale = self.store.open_tickets_before(self.today(now))
+        if not stale:
+            return
+        self.store.release_tickets([t.id for t in stale])
+        for ticket in stale:
+            self._move(ticket, now, "expire", EXPIRED, counter=ticket.counter)
+
+    # reading
+
+    def services(self) -> list[ServiceStatus]:
+        """Every service with its line and the estimated wait for a new ticket."""
+        now = self.clock()
+        with self.store.read():
+            return self._services(now)
+
+    def _services(self, now: datetime) -> list[ServiceStatus]:
+        day = self.today(now)
+        local = self.local(now)
+        waiting = self.store.waiting_counts(day)
+        states = self.store.counters()
+        result = []
+        for svc in self.office.services.values():
+            count = waiting.get(svc.code, 0)
+            open_counters = sum(
+                1
+                for c in self.office.counters_serving(svc.code)
+                if states.get(c.id, ("paused",))[0] == "open"
+            )
+            open_now = svc.is_open(local)
+            result.append(
+                ServiceStatus(
+                    code=svc.code,
+                    name=svc.name(self.office.languages[0]),
+                    walk_in=svc.walk_in,
+                    appointments=svc.appointments,
+                    open_now=open_now,
+                    opens_at=None if open_now else svc.next_opening(local),
+                    waiting=count,
+                    open_counters=open_counters,
+                    estimated_wait_minutes=self._estimate(svc.code, count + 1, now),
+                    daily_limit=svc.daily_limit,
+                    issued_today=self.store.issued_count(svc.code, day, WALK_IN),
+                )
+            )
+        return result
+
+    def status(self, recent: int = 10) -> Status:
+        """Lines, counters and recent calls, read in one consistent snapshot."""
+        now = self.clock()
+        day = self.today(now)
+        with self.store.read():
+            services = self._services(now)
+            states = self.store.counters()
+            counters = []
+            for desk in self.office.counters.values():
+                state, ticket_id = states.get(desk.id, ("open", None))
+                current = None if ticket_id is None else self.store.ticket(ticket_id)
+                counters.append(CounterState(desk.id, desk.name, state, desk.services, current))
+            waiting = {}
+            for ticket in self.store.waiting(list(self.office.services), day):
+                waiting.setdefault(ticket.service, []).append(ticket)
+            calls = self.store.last_events(("call", "recall"), recent)
+        return Status(services, counters, calls, waiting)
+
+    def counter_state(self, counter: str) -> CounterState:
+        desk = self._counter(counter)
+        with self.store.read():
+            state, ticket_id = self.store.counter(desk.id)
+            current = None if ticket_id is None else self.store.ticket(ticket_id)
+        return CounterState(desk.id, desk.name, state, desk.services, current)
+
+    def ticket(self, number: str) -> Ticket:
+        """Today's ticket with this number."""
+        with self.store.read():
+            return self._ticket_by_number(number, self.clock())
+
+    def events_after(self, event_id: int, actions=None, limit: int = 1000) -> list[Event]:
+        """New events since `event_id`, for the display and other followers."""
+        with self.store.read():
+            return self.store.events_after(event_id, actions, limit)
+
+    # appointments
+
+    def add_appointment(
+        self, service: str, at: datetime, name: str | None = None, uid: str | None = None
+    ) -> Appointment:
+        """Book one appointment at `at` (an aware datetime); returns it with reference and QR payload."""
+        svc = self._service(service)
+        if not svc.appointments:
+            raise Refused(f"service {svc.code} does not take appointments")
+        with self.store.write():
+            appointment = self._save_appointment(svc.code, at, name, uid, cancelled=False)
+        return appointment
+
+    def _save_appointment(
+        self, service: str, at: datetime, name, uid, cancelled: bool
+    ) -> Appointment:
+        """Insert, or update the one with the same booking UID; runs inside a write()."""
+        fields = dict(
+            service=service,
+            starts_at=at,
+            day=self.local(at).date().isoformat(),
+            name=name,
+            status="cancelled" if cancelled else "booked",
+        )
+        existing = None if uid is None else self.store.appointment_by("uid", uid)
+        if existing is not None:
+            self.store.update_appointment(existing.id, **fields)
+            appointment_id = existing.id
+        else:
+            appointment_id = self.store.insert_appointment(
+                reference=self._unused_reference(), uid=uid, created_at=self.clock(), **fields
+            )
+        return self._with_payload(self.store.appointment_by("id", appointment_id))
+
+    def _unused_reference(self) -> str:
+        while True:
+            reference = codes.new_reference()
+            if self.store.appointment_by("reference", reference) is None:
+                return reference
+
+    def _with_payload(self, appointment: Appointment) -> Appointment:
+        payload = codes.qr_payload(
+            self.store.setting("qr_secret"), appointment.reference, appointment.day
+        )
+        return replace(appointment, qr_payload=payload)
+
+    def appointment(self, reference: str) -> Appointment:
+        """One appointment by its reference (any case, dash optional) or QR payload."""
+        with self.store.read():
+            found = self._find_appointment(reference)
+        if found is None:
+            raise Refused(f"no appointment with reference {reference!r}")
+        return found
+
+    def _find_appointment(self, code: str) -> Appointment | None:
+        reference = codes.read_code(self.store.setting("qr_secret"), code)
+        if reference is None:
+            return None
+        found = self.store.appointment_by("reference", reference)
+        return None if found is None else self._with_payload(found)
+
+    def appointments(self, day: str | None = None) -> list[Appointment]:
+        """The appointments of one local day (all of them if `day` is None)."""
+        with self.store.read():
+            return [self._with_payload(a) for a in self.store.appointments_on(day)]
+
+    def import_appointments(self, rows: list) -> dict:
+        """Save parsed appointments (`loket.imports.Row`), all or nothing; re-import updates by UID."""
+        counts = {"added": 0, "updated": 0, "cancelled": 0}
+        with self.store.write():
+            for row in rows:
+                svc = self.office.services.get(row.service)
+                if svc is None or not svc.appointments:
+                    raise ImportRefused(
+                        f"{row.where}: service {row.service!r} does not take appointments"
+                    )
+                existed = (
+                    row.uid is not None and self.store.appointment_by("uid", row.uid) is not None
+                )
+                self._save_appointment(svc.code, row.starts_at, row.name, row.uid, row.cancelled)
+                counts["cancelled" if row.cancelled else "updated" if existed else "added"] += 1
+        return counts
+
+    def check_in(self, code: str) -> CheckIn:
+        """Check an appointment holder in by scanned QR payload or typed reference."""
+        now = self.clock()
+        with self.store.write():
+            self._expire_earlier_days(now)
+            appointment = self._find_appointment(code)
+            if appointment is None:
+                return CheckIn(NOT_RECOGNISED)
+            outcome = CheckIn(
+                NOT_RECOGNISED, appointment_at=appointment.starts_at, day=appointment.day
+            )
+            if appointment.status == "cancelled":
+                return _with(outcome, APPOINTMENT_CANCELLED)
+            if appointment.ticket_id is not None:
+                ticket = self.store.ticket(appointment.ticket_id)
+                return _with(outcome, ALREADY_CHECKED_IN, receipt=self._receipt(ticket, now))
+            if appointment.day != self.today(now):
+                return _with(outcome, OTHER_DAY)
+            policy = self.office.checkin
+            allowed_from = appointment.starts_at - timedelta(minutes=policy.early_minutes)
+            if now < allowed_from:
+                return _with(outcome, TOO_EARLY, allowed_from=allowed_from)
+            svc = self.office.services[appointment.service]
+            if now > appointment.starts_at + timedelta(minutes=policy.late_minutes):
+                return self._late_check_in(outcome, appointment, svc, now)
+            ticket = self._insert_ticket(
+                svc, now, APPOINTMENT, appointment_at=appointment.starts_at
+            )
+            self.store.update_appointment(appointment.id, ticket_id=ticket.id)
+            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now))
+
+    def _late_check_in(
+        self, outcome: CheckIn, appointment: Appointment, svc: Service, now: datetime
+    ) -> CheckIn:
+        if self.office.checkin.late_action == "refuse":
+            return _with(outcome, TOO_LATE, reason="late check-in is refused by the office")
+        if not svc.walk_in or not svc.is_open(self.local(now)):
+            return _with(
+                outcome, TOO_LATE, reason=f"service {svc.code} takes no walk-in visitors now"
+            )
+        ticket = self._insert_ticket(svc, now, WALK_IN)
+        self.store.update_appointment(appointment.id, ticket_id=ticket.id)
+        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now))
+
+    def purge(self) -> int:
+        """Erase names of appointments older than retention_days; returns how many."""
+        now = self.clock()
+        cutoff = (self.local(now).date() - timedelta(days=self.office.retention_days)).isoformat()
+        with self.store.write():
+            count = self.store.forget_names_before(cutoff)
+            self.store.add_event(now, "purge")
+        return count
+
+    # statistics input
+
+    def tickets_between(self, first_day: date, last_day: date) -> list[Ticket]:
+        with self.store.read():
+            return self.store.tickets_between(first_day.isoformat(), last_day.isoformat())
+
+    # lookups
+
+    def _service(self, code: str) -> Service:
+        svc = self.office.services.get(code.upper())
+        if svc is None:
+            raise Refused(f"unknown service {code!r} (known: {', '.join(self.office.services)})")
+        return svc
+
+    def _counter(self, counter_id: str) -> Counter:
+        desk = self.office.counters.get(str(counter_id))
+        if desk is None:
+            raise Refused(
+                f"unknown counter {counter_id!r} (known: {', '.join(self.office.counters)})"
+            )
+        return desk
+
+    def _ticket_by_number(self, number: str, now: datetime) -> Ticket:
+        match = NUMBER.fullmatch(number.strip().upper())
+        ticket = None
+        if match:
+            ticket = self.store.ticket_by_number(match[1], int(match[2]), self.today(now))
+        if ticket is None:
+            raise Refused(f"no ticket {number.upper()} today")
+        return ticket
+
+
+def _with(outcome: CheckIn, name: str, **fields) -> CheckIn:
+    return replace(outcome, outcome=name, **fields)
+
+
+def _normalise_number(number: str, office: Office) -> str | None:
+    """'a12' -> 'A012'; None when it is not a ticket number at all."""
+    match = NUMBER.fullmatch(number.strip().upper())
+    return None if match is None else office.format_number(match[1], int(match[2]))
+
+
+def _describe(ticket: Ticket, office: Office) -> str:
+    if ticket.status == CALLED:
+        desk = office.counters.get(ticket.counter)
+        return f"already called at {desk.name if desk else ticket.counter}"
+    return {
+        DONE: "already served",
+        NO_SHOW: "marked as no-show",
+        CANCELLED: "cancelled",
+        EXPIRED: "expired",
+        WAITING: "waiting",
+    }[ticket.status]
+
+
+def _when(opening: datetime, local: datetime) -> str:
+    if opening.date() == local.date():
+        return f"at {opening:%H:%M}"
+    return f"on {opening:%A %d %B} at {opening:%H:%M}"

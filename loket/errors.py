@@ -1,0 +1,24 @@
+"""The errors Loket reports to people: each carries one plain sentence, never a traceback."""
+
+
+class LoketError(Exception):
+    """Base of every error that the CLI and the apps show as a message."""
+
+
+class Refused(LoketError):
+    """The queue rules refuse an operation (unknown service, office closed, limit reached...)."""
+
+
+class ConfigError(LoketError):
+    """The office configuration is invalid; the message names the key and the problem."""
+
+    def __str__(self) -> str:
+        return f"invalid office config: {self.args[0]}"
+
+
+class StorageError(LoketError):
+    """The database cannot be used: missing folder, read-only, locked, corrupt or too new."""
+
+
+class ImportRefused(LoketError):
+    """An appointments import was refused whole; the message names the line or UID."""

@@ -1,0 +1,147 @@
+"""The records the engine hands to its clients, and how times are written in the database."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+WAITING, CALLED, DONE, NO_SHOW, CANCELLED, EXPIRED = (
+    "waiting",
+    "called",
+    "done",
+    "no_show",
+    "cancelled",
+    "expired",
+)
+STATES = (WAITING, CALLED, DONE, NO_SHOW, CANCELLED, EXPIRED)
+WALK_IN, APPOINTMENT = "walk_in", "appointment"
+
+
+def utc_now() -> datetime:
+    """The real clock; the engine takes any callable that returns an aware datetime."""
+    return datetime.now(UTC)
+
+
+def to_text(moment: datetime) -> str:
+    """A UTC time in the fixed-width form stored in the database, so text order is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_text(text: str | None) -> datetime | None:
+    """The stored form back to an aware datetime."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """A numbered ticket; `number` is what the visitor's paper says (A012) and never changes."""
+
+    id: int
+    number: str
+    series: str
+    seq: int
+    service_day: str
+    service: str
+    kind: str
+    priority: bool
+    status: str
+    arrived_at: datetime
+    appointment_at: datetime | None
+    counter: str | None
+    first_called_at: datetime | None
+    called_at: datetime | None
+    recalls: int
+    finished_at: datetime | None
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready fields, times as ISO 8601 UTC."""
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A ticket as just issued: with its place in line and the estimated wait."""
+
+    ticket: Ticket
+    position: int
+    estimated_wait_minutes: int | None
+
+    def to_dict(self) -> dict:
+        return {
+            **self.ticket.to_dict(),
+            "position": self.position,
+            "estimated_wait_minutes": self.estimated_wait_minutes,
+        }
+
+
+@dataclass(frozen=True)
+class Appointment:
+    """A booked visit. `name` is personal data: never shown on a ticket or a screen."""
+
+    id: int
+    reference: str
+    uid: str | None
+    service: str
+    starts_at: datetime
+    day: str
+    name: str | None
+    status: str
+    ticket_id: int | None
+    qr_payload: str = ""
+
+    @property
+    def display_reference(self) -> str:
+        """The reference as people read and type it: XXXX-XXXX."""
+        return f"{self.reference[:4]}-{self.reference[4:]}"
+
+    @property
+    def checked_in(self) -> bool:
+        return self.ticket_id is not None
+
+    def to_dict(self) -> dict:
+        data = _jsonable(asdict(self))
+        data["reference"] = self.display_reference
+        data["at"] = data.pop("starts_at")
+        data["checked_in"] = self.checked_in
+        return data
+
+
+@dataclass(frozen=True)
+class CounterState:
+    """A counter as it stands now: open or paused, and the ticket it is serving."""
+
+    id: str
+    name: str
+    state: str
+    services: tuple[str, ...]
+    current: Ticket | None
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "state": self.state,
+            "services": list(self.services),
+            "current": None if self.current is None else self.current.to_dict(),
+        }
+
+
+@dataclass(frozen=True)
+class Event:
+    """One row of the append-only history of state changes."""
+
+    id: int
+    at: datetime
+    action: str
+    ticket_id: int | None
+    from_state: str | None
+    to_state: str | None
+    counter: str | None
+    service: str | None
+    number: str | None = None
+
+
+def _jsonable(data: dict) -> dict:
+    return {
+        key: to_text(value) if isinstance(value, datetime) else value for key, value in data.items()
+    }

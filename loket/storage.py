@@ -1,0 +1,503 @@
+"""All SQL lives here: the schema, its migrations, and every query the engine needs.
+
+One `Store` wraps one connection that we open ourselves (autocommit, busy timeout,
+WAL, synchronous=FULL). Every state change runs inside `write()`, which is one
+`BEGIN IMMEDIATE` transaction: SQLite then takes the write lock before the first read,
+so two processes can never both read "the last number is 11" and both write 12.
+sqlite-utils' `atomic()` opens a deferred BEGIN and would let exactly that happen.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from loket.errors import StorageError
+from loket.model import Appointment, Event, Ticket, from_text, to_text
+
+BUSY_TIMEOUT_MS = 10_000
+
+# Each migration is a list of statements; its index + 1 is the schema version it brings.
+MIGRATIONS: list[list[str]] = [
+    [
+        "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE tickets (
+            id INTEGER PRIMARY KEY,
+            series TEXT NOT NULL,
+            service_day TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            number TEXT NOT NULL,
+            service TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('walk_in', 'appointment')),
+            priority INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL CHECK (status IN
+                ('waiting', 'called', 'done', 'no_show', 'cancelled', 'expired')),
+            arrived_at TEXT NOT NULL,
+            appointment_at TEXT,
+            counter TEXT,
+            first_called_at TEXT,
+            called_at TEXT,
+            recalls INTEGER NOT NULL DEFAULT 0,
+            finished_at TEXT
+        )""",
+        "CREATE UNIQUE INDEX tickets_number ON tickets (series, service_day, seq)",
+        "CREATE INDEX tickets_waiting ON tickets (arrived_at, id) WHERE status = 'waiting'",
+        """CREATE INDEX tickets_waiting_priority ON tickets (arrived_at, id)
+            WHERE status = 'waiting' AND priority = 1""",
+        """CREATE INDEX tickets_waiting_appointment ON tickets (appointment_at, id)
+            WHERE status = 'waiting' AND kind = 'appointment'""",
+        "CREATE INDEX tickets_open ON tickets (service_day) WHERE status IN ('waiting', 'called')",
+        "CREATE INDEX tickets_day ON tickets (service_day, service)",
+        """CREATE TABLE counters (
+            id TEXT PRIMARY KEY,
+            state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'paused')),
+            ticket_id INTEGER UNIQUE REFERENCES tickets (id)
+        )""",
+        """CREATE TABLE appointments (
+            id INTEGER PRIMARY KEY,
+            reference TEXT NOT NULL UNIQUE,
+            uid TEXT UNIQUE,
+            service TEXT NOT NULL,
+            starts_at TEXT NOT NULL,
+            day TEXT NOT NULL,
+            name TEXT,
+            status TEXT NOT NULL CHECK (status IN ('booked', 'cancelled')),
+            ticket_id INTEGER REFERENCES tickets (id),
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX appointments_day ON appointments (day, starts_at)",
+        """CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            ticket_id INTEGER REFERENCES tickets (id),
+            from_state TEXT,
+            to_state TEXT,
+            counter TEXT,
+            service TEXT
+        )""",
+        "CREATE INDEX events_ticket ON events (ticket_id)",
+        "CREATE INDEX events_day ON events (at)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+TICKET_COLUMNS = (
+    "id, number, series, seq, service_day, service, kind, priority, status, arrived_at, "
+    "appointment_at, counter, first_called_at, called_at, recalls, finished_at"
+)
+APPOINTMENT_COLUMNS = "id, reference, uid, service, starts_at, day, name, status, ticket_id"
+
+
+class Store:
+    """One connection to the Loket database and every query Loket runs on it."""
+
+    def __init__(self, conn: sqlite3.Connection, path: str):
+        self.conn = conn
+        self.path = path
+
+    @classmethod
+    def open(cls, path: str | Path) -> Store:
+        """Open the database at `path`, creating or migrating it when needed."""
+        path = str(path)
+        if path != ":memory:":
+            folder = Path(path).parent
+            if not folder.is_dir():
+                raise StorageError(
+                    f"cannot open the database {path}: folder {folder} does not exist"
+                )
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            store = cls(conn, path)
+            store._prepare()
+        except sqlite3.Error as error:
+            raise _storage_error(error, path) from None
+        return store
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _prepare(self) -> None:
+        conn = self.conn
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"the database {self.path} was made by a newer Loket (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade Loket"
+            )
+        if version < SCHEMA_VERSION:
+            self._migrate()
+
+    def _migrate(self) -> None:
+        # sqlite-utils is imported only here: it costs ~170 ms that `loket ticket` cannot spend.
+        import sqlite_utils
+
+        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # Persistent: set once at creation, outside any transaction.
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        db = sqlite_utils.Database(self.conn)
+        migrations = sqlite_utils.Migrations("loket")
+        for index, statements in enumerate(MIGRATIONS):
+
+            def apply(db, statements=statements):
+                for statement in statements:
+                    db.execute(statement)
+
+            migrations(name=f"{index + 1:04d}")(apply)
+        with self.write():
+            # Another process may have migrated while we waited for the lock.
+            if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
+                migrations.apply(db)
+                self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @contextmanager
+    def write(self) -> Iterator[Store]:
+        """One BEGIN IMMEDIATE transaction: all of it commits, or none of it."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            raise _storage_error(error, self.path) from None
+        try:
+            yield self
+        except BaseException as error:
+            if self.conn.in_transaction:
+                self.conn.rollback()
+            if isinstance(error, sqlite3.Error):
+                raise _storage_error(error, self.path) from None
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as error:
+            self.conn.rollback()
+            raise _storage_error(error, self.path) from None
+
+    @contextmanager
+    def read(self) -> Iterator[Store]:
+        """A short read transaction, so that several queries see one consistent moment."""
+        try:
+            self.conn.execute("BEGIN")
+            yield self
+        except sqlite3.Error as error:
+            raise _storage_error(error, self.path) from None
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: how the apps learn of changes."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+
+    # settings
+
+    def setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # counters
+
+    def sync_counters(self, ids: Sequence[str]) -> list[str]:
+        """Add counters the config names; drop idle ones it no longer names. Returns busy leftovers."""
+        self.conn.executemany("INSERT OR IGNORE INTO counters (id) VALUES (?)", [(i,) for i in ids])
+        marks = ",".join("?" * len(ids))
+        self.conn.execute(
+            f"DELETE FROM counters WHERE ticket_id IS NULL AND id NOT IN ({marks})", list(ids)
+        )
+        rows = self.conn.execute(f"SELECT id FROM counters WHERE id NOT IN ({marks})", list(ids))
+        return [row[0] for row in rows]
+
+    def counter(self, counter_id: str) -> tuple[str, int | None] | None:
+        """(state, current ticket id) of one counter, or None if it does not exist."""
+        return self.conn.execute(
+            "SELECT state, ticket_id FROM counters WHERE id = ?", (counter_id,)
+        ).fetchone()
+
+    def counters(self) -> dict[str, tuple[str, int | None]]:
+        rows = self.conn.execute("SELECT id, state, ticket_id FROM counters")
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def set_counter_state(self, counter_id: str, state: str) -> None:
+        self.conn.execute("UPDATE counters SET state = ? WHERE id = ?", (state, counter_id))
+
+    def set_counter_ticket(self, counter_id: str, ticket_id: int | None) -> None:
+        self.conn.execute("UPDATE counters SET ticket_id = ? WHERE id = ?", (ticket_id, counter_id))
+
+    def release_tickets(self, ticket_ids: Sequence[int]) -> None:
+        """Free every counter that holds one of these tickets."""
+        self.conn.executemany(
+            "UPDATE counters SET ticket_id = NULL WHERE ticket_id = ?", [(i,) for i in ticket_ids]
+        )
+
+    # tickets
+
+    def next_seq(self, series: str, day: str) -> int:
+        """The next number of a series today. Safe only inside write(): the lock is held."""
+        row = self.conn.execute(
+            "SELECT MAX(seq) FROM tickets WHERE series = ? AND service_day = ?", (series, day)
+        ).fetchone()
+        return (row[0] or 0) + 1
+
+    def insert_ticket(self, **fields) -> int:
+        columns = ", ".join(fields)
+        marks = ", ".join("?" * len(fields))
+        values = [_stored(value) for value in fields.values()]
+        cursor = self.conn.execute(f"INSERT INTO tickets ({columns}) VALUES ({marks})", values)
+        return cursor.lastrowid
+
+    def update_ticket(self, ticket_id: int, **fields) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        values = [_stored(value) for value in fields.values()]
+        self.conn.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", [*values, ticket_id])
+
+    def ticket(self, ticket_id: int) -> Ticket | None:
+        row = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)
+        ).fetchone()
+        return None if row is None else _ticket(row)
+
+    def ticket_by_number(self, series: str, seq: int, day: str) -> Ticket | None:
+        row = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE series = ? AND service_day = ? AND seq = ?",
+            (series, day, seq),
+        ).fetchone()
+        return None if row is None else _ticket(row)
+
+    def issued_count(self, series: str, day: str, kind: str) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM tickets WHERE series = ? AND service_day = ? AND kind = ?",
+            (series, day, kind),
+        ).fetchone()[0]
+
+    def waiting_counts(self, day: str) -> dict[str, int]:
+        rows = self.conn.execute(
+            "SELECT service, COUNT(*) FROM tickets WHERE status = 'waiting' AND service_day = ? "
+            "GROUP BY service",
+            (day,),
+        )
+        return dict(rows.fetchall())
+
+    def waiting(self, services: Sequence[str], day: str) -> list[Ticket]:
+        """Waiting tickets of these services today, oldest arrival first."""
+        marks = ",".join("?" * len(services))
+        rows = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' AND service_day = ? "
+            f"AND service IN ({marks}) ORDER BY arrived_at, id",
+            (day, *services),
+        )
+        return [_ticket(row) for row in rows]
+
+    def first_waiting(self, services: Sequence[str], day: str, order: str) -> Ticket | None:
+        """The first waiting ticket of these services by one of the routing orders.
+
+        `arrival`: oldest arrival; `priority`: oldest priority ticket; `appointment`:
+        earliest appointment time. Each walks a partial index, so it stays fast
+        however many tickets the database holds.
+        """
+        condition, order_by = {
+            "arrival": ("", "arrived_at, id"),
+            "priority": ("AND priority = 1", "arrived_at, id"),
+            "appointment": ("AND kind = 'appointment'", "appointment_at, id"),
+        }[order]
+        marks = ",".join("?" * len(services))
+        row = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' {condition} "
+            f"AND service_day = ? AND service IN ({marks}) ORDER BY {order_by} LIMIT 1",
+            (day, *services),
+        ).fetchone()
+        return None if row is None else _ticket(row)
+
+    def open_tickets_before(self, day: str) -> list[Ticket]:
+        """Tickets of earlier service days that never ended."""
+        rows = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets "
+            "WHERE status IN ('waiting', 'called') AND service_day < ?",
+            (day,),
+        )
+        return [_ticket(row) for row in rows]
+
+    def service_minutes(self, service: str, day: str) -> list[float]:
+        """How long each ticket served today at this service took, in minutes."""
+        rows = self.conn.execute(
+            "SELECT (julianday(finished_at) - julianday(called_at)) * 1440 FROM tickets "
+            "WHERE service_day = ? AND service = ? AND status = 'done'",
+            (day, service),
+        )
+        return [row[0] for row in rows]
+
+    def served_count(self, counter_id: str, day: str) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM tickets WHERE service_day = ? AND counter = ? AND status = 'done'",
+            (day, counter_id),
+        ).fetchone()[0]
+
+    def tickets_between(self, first_day: str, last_day: str) -> list[Ticket]:
+        """Every ticket of these service days (inclusive), for statistics."""
+        rows = self.conn.execute(
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE service_day BETWEEN ? AND ? ORDER BY id",
+            (first_day, last_day),
+        )
+        return [_ticket(row) for row in rows]
+
+    def all_tickets(self) -> list[Ticket]:
+        rows = self.conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets ORDER BY id")
+        return [_ticket(row) for row in rows]
+
+    # events
+
+    def add_event(
+        self, at, action, ticket_id=None, from_state=None, to_state=None, counter=None, service=None
+    ):
+        self.conn.execute(
+            "INSERT INTO events (at, action, ticket_id, from_state, to_state, counter, service) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (to_text(at), action, ticket_id, from_state, to_state, counter, service),
+        )
+
+    def events_after(
+        self, event_id: int, actions: Sequence[str] | None = None, limit: int = 1000
+    ) -> list[Event]:
+        """Events newer than `event_id`, oldest first, with the ticket's number."""
+        condition, params = "", []
+        if actions:
+            condition = f"AND e.action IN ({','.join('?' * len(actions))})"
+            params = list(actions)
+        rows = self.conn.execute(
+            "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
+            "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
+            f"WHERE e.id > ? {condition} ORDER BY e.id LIMIT ?",
+            (event_id, *params, limit),
+        )
+        return [_event(row) for row in rows]
+
+    def last_events(self, actions: Sequence[str], limit: int) -> list[Event]:
+        """The newest events of these kinds, newest first."""
+        marks = ",".join("?" * len(actions))
+        rows = self.conn.execute(
+            "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
+            "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
+            f"WHERE e.action IN ({marks}) ORDER BY e.id DESC LIMIT ?",
+            (*actions, limit),
+        )
+        return [_event(row) for row in rows]
+
+    # appointments
+
+    def insert_appointment(self, **fields) -> int:
+        columns = ", ".join(fields)
+        marks = ", ".join("?" * len(fields))
+        values = [_stored(value) for value in fields.values()]
+        cursor = self.conn.execute(f"INSERT INTO appointments ({columns}) VALUES ({marks})", values)
+        return cursor.lastrowid
+
+    def update_appointment(self, appointment_id: int, **fields) -> None:
+        assignments = ", ".join(f"{column} = ?" for column in fields)
+        values = [_stored(value) for value in fields.values()]
+        self.conn.execute(
+            f"UPDATE appointments SET {assignments} WHERE id = ?", [*values, appointment_id]
+        )
+
+    def appointment_by(self, column: str, value: str) -> Appointment | None:
+        """One appointment by its `reference` or its booking system's `uid`."""
+        assert column in ("reference", "uid", "id")
+        row = self.conn.execute(
+            f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {column} = ?", (value,)
+        ).fetchone()
+        return None if row is None else _appointment(row)
+
+    def appointments_on(self, day: str | None) -> list[Appointment]:
+        if day is None:
+            rows = self.conn.execute(
+                f"SELECT {APPOINTMENT_COLUMNS} FROM appointments ORDER BY starts_at, id"
+            )
+        else:
+            rows = self.conn.execute(
+                f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE day = ? ORDER BY starts_at, id",
+                (day,),
+            )
+        return [_appointment(row) for row in rows]
+
+    def forget_names_before(self, day: str) -> int:
+        """Erase the personal data of appointments before `day`; the rest stays for statistics."""
+        cursor = self.conn.execute(
+            "UPDATE appointments SET name = NULL WHERE day < ? AND name IS NOT NULL", (day,)
+        )
+        return cursor.rowcount
+
+
+def _stored(value):
+    if hasattr(value, "astimezone"):
+        return to_text(value)
+    return value
+
+
+def _ticket(row) -> Ticket:
+    return Ticket(
+        id=row[0],
+        number=row[1],
+        series=row[2],
+        seq=row[3],
+        service_day=row[4],
+        service=row[5],
+        kind=row[6],
+        priority=bool(row[7]),
+        status=row[8],
+        arrived_at=from_text(row[9]),
+        appointment_at=from_text(row[10]),
+        counter=row[11],
+        first_called_at=from_text(row[12]),
+        called_at=from_text(row[13]),
+        recalls=row[14],
+        finished_at=from_text(row[15]),
+    )
+
+
+def _appointment(row) -> Appointment:
+    return Appointment(
+        id=row[0],
+        reference=row[1],
+        uid=row[2],
+        service=row[3],
+        starts_at=from_text(row[4]),
+        day=row[5],
+        name=row[6],
+        status=row[7],
+        ticket_id=row[8],
+    )
+
+
+def _event(row) -> Event:
+    return Event(
+        id=row[0],
+        at=from_text(row[1]),
+        action=row[2],
+        ticket_id=row[3],
+        from_state=row[4],
+        to_state=row[5],
+        counter=row[6],
+        service=row[7],
+        number=row[8],
+    )
+
+
+def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
+    text = str(error)
+    if "readonly" in text or "read-only" in text:
+        return StorageError(f"the database {path} is read-only: Loket cannot write to it")
+    if "locked" in text or "busy" in text:
+        return StorageError(f"the database {path} is busy (locked by another program); try again")
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return StorageError(f"{path} is not a usable Loket database ({text})")
+    if "unable to open" in text:
+        return StorageError(f"cannot open the database {path} ({text})")
+    return StorageError(f"database error on {path}: {text}")
