@@ -1,0 +1,473 @@
+"""The `loket` command: set-up, tickets, counters, appointments and statistics from a shell.
+
+Rich is imported only by the commands that draw tables, and nothing here imports
+Textual, so `loket ticket` starts in well under 150 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+from loket.errors import LoketError
+
+EXIT_REFUSED = 1
+EXIT_USAGE = 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 refused or failed, 2 usage)."""
+    args = _parser().parse_args(argv)
+    # --db and --json may stand before or after the command; SUPPRESS keeps either from erasing the other.
+    args.db = getattr(args, "db", None)
+    args.json = getattr(args, "json", False)
+    try:
+        return args.run(args) or 0
+    except LoketError as error:
+        print(f"loket: {error}", file=sys.stderr)
+        return EXIT_REFUSED
+    except KeyboardInterrupt:
+        return 130
+    except Exception as error:  # the last line of defence: one line, never a traceback
+        if os.environ.get("LOKET_DEBUG"):
+            raise
+        print(
+            f"loket: unexpected error: {error!r} (set LOKET_DEBUG=1 for details)", file=sys.stderr
+        )
+        return EXIT_REFUSED
+
+
+def database_path(option: str | None) -> Path:
+    """--db, else $LOKET_DB, else loket.db in the user's data folder (created on first use)."""
+    if option:
+        return Path(option)
+    if os.environ.get("LOKET_DB"):
+        return Path(os.environ["LOKET_DB"])
+    import platformdirs
+
+    folder = Path(platformdirs.user_data_dir("loket", appauthor=False))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / "loket.db"
+
+
+def _engine(args):
+    from loket.engine import Engine
+
+    return Engine(database_path(args.db))
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file")
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="loket",
+        description="Counter queue and ticketing for a city hall's front office.",
+        parents=[common],
+    )
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+
+    def command(name, run, help, **kwargs):
+        sub = commands.add_parser(name, help=help, description=help, parents=[common], **kwargs)
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = command("init", cmd_init, "create or migrate the database and load the office config")
+    sub.add_argument(
+        "--config", metavar="FILE", help="office config (TOML); default: the demo office"
+    )
+    command("services", cmd_services, "each service with its line and estimated wait")
+    sub = command("ticket", cmd_ticket, "issue a walk-in ticket")
+    sub.add_argument("service")
+    sub.add_argument(
+        "--priority", action="store_true", help="for a visitor who cannot wait standing"
+    )
+    sub = command("cancel", cmd_cancel, "cancel a waiting ticket")
+    sub.add_argument("number")
+    sub = command("checkin", cmd_checkin, "check in an appointment by QR payload or reference")
+    sub.add_argument("code")
+    sub = command("call", cmd_call, "finish the current ticket and call the next (or NUMBER)")
+    sub.add_argument("counter")
+    sub.add_argument("number", nargs="?")
+    for name, help in (
+        ("recall", "call the current ticket again"),
+        ("done", "the current visitor has been served"),
+        ("noshow", "the called visitor did not come"),
+        ("pause", "pause the counter"),
+        ("resume", "open the counter again"),
+    ):
+        sub = command(name, cmd_counter_action, help)
+        sub.add_argument("counter")
+        sub.set_defaults(action_name=name)
+    sub = command("transfer", cmd_transfer, "send the current visitor to another service's line")
+    sub.add_argument("counter")
+    sub.add_argument("service")
+    sub = command("status", cmd_status, "lines, counters and the latest calls")
+    sub.add_argument("--calls", type=int, default=10, metavar="N", help="how many recent calls")
+
+    appointments = command(
+        "appointments", None, "book, import, list appointments and draw their QR"
+    )
+    actions = appointments.add_subparsers(title="actions", metavar="ACTION", required=True)
+
+    def action(name, run, help):
+        sub = actions.add_parser(name, help=help, description=help, parents=[common])
+        sub.set_defaults(run=run)
+        return sub
+
+    sub = action("add", cmd_appointment_add, "book one appointment")
+    sub.add_argument("service")
+    sub.add_argument("--at", required=True, metavar="TIME", help="local time, HH:MM")
+    sub.add_argument("--date", metavar="DAY", type=_day, help="YYYY-MM-DD (default: today)")
+    sub.add_argument("--name", help="the visitor's name (personal data: never shown on screens)")
+    sub = action("import", cmd_appointment_import, "import an .ics or .csv export (all or nothing)")
+    sub.add_argument("file")
+    sub.add_argument("--service", help="put every appointment in this service")
+    sub = action("list", cmd_appointment_list, "the appointments of a day")
+    sub.add_argument("--date", metavar="DAY", type=_day, help="YYYY-MM-DD (default: today)")
+    sub = action("qr", cmd_appointment_qr, "show an appointment's QR code")
+    sub.add_argument("reference")
+    sub.add_argument("--png", metavar="FILE", help="write it as a PNG image instead")
+
+    sub = command("stats", cmd_stats, "figures for a day or a period")
+    sub.add_argument("--date", metavar="DAY", type=_day, help="one day (default: today)")
+    sub.add_argument("--from", dest="first", metavar="DAY", type=_day, help="first day of a period")
+    sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of a period")
+    sub.add_argument("--csv", metavar="FILE", help="also write the figures as CSV")
+    command("purge", cmd_purge, "erase personal data older than retention_days")
+    return parser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _emit(args, data: dict, human: str) -> None:
+    print(json.dumps(data, ensure_ascii=False) if args.json else human)
+
+
+# commands
+
+
+def cmd_init(args) -> None:
+    from loket.config import load_config
+
+    text = None
+    if args.config:
+        try:
+            text = Path(args.config).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise LoketError(f"cannot read {args.config}: {error}") from None
+        load_config(text)  # refuse an invalid config before the database is even created
+    with _engine(args) as engine:
+        office = engine.init(text)
+        data = {
+            "database": engine.path,
+            "office": office.name,
+            "services": list(office.services),
+            "counters": list(office.counters),
+        }
+        _emit(
+            args,
+            data,
+            f"{office.name}: {len(office.services)} services, {len(office.counters)} counters, "
+            f"database {engine.path}",
+        )
+
+
+def cmd_services(args) -> None:
+    with _engine(args) as engine:
+        services = engine.services()
+    if args.json:
+        return _emit(args, {"services": [s.to_dict() for s in services]}, "")
+    from rich.table import Table
+
+    table = Table("Code", "Service", "Walk-in", "Waiting", "Counters open", "Est. wait", "Issued")
+    for s in services:
+        table.add_row(
+            s.code,
+            s.name,
+            _availability(s),
+            str(s.waiting),
+            str(s.open_counters),
+            _minutes(s.estimated_wait_minutes),
+            f"{s.issued_today}" + (f" / {s.daily_limit}" if s.daily_limit else ""),
+        )
+    _console().print(table)
+
+
+def _availability(service) -> str:
+    if not service.walk_in:
+        return "appointments only"
+    if not service.open_now:
+        return "closed" + (f" (opens {service.opens_at:%a %H:%M})" if service.opens_at else "")
+    if service.limit_reached:
+        return "daily limit reached"
+    return "yes"
+
+
+def _minutes(value: int | None) -> str:
+    return "unknown (no counter open)" if value is None else f"~{value} min"
+
+
+def cmd_ticket(args) -> None:
+    with _engine(args) as engine:
+        receipt = engine.issue_ticket(args.service, priority=args.priority)
+        _emit(args, receipt.to_dict(), _receipt_text(engine, receipt))
+
+
+def _receipt_text(engine, receipt) -> str:
+    ticket = receipt.ticket
+    service = engine.office.services[ticket.service]
+    lines = [
+        f"Ticket {ticket.number}  {service.name(engine.office.languages[0])}"
+        + ("  (priority)" if ticket.priority else ""),
+        f"Position {receipt.position} in line, estimated wait {_minutes(receipt.estimated_wait_minutes)}",
+    ]
+    return "\n".join(lines)
+
+
+def cmd_cancel(args) -> None:
+    with _engine(args) as engine:
+        ticket = engine.cancel(args.number)
+    _emit(args, ticket.to_dict(), f"{ticket.number} cancelled")
+
+
+CHECKIN_TEXTS = {
+    "accepted": "Welcome: your ticket is {number}",
+    "already_checked_in": "Already checked in: your ticket is {number}",
+    "too_early": "Too early: check in from {allowed_from}",
+    "too_late": "Too late for the appointment at {at}",
+    "other_day": "Your appointment is on another day: {day}",
+    "cancelled": "This appointment was cancelled",
+    "not_recognised": "Code not recognised: please go to the reception desk",
+}
+
+
+def cmd_checkin(args) -> int:
+    with _engine(args) as engine:
+        result = engine.check_in(args.code)
+        local = engine.local
+        fields = {
+            "number": result.receipt.ticket.number if result.receipt else None,
+            "allowed_from": f"{local(result.allowed_from):%H:%M}" if result.allowed_from else "",
+            "at": f"{local(result.appointment_at):%H:%M}" if result.appointment_at else "",
+            "day": result.day or "",
+        }
+        message = CHECKIN_TEXTS[result.outcome].format(**fields)
+        if result.outcome == "too_late":
+            message += (
+                f": walk-in ticket {fields['number']} instead"
+                if result.receipt
+                else f" ({result.reason})"
+            )
+        data = {"outcome": result.outcome, "message": message}
+        data.update(result.receipt.to_dict() if result.receipt else {"number": None})
+        if result.receipt:
+            _emit(args, data, message + "\n" + _receipt_text(engine, result.receipt))
+            return 0
+        if args.json:
+            _emit(args, data, "")
+        print(f"loket: {message}", file=sys.stderr)
+        return EXIT_REFUSED
+
+
+def cmd_call(args) -> None:
+    with _engine(args) as engine:
+        if args.number:
+            call = engine.call_number(args.counter, args.number)
+        else:
+            call = engine.call_next(args.counter)
+    finished = f"{call.finished.number} done; " if call.finished else ""
+    called = f"{call.called.number} -> {call.counter.name}" if call.called else "nobody is waiting"
+    _emit(args, call.to_dict(), finished + called)
+
+
+def cmd_counter_action(args) -> None:
+    name = args.action_name
+    with _engine(args) as engine:
+        if name in ("pause", "resume"):
+            state = getattr(engine, name)(args.counter)
+            return _emit(args, state.to_dict(), f"{state.name} {state.state}")
+        method = {"recall": engine.recall, "done": engine.finish, "noshow": engine.no_show}[name]
+        ticket = method(args.counter)
+        desk = engine.office.counters[str(args.counter)]
+    verb = {"recall": f"recalled to {desk.name}", "done": "done", "noshow": "marked as no-show"}[
+        name
+    ]
+    _emit(
+        args,
+        {"counter": desk.id, "number": ticket.number, "ticket": ticket.to_dict()},
+        f"{ticket.number} {verb}",
+    )
+
+
+def cmd_transfer(args) -> None:
+    with _engine(args) as engine:
+        ticket = engine.transfer(args.counter, args.service)
+        position = engine.position(ticket, engine.now())
+    data = {
+        "counter": str(args.counter),
+        "number": ticket.number,
+        "position": position,
+        "ticket": ticket.to_dict(),
+    }
+    _emit(
+        args, data, f"{ticket.number} now waits for service {ticket.service} (position {position})"
+    )
+
+
+def cmd_status(args) -> None:
+    with _engine(args) as engine:
+        status = engine.status(recent=args.calls)
+        local = engine.local
+    if args.json:
+        return _emit(args, status.to_dict(), "")
+    from rich.table import Table
+
+    console = _console()
+    lines = Table("Service", "Waiting", "Est. wait", "Next numbers", title="Lines")
+    for s in status.services:
+        numbers = " ".join(t.number for t in status.waiting.get(s.code, [])[:8])
+        lines.add_row(
+            f"{s.code} {s.name}", str(s.waiting), _minutes(s.estimated_wait_minutes), numbers
+        )
+    console.print(lines)
+    desks = Table("Counter", "State", "Services", "Serving", title="Counters")
+    for c in status.counters:
+        desks.add_row(c.name, c.state, " ".join(c.services), c.current.number if c.current else "-")
+    console.print(desks)
+    calls = Table("Time", "Number", "Counter", title="Latest calls")
+    for event in status.recent_calls:
+        name = next((c.name for c in status.counters if c.id == event.counter), event.counter)
+        recall = " (recall)" if event.action == "recall" else ""
+        calls.add_row(f"{local(event.at):%H:%M:%S}", event.number + recall, name)
+    console.print(calls)
+
+
+def cmd_appointment_add(args) -> None:
+    with _engine(args) as engine:
+        day = args.date or engine.local(engine.now()).date()
+        at = _local_time(args.at, day, engine.office.timezone)
+        appointment = engine.add_appointment(args.service, at, name=args.name)
+        data = {
+            "reference": appointment.display_reference,
+            "qr_payload": appointment.qr_payload,
+            "at": appointment.starts_at.isoformat(),
+            "service": appointment.service,
+            "day": appointment.day,
+        }
+        _emit(
+            args,
+            data,
+            f"Appointment {appointment.display_reference} for service {appointment.service} "
+            f"on {appointment.day} at {engine.local(appointment.starts_at):%H:%M}\n"
+            f"QR payload: {appointment.qr_payload}",
+        )
+
+
+def _local_time(text: str, day: date, zone) -> datetime:
+    try:
+        moment = time.fromisoformat(text)
+    except ValueError:
+        raise LoketError(f"--at {text!r} is not a time like 10:30") from None
+    return datetime.combine(day, moment, zone)
+
+
+def cmd_appointment_import(args) -> None:
+    from loket.imports import read_appointments
+
+    with _engine(args) as engine:
+        plan = read_appointments(args.file, engine.office, service=args.service)
+        counts = engine.import_appointments(plan.rows)
+    data = {**counts, "skipped": plan.skipped}
+    human = ", ".join(f"{n} {what}" for what, n in counts.items())
+    human += "".join(f"\nskipped {reason}" for reason in plan.skipped)
+    _emit(args, data, f"Imported {args.file}: {human}")
+
+
+def cmd_appointment_list(args) -> None:
+    with _engine(args) as engine:
+        day = (args.date or engine.local(engine.now()).date()).isoformat()
+        appointments = engine.appointments(day)
+        local = engine.local
+    if args.json:
+        return _emit(args, {"day": day, "appointments": [a.to_dict() for a in appointments]}, "")
+    from rich.table import Table
+
+    table = Table("Time", "Reference", "Service", "Name", "State", title=f"Appointments on {day}")
+    for a in appointments:
+        state = (
+            a.status if a.status == "cancelled" else ("checked in" if a.checked_in else "booked")
+        )
+        table.add_row(
+            f"{local(a.starts_at):%H:%M}", a.display_reference, a.service, a.name or "", state
+        )
+    _console().print(table)
+
+
+def cmd_appointment_qr(args) -> None:
+    from loket import qr
+
+    with _engine(args) as engine:
+        appointment = engine.appointment(args.reference)
+    payload = appointment.qr_payload
+    if args.png:
+        qr.write_png(payload, args.png)
+        return _emit(
+            args, {"reference": appointment.display_reference, "png": args.png}, f"wrote {args.png}"
+        )
+    if args.json:
+        return _emit(args, {"reference": appointment.display_reference, "qr_payload": payload}, "")
+    from rich.text import Text
+
+    console = _console()
+    console.print(Text(qr.as_text(payload), style="black on white"))
+    console.print(f"{appointment.display_reference}  {appointment.day}")
+
+
+def cmd_stats(args) -> None:
+    from loket import stats
+
+    with _engine(args) as engine:
+        today = engine.local(engine.now()).date()
+        first = args.first or args.date or today
+        last = args.last or args.date or (today if args.first else first)
+        if last < first:
+            raise LoketError("--to is before --from")
+        report = stats.compute(engine.tickets_between(first, last), engine.office)
+        office = engine.office
+    if args.csv:
+        stats.write_csv(report, args.csv)
+    if args.json:
+        return _emit(
+            args, {"from": first.isoformat(), "to": last.isoformat(), **stats.to_dict(report)}, ""
+        )
+    console = _console()
+    console.print(f"{office.name}: {first}" + (f" to {last}" if last != first else ""))
+    stats.render(report, office, console)
+
+
+def cmd_purge(args) -> None:
+    with _engine(args) as engine:
+        count = engine.purge()
+        days = engine.office.retention_days
+    _emit(
+        args, {"purged": count}, f"erased the names of {count} appointments older than {days} days"
+    )
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()

@@ -1,0 +1,245 @@
+"""Office statistics from ticket records: waits, service times and outcomes, per group."""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from loket.config import Office
+from loket.model import CANCELLED, DONE, EXPIRED, NO_SHOW, Ticket
+
+BAR_WIDTH = 40
+HEADERS = (
+    "Issued",
+    "Done",
+    "No-show",
+    "Cancel",
+    "Expired",
+    "Wait",
+    "Median",
+    "p90",
+    "Service",
+    "On time",
+)
+CSV_FIELDS = (
+    "group",
+    "key",
+    "issued",
+    "served",
+    "no_shows",
+    "cancelled",
+    "expired",
+    "mean_wait_minutes",
+    "median_wait_minutes",
+    "p90_wait_minutes",
+    "mean_service_minutes",
+    "within_target_percent",
+)
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The counts and times of one group of tickets; None where there is nothing to measure."""
+
+    issued: int
+    served: int
+    no_shows: int
+    cancelled: int
+    expired: int
+    mean_wait_minutes: float | None
+    median_wait_minutes: float | None
+    p90_wait_minutes: float | None
+    mean_service_minutes: float | None
+    share_within_target: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    """Figures for the whole office, per service, per counter and per local hour of arrival."""
+
+    overall: Figures
+    per_service: dict[str, Figures]
+    per_counter: dict[str, Figures]
+    per_hour: dict[int, Figures]
+    arrivals_per_hour: dict[int, int]
+
+
+def compute(tickets: list[Ticket], office: Office) -> Report:
+    """Statistics of `tickets` (e.g. `Engine.tickets_between`) for `office`."""
+    target = office.target_wait_minutes
+    by_service = _group(tickets, lambda t: t.service, list(office.services))
+    # A counter is credited only with the visitors it actually saw through to an outcome.
+    ended = [t for t in tickets if t.status in (DONE, NO_SHOW) and t.counter is not None]
+    by_counter = _group(ended, lambda t: t.counter, list(office.counters))
+    by_hour = _group(tickets, lambda t: t.arrived_at.astimezone(office.timezone).hour, range(24))
+    return Report(
+        overall=figures(tickets, target),
+        per_service={key: figures(group, target) for key, group in by_service.items()},
+        per_counter={key: figures(group, target) for key, group in by_counter.items()},
+        per_hour={key: figures(group, target) for key, group in by_hour.items()},
+        arrivals_per_hour={hour: len(group) for hour, group in by_hour.items()},
+    )
+
+
+def figures(tickets: list[Ticket], target_wait_minutes: int) -> Figures:
+    """The figures of one group of tickets."""
+    waits = sorted(_minutes(t.first_called_at - t.arrived_at) for t in tickets if t.first_called_at)
+    services = [
+        _minutes(t.finished_at - t.called_at)
+        for t in tickets
+        if t.status == DONE and t.called_at and t.finished_at
+    ]
+    return Figures(
+        issued=len(tickets),
+        served=_count(tickets, DONE),
+        no_shows=_count(tickets, NO_SHOW),
+        cancelled=_count(tickets, CANCELLED),
+        expired=_count(tickets, EXPIRED),
+        mean_wait_minutes=statistics.fmean(waits) if waits else None,
+        median_wait_minutes=statistics.median(waits) if waits else None,
+        p90_wait_minutes=percentile(waits, 90),
+        mean_service_minutes=statistics.fmean(services) if services else None,
+        share_within_target=(
+            sum(w <= target_wait_minutes for w in waits) / len(waits) if waits else None
+        ),
+    )
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least p% of values <= it; None if empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(math.ceil(p / 100 * len(ordered)), 1) - 1]
+
+
+def to_dict(report: Report) -> dict:
+    """The report as JSON-ready data, numbers rounded to 1 decimal, share as a percentage."""
+    return {
+        "overall": _row(report.overall),
+        "services": [{"service": k, **_row(f)} for k, f in report.per_service.items()],
+        "counters": [{"counter": k, **_row(f)} for k, f in report.per_counter.items()],
+        "hours": [{"hour": k, **_row(f)} for k, f in report.per_hour.items()],
+    }
+
+
+def write_csv(report: Report, path: str | Path) -> None:
+    """Write one row per group; header: group,key,issued,served,no_shows,cancelled,expired,
+    mean_wait_minutes,median_wait_minutes,p90_wait_minutes,mean_service_minutes,within_target_percent.
+
+    `group` is overall, service, counter or hour; `key` is empty, the service code, the counter
+    id or the local hour (0-23). Missing figures are empty cells.
+    """
+    with open(path, "w", newline="", encoding="utf-8") as file:
+        writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
+        writer.writeheader()
+        for group, key, fig in _groups(report):
+            row = {k: "" if v is None else v for k, v in _row(fig).items()}
+            writer.writerow({"group": group, "key": key, **row})
+
+
+def render(report: Report, office: Office, console) -> None:
+    """Print the report as Rich tables and a bar chart of arrivals per local hour."""
+    from rich import box
+    from rich.table import Table
+
+    language = office.languages[0]
+    sections = [
+        ("Overall", "", {"": report.overall}, lambda key: ""),
+        (
+            "Per service",
+            "Service",
+            report.per_service,
+            lambda key: (
+                f"{key} {office.services[key].name(language)}" if key in office.services else key
+            ),
+        ),
+        (
+            "Per counter",
+            "Counter",
+            report.per_counter,
+            lambda key: office.counters[key].name if key in office.counters else key,
+        ),
+        ("Per hour", "Hour", report.per_hour, lambda key: f"{key:02d}:00"),
+    ]
+    for title, label, groups, name in sections:
+        if not groups:
+            continue
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        if label:
+            table.add_column(label, no_wrap=True)
+        for column in HEADERS:
+            table.add_column(column, justify="right")
+        for key, fig in groups.items():
+            row = _row(fig)
+            cells = ["-" if v is None else str(v) for v in row.values()]
+            cells[-1] = "-" if row["within_target_percent"] is None else f"{cells[-1]}%"
+            table.add_row(*([name(key)] if label else []), *cells)
+        console.print(table)
+    console.print(
+        f"Waits and service times in minutes; p90 is the nearest-rank 90th percentile; "
+        f"on time = called within {office.target_wait_minutes} minutes."
+    )
+    if report.arrivals_per_hour:
+        console.print("Arrivals per hour")
+        for line in bar_chart(report.arrivals_per_hour):
+            console.print(line, highlight=False, markup=False)
+
+
+def bar_chart(counts: dict[int, int], width: int = BAR_WIDTH) -> list[str]:
+    """Lines like '09 ████████ 12', the longest bar `width` characters."""
+    top = max(counts.values(), default=0)
+    return [
+        f"{hour:02d} {'█' * max(round(count / top * width), 1)} {count}"
+        for hour, count in sorted(counts.items())
+        if count
+    ]
+
+
+def _group(tickets: Iterable[Ticket], key: Callable, order: Iterable) -> dict:
+    groups: dict = {}
+    for ticket in tickets:
+        groups.setdefault(key(ticket), []).append(ticket)
+    known = [k for k in order if k in groups]
+    return {k: groups[k] for k in known + sorted(set(groups) - set(known), key=str)}
+
+
+def _groups(report: Report) -> list[tuple[str, str, Figures]]:
+    return [
+        ("overall", "", report.overall),
+        *(("service", k, f) for k, f in report.per_service.items()),
+        *(("counter", k, f) for k, f in report.per_counter.items()),
+        *(("hour", str(k), f) for k, f in report.per_hour.items()),
+    ]
+
+
+def _row(fig: Figures) -> dict:
+    share = fig.share_within_target
+    return {
+        "issued": fig.issued,
+        "served": fig.served,
+        "no_shows": fig.no_shows,
+        "cancelled": fig.cancelled,
+        "expired": fig.expired,
+        "mean_wait_minutes": _round(fig.mean_wait_minutes),
+        "median_wait_minutes": _round(fig.median_wait_minutes),
+        "p90_wait_minutes": _round(fig.p90_wait_minutes),
+        "mean_service_minutes": _round(fig.mean_service_minutes),
+        "within_target_percent": None if share is None else _round(share * 100),
+    }
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _count(tickets: list[Ticket], status: str) -> int:
+    return sum(t.status == status for t in tickets)
+
+
+def _minutes(delta) -> float:
+    return delta.total_seconds() / 60

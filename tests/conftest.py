@@ -1,0 +1,43 @@
+"""Shared test fixtures: an office on a real SQLite file, with a clock the test moves."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loket.engine import Engine
+
+# A Tuesday; 09:00 in Brussels (UTC+1 in winter). The demo office is always open.
+MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+class Clock:
+    """A clock that stands still until the test moves it."""
+
+    def __init__(self, start: datetime = MORNING):
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "loket.db"
+
+
+@pytest.fixture
+def office(db_path, clock):
+    """The demo office (loket/office.toml) on a fresh database file."""
+    with Engine(db_path, clock=clock) as engine:
+        yield engine

@@ -1,0 +1,216 @@
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from loket import stats
+from loket.engine import Engine
+
+# A Tuesday in December: Europe/Brussels is UTC+1, so 08:00 UTC is 09:00 local.
+START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+DAY = date(2026, 12, 1)
+
+
+@pytest.fixture
+def office(tmp_path):
+    now = [START]
+    engine = Engine(tmp_path / "loket.db", clock=lambda: now[0])
+
+    def at(minutes: float) -> None:
+        now[0] = START + timedelta(minutes=minutes)
+
+    engine.at = at
+    yield engine
+    engine.close()
+
+
+def report(engine, first=DAY, last=DAY):
+    return stats.compute(engine.tickets_between(first, last), engine.office)
+
+
+def three_visitors(engine):
+    """Arrive 09:00, 09:05, 09:10 local; called after 4, 10 and 20 minutes; 5 minutes each."""
+    engine.at(0)
+    engine.issue_ticket("A")
+    engine.at(4)
+    engine.call_next("1")
+    engine.at(5)
+    engine.issue_ticket("A")
+    engine.at(9)
+    engine.finish("1")
+    engine.at(10)
+    engine.issue_ticket("A")
+    engine.at(15)
+    engine.call_next("1")
+    engine.at(20)
+    engine.finish("1")
+    engine.at(30)
+    engine.call_next("1")
+    engine.at(35)
+    engine.call_next("1")  # finishes the third visitor; nobody left to call
+
+
+def test_waits_and_service_times_of_three_visitors(office):
+    three_visitors(office)
+    overall = report(office).overall
+    assert (overall.issued, overall.served, overall.no_shows) == (3, 3, 0)
+    assert overall.median_wait_minutes == 10
+    assert overall.p90_wait_minutes == 20
+    assert overall.mean_wait_minutes == pytest.approx(34 / 3)
+    assert overall.share_within_target == pytest.approx(2 / 3)
+    assert overall.mean_service_minutes == 5
+
+
+def test_nearest_rank_percentile():
+    assert stats.percentile([], 90) is None
+    assert stats.percentile([7.0], 90) == 7.0
+    assert stats.percentile(list(range(1, 11)), 90) == 9
+    assert stats.percentile(list(range(1, 12)), 90) == 10
+
+
+def test_no_shows_cancellations_and_counters(office):
+    office.at(0)
+    office.issue_ticket("B")  # B001: called at counter 1, never comes
+    office.issue_ticket("B")  # B002: gives up
+    office.issue_ticket("C")  # C001: served at counter 2
+    office.at(2)
+    office.call_next("1")
+    office.call_next("2")
+    office.at(3)
+    office.no_show("1")
+    office.cancel("B002")
+    office.at(9)
+    office.finish("2")
+
+    result = report(office)
+    overall = result.overall
+    assert (overall.issued, overall.served, overall.no_shows, overall.cancelled) == (3, 1, 1, 1)
+    assert overall.mean_wait_minutes == 2  # only called tickets have a wait
+    assert overall.mean_service_minutes == 7  # only served tickets have a service time
+
+    b = result.per_service["B"]
+    assert (b.issued, b.no_shows, b.cancelled, b.served) == (2, 1, 1, 0)
+    assert b.mean_service_minutes is None
+    assert list(result.per_service) == ["B", "C"]
+
+    desk1, desk2 = result.per_counter["1"], result.per_counter["2"]
+    assert (desk1.issued, desk1.no_shows, desk1.served) == (1, 1, 0)
+    assert (desk2.issued, desk2.served, desk2.mean_service_minutes) == (1, 1, 7)
+
+
+def test_transferred_ticket_counts_under_its_new_service(office):
+    office.at(0)
+    office.issue_ticket("A")
+    office.at(1)
+    office.call_next("1")
+    office.transfer("1", "C")
+    office.at(3)
+    office.call_next("2")
+    office.at(8)
+    office.finish("2")
+
+    result = report(office)
+    assert list(result.per_service) == ["C"]
+    assert result.per_service["C"].median_wait_minutes == 1  # first call counts, not the second
+    assert list(result.per_counter) == ["2"]
+
+
+def test_hours_are_local_time(office):
+    office.at(59)  # 09:59 in Brussels
+    office.issue_ticket("A")
+    office.at(60)  # 10:00
+    office.issue_ticket("A")
+    office.issue_ticket("B")
+    office.at(9 * 60)  # 17:00 UTC is 18:00 local
+    office.issue_ticket("C")
+
+    result = report(office)
+    assert result.arrivals_per_hour == {9: 1, 10: 2, 18: 1}
+    assert list(result.per_hour) == [9, 10, 18]
+    assert result.per_hour[10].issued == 2
+
+
+def test_tickets_left_open_expire_the_next_day(office):
+    office.at(0)
+    office.issue_ticket("A")
+    office.at(24 * 60)
+    office.issue_ticket("A")
+
+    result = report(office, DAY, DAY + timedelta(days=1))
+    assert (result.overall.issued, result.overall.expired) == (2, 1)
+    assert result.overall.share_within_target is None
+
+
+def test_no_tickets_gives_empty_figures(office):
+    result = stats.compute([], office.office)
+    overall = result.overall
+    assert (overall.issued, overall.served, overall.no_shows, overall.cancelled) == (0, 0, 0, 0)
+    assert overall.mean_wait_minutes is None
+    assert overall.median_wait_minutes is None
+    assert overall.p90_wait_minutes is None
+    assert overall.mean_service_minutes is None
+    assert overall.share_within_target is None
+    assert result.per_service == result.per_counter == result.per_hour == {}
+    assert result.arrivals_per_hour == {}
+    assert stats.to_dict(result)["services"] == []
+
+    console = Console(file=io.StringIO(), width=100)
+    stats.render(result, office.office, console)
+
+
+def test_to_dict_is_json_ready_and_rounded(office):
+    three_visitors(office)
+    data = json.loads(json.dumps(stats.to_dict(report(office))))
+    assert data["overall"]["mean_wait_minutes"] == 11.3
+    assert data["overall"]["within_target_percent"] == 66.7
+    assert data["services"] == [{"service": "A", **data["overall"]}]
+    assert data["counters"][0]["counter"] == "1"
+    assert data["hours"][0]["hour"] == 9
+
+
+def test_csv_round_trip(office, tmp_path):
+    three_visitors(office)
+    office.at(40)
+    office.issue_ticket("B")
+    path = tmp_path / "stats.csv"
+    stats.write_csv(report(office), path)
+
+    with open(path, newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        rows = list(reader)
+    assert tuple(reader.fieldnames) == stats.CSV_FIELDS
+    assert [(r["group"], r["key"]) for r in rows] == [
+        ("overall", ""),
+        ("service", "A"),
+        ("service", "B"),
+        ("counter", "1"),
+        ("hour", "9"),
+    ]
+    overall = rows[0]
+    assert (overall["issued"], overall["served"], overall["p90_wait_minutes"]) == ("4", "3", "20.0")
+    b = rows[2]
+    assert b["issued"] == "1"
+    assert b["mean_wait_minutes"] == b["within_target_percent"] == ""
+
+
+def test_render_prints_tables_and_bar_chart(office):
+    three_visitors(office)
+    office.at(60)
+    office.issue_ticket("B")
+    output = io.StringIO()
+    stats.render(report(office), office.office, Console(file=output, width=100))
+    text = output.getvalue()
+
+    assert "Identiteitskaart en paspoort" in text
+    assert "Loket 1" in text
+    bars = {line.split()[0]: line for line in text.splitlines() if "█" in line}
+    assert bars["09"] == "09 " + "█" * 40 + " 3"
+    assert bars["10"] == "10 " + "█" * 13 + " 1"
+
+
+def test_bar_chart_caps_width_and_keeps_small_counts_visible():
+    lines = stats.bar_chart({8: 1000, 12: 1})
+    assert lines == ["08 " + "█" * 40 + " 1000", "12 █ 1"]
