@@ -19,9 +19,13 @@ EXIT_REFUSED = 1
 EXIT_USAGE = 2
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run one command; returns the exit code (0 ok, 1 refused or failed, 2 usage)."""
+def main(argv: list[str] | None = None, clock=None) -> int:
+    """Run one command; returns the exit code (0 ok, 1 refused or failed, 2 usage).
+
+    `clock` lets tests run the command at a chosen moment; by default the real time.
+    """
     args = _parser().parse_args(argv)
+    args.clock = clock
     # --db and --json may stand before or after the command; SUPPRESS keeps either from erasing the other.
     args.db = getattr(args, "db", None)
     args.json = getattr(args, "json", False)
@@ -32,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `loket status | head`
+        sys.stderr.close()
+        return 0
     except Exception as error:  # the last line of defence: one line, never a traceback
         if os.environ.get("LOKET_DEBUG"):
             raise
@@ -57,7 +64,9 @@ def database_path(option: str | None) -> Path:
 def _engine(args):
     from loket.engine import Engine
 
-    return Engine(database_path(args.db))
+    if args.clock is None:
+        return Engine(database_path(args.db))
+    return Engine(database_path(args.db), clock=args.clock)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,181 @@
+"""The `loket` command as a clerk or a script uses it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from loket.cli import main
+
+
+@pytest.fixture
+def loket(db_path, clock, capsys):
+    """Run `loket --db <fresh file> ARGS...`; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str):
+        code = main(["--db", str(db_path), *args], clock=clock)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def as_json(result) -> dict:
+    code, out, err = result
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_a_walk_in_ticket_in_json_has_what_a_script_needs(loket):
+    ticket = as_json(loket("ticket", "A", "--json"))
+    assert {k: ticket[k] for k in ("number", "service", "kind", "status", "position")} == {
+        "number": "A001",
+        "service": "A",
+        "kind": "walk_in",
+        "status": "waiting",
+        "position": 1,
+    }
+    assert ticket["estimated_wait_minutes"] == 3
+
+
+def test_json_flag_may_come_before_the_command(loket):
+    assert as_json(loket("--json", "ticket", "b"))["number"] == "B001"
+
+
+def test_the_human_ticket_names_number_service_position_and_wait(loket):
+    code, out, _ = loket("ticket", "A", "--priority")
+    assert code == 0
+    assert "Ticket A001  Identiteitskaart en paspoort  (priority)" in out
+    assert "Position 1 in line, estimated wait ~3 min" in out
+
+
+def test_services_lists_waiting_and_estimated_wait(loket):
+    loket("ticket", "A")
+    services = {s["code"]: s for s in as_json(loket("services", "--json"))["services"]}
+    assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 6)
+    assert services["D"]["walk_in"] is False and services["A"]["name"] == "Identiteitskaart en paspoort"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("ticket", "Z"), "loket: unknown service 'Z' (known: A, B, C, D)\n"),
+        (("ticket", "D"), "loket: service D (Building and housing) takes appointments only\n"),
+        (("call", "9"), "loket: unknown counter '9' (known: 1, 2, 3, 4)\n"),
+        (("done", "1"), "loket: Loket 1 has no current ticket\n"),
+        (("checkin", "nonsense"), "loket: Code not recognised: please go to the reception desk\n"),
+        (("cancel", "A999"), "loket: no ticket A999 today\n"),
+        (("appointments", "qr", "ABCD-EFGH"), "loket: no appointment with reference 'ABCD-EFGH'\n"),
+    ],
+)
+def test_refusals_exit_1_with_one_line_on_stderr(loket, args, message):
+    code, out, err = loket(*args)
+    assert (code, out, err) == (1, "", message)
+
+
+def test_usage_errors_exit_2(loket):
+    with pytest.raises(SystemExit) as exit:
+        loket("ticket")
+    assert exit.value.code == 2
+    with pytest.raises(SystemExit) as exit:
+        loket("stats", "--date", "yesterday")
+    assert exit.value.code == 2
+
+
+def test_a_clerk_calls_recalls_transfers_and_finishes(loket):
+    loket("ticket", "A")
+    loket("ticket", "A")
+    call = as_json(loket("call", "1", "--json"))
+    assert (call["number"], call["counter"]) == ("A001", "1")
+    assert as_json(loket("recall", "1", "--json"))["ticket"]["recalls"] == 1
+    moved = as_json(loket("transfer", "1", "C", "--json"))
+    assert (moved["number"], moved["ticket"]["service"], moved["position"]) == ("A001", "C", 1)
+    assert as_json(loket("call", "2", "--json"))["number"] == "A001"
+    assert as_json(loket("noshow", "2", "--json"))["ticket"]["status"] == "no_show"
+    assert as_json(loket("call", "1", "A002", "--json"))["number"] == "A002"
+    assert as_json(loket("done", "1", "--json"))["ticket"]["status"] == "done"
+    assert as_json(loket("call", "1", "--json"))["number"] is None
+
+
+def test_pause_and_resume(loket):
+    assert as_json(loket("pause", "2", "--json"))["state"] == "paused"
+    assert loket("call", "2")[2] == "loket: Loket 2 is paused: resume it first\n"
+    assert as_json(loket("resume", "2", "--json"))["state"] == "open"
+
+
+def test_status_shows_lines_counters_and_recent_calls(loket):
+    loket("ticket", "A")
+    loket("ticket", "C")
+    loket("call", "2")
+    status = as_json(loket("status", "--json"))
+    assert [c["id"] for c in status["counters"]] == ["1", "2", "3", "4"]
+    desk = status["counters"][1]
+    assert (desk["name"], desk["state"], desk["services"], desk["current"]["number"]) == ("Loket 2", "open", ["A", "C"], "A001")
+    assert status["recent_calls"][0]["number"] == "A001" and status["recent_calls"][0]["counter"] == "2"
+    assert {s["code"]: s["tickets"] for s in status["services"]}["C"] == ["C001"]
+    code, out, _ = loket("status")
+    assert code == 0 and "Loket 2" in out and "A001" in out
+
+
+def test_an_appointment_booked_then_checked_in_by_reference(loket):
+    booked = as_json(loket("appointments", "add", "B", "--at", "09:20", "--name", "Jan Janssens", "--json"))
+    assert booked["at"] == "2026-12-01T08:20:00+00:00" and len(booked["reference"]) == 9
+    listed = as_json(loket("appointments", "list", "--json"))["appointments"]
+    assert [a["reference"] for a in listed] == [booked["reference"]]
+    result = as_json(loket("checkin", booked["reference"].lower(), "--json"))
+    assert (result["outcome"], result["number"], result["kind"]) == ("accepted", "B001", "appointment")
+    again = as_json(loket("checkin", booked["qr_payload"], "--json"))
+    assert (again["outcome"], again["number"]) == ("already_checked_in", "B001")
+
+
+def test_a_refused_check_in_prints_the_outcome_as_json_and_exits_1(loket):
+    booked = as_json(loket("appointments", "add", "B", "--at", "11:00", "--json"))
+    code, out, err = loket("checkin", booked["qr_payload"], "--json")
+    assert code == 1 and json.loads(out)["outcome"] == "too_early"
+    assert err == "loket: Too early: check in from 10:30\n"
+
+
+def test_qr_png_decodes_to_the_payload(loket, tmp_path):
+    import zxingcpp
+    from PIL import Image
+
+    booked = as_json(loket("appointments", "add", "A", "--at", "10:00", "--json"))
+    png = tmp_path / "qr.png"
+    assert loket("appointments", "qr", booked["reference"], "--png", str(png))[0] == 0
+    (found,) = zxingcpp.read_barcodes(Image.open(png))
+    assert found.text == booked["qr_payload"]
+
+
+def test_qr_in_the_terminal_is_drawn_with_blocks(loket):
+    booked = as_json(loket("appointments", "add", "A", "--at", "10:00", "--json"))
+    code, out, _ = loket("appointments", "qr", booked["reference"])
+    assert code == 0 and "█" in out and booked["reference"] in out
+
+
+def test_init_with_an_invalid_config_file_exits_1_and_creates_nothing(loket, tmp_path, db_path):
+    bad = tmp_path / "office.toml"
+    bad.write_text('office = "X"\ntimezone = "Nowhere/Town"\n')
+    code, _, err = loket("init", "--config", str(bad))
+    assert code == 1 and err == "loket: invalid office config: timezone: unknown time zone 'Nowhere/Town'\n"
+    assert not db_path.exists()
+
+
+def test_stats_of_a_day_as_json_and_csv(loket, clock, tmp_path):
+    loket("ticket", "A")
+    clock.advance(minutes=6)
+    loket("call", "1")
+    clock.advance(minutes=4)
+    loket("done", "1")
+    csv_file = tmp_path / "day.csv"
+    report = as_json(loket("stats", "--date", "2026-12-01", "--csv", str(csv_file), "--json"))
+    assert report["overall"]["served"] == 1 and report["overall"]["median_wait_minutes"] == 6.0
+    assert csv_file.read_text().startswith("group,key,issued")
+    code, out, _ = loket("stats", "--from", "2026-11-30", "--to", "2026-12-01")
+    assert code == 0 and "09" in out
+
+
+def test_purge_reports_how_many_names_it_erased(loket, clock):
+    loket("appointments", "add", "A", "--at", "10:00", "--name", "Piet")
+    clock.advance(days=40)
+    assert as_json(loket("purge", "--json")) == {"purged": 1}

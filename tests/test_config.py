@@ -1,0 +1,96 @@
+"""The office configuration: a broken file is refused whole, with the key at fault named."""
+
+from __future__ import annotations
+
+import pytest
+
+from loket.config import default_config_text, load_config
+from loket.engine import Engine
+from loket.errors import ConfigError
+
+
+def test_the_demo_office_has_four_services_each_served_by_two_counters_or_more():
+    office = load_config(default_config_text())
+    assert list(office.services) == ["A", "B", "C", "D"]
+    assert all(len(office.counters_serving(code)) >= 2 for code in office.services)
+    assert office.timezone.key == "Europe/Brussels" and office.languages[0] == "nl"
+
+
+def test_data_folder_and_package_share_one_config_file():
+    from pathlib import Path
+
+    link = Path(__file__).parent.parent / "data" / "office.toml"
+    assert link.is_symlink() and link.read_text() == default_config_text()
+
+
+def test_defaults_for_what_the_config_leaves_out():
+    office = load_config(
+        'office = "Gemeentehuis"\n[[services]]\ncode = "A"\nname = "Alles"\n'
+        '[[counters]]\nid = 1\nservices = ["A"]\n'
+    )
+    assert (office.checkin.early_minutes, office.checkin.late_minutes, office.checkin.late_action) == (30, 15, "walk_in")
+    assert (office.max_wait_minutes, office.target_wait_minutes, office.retention_days) == (45, 15, 30)
+    assert office.counters["1"].name == "Loket 1" and office.timezone.key == "Europe/Brussels"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('code = "A"', 'code = "a"'), "services[0].code: must be one or two capital letters, got 'a'"),
+        (('code = "B"', 'code = "A"'), "services[1].code: 'A' is used twice"),
+        (('timezone = "Europe/Brussels"', 'timezone = "Mars/Olympus"'), "timezone: unknown time zone 'Mars/Olympus'"),
+        (('late_action = "walk_in"', 'late_action = "shout"'), "checkin.late_action: must be 'walk_in' or 'refuse'"),
+        (('max_wait_minutes = 45', "max_wait_minutes = -1"), "routing.max_wait_minutes: must be a whole number"),
+        (('services = ["A", "B"]', 'services = ["A", "Q"]'), "counters.1.services: unknown service 'Q'"),
+        (('languages = ["nl", "fr", "en", "de"]', 'languages = ["nl", "xx"]'), "languages: 'xx' is not one of"),
+        (('minutes = 8', 'minutes = "8"'), "services.A.minutes: must be a whole number"),
+        (('daily_limit = 40', 'daily_limit = 40\nhours = { mon = "9-12" }'), "services.C.hours.mon: '9-12' is not a range"),
+        (('daily_limit = 40', 'daily_limit = 40\nhours = { maandag = "09:00-12:00" }'), "services.C.hours.maandag: not a weekday"),
+        (('office = "Stadhuis Demo"', 'ofice = "Stadhuis Demo"'), "ofice: unknown key"),
+        (('"rijbewijs" = "A"', '"rijbewijs" = "R"'), "appointments.categories.rijbewijs: unknown service 'R'"),
+        (('office = "Stadhuis Demo"', "office = ["), "not valid TOML"),
+    ],
+)
+def test_an_invalid_config_names_the_key_and_the_problem(change, message):
+    text = default_config_text().replace(*change, 1)
+    assert text != default_config_text()
+    with pytest.raises(ConfigError) as error:
+        load_config(text)
+    assert message in str(error.value)
+
+
+def test_a_missing_name_in_a_configured_language_is_refused():
+    text = default_config_text().replace(', de = "Standesamt"', "")
+    with pytest.raises(ConfigError, match="services.C.name: no name in de"):
+        load_config(text)
+
+
+def test_a_service_no_counter_serves_is_refused():
+    text = default_config_text().replace('services = ["B", "C", "D"]', 'services = ["B", "C"]')
+    text = text.replace('services = ["D", "A"]', 'services = ["A"]')
+    with pytest.raises(ConfigError, match="services: D served by no counter"):
+        load_config(text)
+
+
+def test_init_with_an_invalid_config_changes_nothing(office):
+    before = office.store.setting("config")
+    with pytest.raises(ConfigError):
+        office.init("office = 3")
+    assert office.store.setting("config") == before
+
+
+def test_init_again_is_safe_and_keeps_tickets_and_the_secret(office, db_path, clock):
+    office.issue_ticket("A")
+    secret = office.store.setting("qr_secret")
+    office.init(default_config_text())
+    with Engine(db_path, clock=clock) as again:
+        again.init()
+        assert again.store.setting("qr_secret") == secret
+        assert [t.number for t in again.store.all_tickets()] == ["A001"]
+
+
+def test_a_new_config_adds_and_removes_counters(office):
+    text = default_config_text().replace('id = "4"\nname = "Loket 4"', 'id = "5"\nname = "Balie 5"')
+    office.init(text)
+    assert sorted(office.store.counters()) == ["1", "2", "3", "5"]
+    assert office.counter_state("5").name == "Balie 5"

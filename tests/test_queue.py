@@ -1,0 +1,290 @@
+"""The queue rules, told as a visitor's or clerk's story on the demo office."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from loket.config import default_config_text
+from loket.engine import Engine, routing_key
+from loket.errors import Refused
+from loket.model import Ticket
+from tests.conftest import MORNING
+
+
+def test_numbers_start_at_one_per_service_and_are_zero_padded(office):
+    assert office.issue_ticket("A").ticket.number == "A001"
+    assert office.issue_ticket("A").ticket.number == "A002"
+    assert office.issue_ticket("B").ticket.number == "B001"
+
+
+def test_numbers_restart_at_local_midnight_not_utc_midnight(office, clock):
+    office.issue_ticket("A")
+    clock.now = clock.now.replace(hour=22, minute=30)  # 23:30 in Brussels: same service day
+    assert office.issue_ticket("A").ticket.number == "A002"
+    clock.advance(minutes=40)  # 00:10 in Brussels, still 23:10 UTC
+    assert office.issue_ticket("A").ticket.number == "A001"
+
+
+def test_a_ticket_of_yesterday_that_was_never_called_expires_instead_of_carrying_over(office, clock):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.issue_ticket("A")
+    clock.advance(days=1)
+    office.issue_ticket("B")
+    tickets = {t.number + "@" + t.service_day: t.status for t in office.store.all_tickets()}
+    assert tickets == {"A001@2026-12-01": "expired", "A002@2026-12-01": "expired", "B001@2026-12-02": "waiting"}
+    assert office.counter_state("1").current is None
+    assert office.call_next("1").called.number == "B001"
+
+
+def test_ticket_for_an_unknown_service_is_refused_and_writes_nothing(office):
+    with pytest.raises(Refused, match="unknown service 'Z'"):
+        office.issue_ticket("Z")
+    assert office.store.all_tickets() == []
+
+
+def test_appointment_only_service_refuses_walk_in_tickets(office):
+    with pytest.raises(Refused, match="appointments only"):
+        office.issue_ticket("D")
+
+
+def test_daily_limit_refuses_the_ticket_after_the_last_one(office):
+    for _ in range(40):
+        office.issue_ticket("C")
+    with pytest.raises(Refused, match="daily limit of 40"):
+        office.issue_ticket("C")
+    assert [s.limit_reached for s in office.services() if s.code == "C"] == [True]
+
+
+def test_closed_service_says_when_it_opens(tmp_path, clock):
+    config = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
+    )
+    with Engine(tmp_path / "x.db", clock=clock) as engine:
+        engine.init(config)
+        with pytest.raises(Refused, match="closed now; it opens at 13:00"):
+            engine.issue_ticket("C")
+        clock.now = clock.now.replace(hour=12, minute=30)  # 13:30 local
+        assert engine.issue_ticket("C").ticket.number == "C001"
+
+
+def test_counter_calls_the_oldest_arrival_across_its_services(office, clock):
+    office.issue_ticket("B")
+    clock.advance(minutes=1)
+    office.issue_ticket("A")
+    assert office.call_next("1").called.number == "B001"
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_next_finishes_the_current_ticket_in_the_same_step(office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    office.call_next("1")
+    call = office.call_next("1")
+    assert call.finished.number == "A001" and call.finished.status == "done"
+    assert call.called.number == "A002"
+
+
+def test_nothing_waiting_returns_no_ticket_and_frees_the_counter(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    call = office.call_next("1")
+    assert call.called is None and call.finished.number == "A001"
+    assert office.counter_state("1").current is None
+
+
+def test_counter_never_calls_a_service_it_does_not_serve(office):
+    office.issue_ticket("C")
+    assert office.call_next("1").called is None
+    assert office.call_next("2").called.number == "C001"
+
+
+def test_priority_ticket_goes_before_older_ordinary_tickets(office, clock):
+    office.issue_ticket("A")
+    clock.advance(minutes=5)
+    receipt = office.issue_ticket("A", priority=True)
+    assert receipt.position == 1
+    assert office.call_next("1").called.number == "A002"
+
+
+def test_a_ticket_waiting_longer_than_max_wait_goes_before_priority(office, clock):
+    office.issue_ticket("A")
+    clock.advance(minutes=46)
+    office.issue_ticket("A", priority=True)
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_a_due_appointment_goes_before_everyone(office, clock):
+    office.issue_ticket("A")
+    office.issue_ticket("A", priority=True)
+    booking = office.add_appointment("A", clock.now + timedelta(minutes=10))
+    clock.advance(minutes=50)  # A001 now waited longer than max_wait, the appointment is due
+    assert office.check_in(booking.reference).outcome == "too_late"
+    booking = office.add_appointment("A", clock.now + timedelta(minutes=5))
+    office.check_in(booking.reference)
+    clock.advance(minutes=5)
+    assert office.call_next("1").called.kind == "appointment"
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_an_early_appointment_waits_like_any_arrival_until_its_time(office, clock):
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=20))
+    office.check_in(booking.reference)
+    clock.advance(minutes=1)
+    office.issue_ticket("B")
+    assert office.call_next("1").called.kind == "appointment"  # oldest arrival
+
+
+def test_ties_go_to_the_lower_ticket_id(office):
+    office.issue_ticket("B")
+    office.issue_ticket("A")  # same instant: the clock stands still
+    assert office.call_next("1").called.number == "B001"
+
+
+def make_ticket(id=1, kind="walk_in", priority=False, arrived=0, appointment_at=None):
+    """A waiting ticket that arrived `arrived` minutes after 08:00 UTC."""
+    arrived_at = MORNING + timedelta(minutes=arrived)
+    return Ticket(
+        id, f"A{id:03d}", "A", id, "2026-12-01", "A", kind, priority, "waiting",
+        arrived_at, appointment_at, None, None, None, 0, None,
+    )  # fmt: skip
+
+
+def test_routing_key_orders_the_four_groups():
+    now = MORNING + timedelta(hours=1)
+    max_wait = timedelta(minutes=45)
+    due = make_ticket(id=9, kind="appointment", appointment_at=now, arrived=50)
+    overdue = make_ticket(id=8, arrived=0)
+    priority = make_ticket(id=2, priority=True, arrived=55)
+    ordinary = make_ticket(id=1, arrived=50)
+    ordered = sorted([ordinary, priority, overdue, due], key=lambda t: routing_key(t, now, max_wait))
+    assert [t.id for t in ordered] == [9, 8, 2, 1]
+
+
+def test_staff_can_call_a_number_out_of_order(office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    assert office.call_number("1", "a2").called.number == "A002"
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_calling_a_number_another_counter_already_called_is_refused(office):
+    office.issue_ticket("A")
+    office.call_next("2")
+    with pytest.raises(Refused, match="A001 cannot be called: already called at Loket 2"):
+        office.call_number("1", "A001")
+
+
+def test_two_counters_never_share_a_visitor(office):
+    office.issue_ticket("A")
+    assert office.call_next("1").called.number == "A001"
+    assert office.call_next("2").called is None
+
+
+def test_acting_on_a_ticket_the_counter_no_longer_holds_is_refused(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.finish("1")
+    with pytest.raises(Refused, match="A001 is no longer at Loket 1"):
+        office.finish("1", current="A001")
+    with pytest.raises(Refused, match="Loket 1 has no current ticket"):
+        office.recall("1")
+
+
+def test_recall_keeps_the_ticket_called_and_counts(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.recall("1")
+    ticket = office.recall("1", current="A1")
+    assert ticket.status == "called" and ticket.recalls == 2
+    assert [e.action for e in office.status().recent_calls] == ["recall", "recall", "call"]
+
+
+def test_no_show_ends_the_ticket_and_frees_the_counter(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    assert office.no_show("1").status == "no_show"
+    assert office.counter_state("1").current is None
+
+
+def test_transferred_ticket_keeps_its_number_and_its_place_by_arrival(office, clock):
+    office.issue_ticket("A")
+    clock.advance(minutes=3)
+    office.issue_ticket("C")
+    office.call_number("1", "A001")
+    moved = office.transfer("1", "C")
+    assert (moved.number, moved.service, moved.status) == ("A001", "C", "waiting")
+    assert office.position(moved, clock.now) == 1
+    assert office.call_next("2").called.number == "A001"  # arrived before C001
+
+
+def test_cancelled_ticket_leaves_the_line_and_its_number_is_not_reused(office):
+    office.issue_ticket("A")
+    office.cancel("A001")
+    assert office.issue_ticket("A").ticket.number == "A002"
+    assert office.call_next("1").called.number == "A002"
+    with pytest.raises(Refused, match="not waiting"):
+        office.cancel("A002")
+
+
+def test_paused_counter_is_not_counted_as_open_and_cannot_call(office):
+    before = {s.code: s.open_counters for s in office.services()}
+    office.pause("1")
+    after = {s.code: s.open_counters for s in office.services()}
+    assert (before["A"], after["A"]) == (3, 2)
+    with pytest.raises(Refused, match="Loket 1 is paused"):
+        office.call_next("1")
+    office.resume("1")
+    assert office.call_next("1").called is None
+
+
+def test_pause_with_a_visitor_at_the_counter_is_refused(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    with pytest.raises(Refused, match="finish it first"):
+        office.pause("1")
+
+
+def test_estimated_wait_uses_the_config_default_until_three_were_served(office, clock):
+    # A: 8 minutes by default, 3 open counters (1, 2, 4)
+    assert office.issue_ticket("A").estimated_wait_minutes == 3  # ceil(1 / 3 * 8)
+    assert office.issue_ticket("A").estimated_wait_minutes == 6  # ceil(2 / 3 * 8)
+    for _ in range(3):
+        office.issue_ticket("A")
+    for _ in range(3):
+        office.call_next("1")
+        clock.advance(minutes=2)
+    office.finish("1")
+    # median service time is now 2 minutes; A004 and A005 still wait; a new one is 3rd
+    assert office.issue_ticket("A").estimated_wait_minutes == 2  # ceil(3 / 3 * 2)
+
+
+def test_no_open_counter_means_no_estimate(office):
+    for counter in ("1", "3"):
+        office.pause(counter)
+    assert office.issue_ticket("B").estimated_wait_minutes is None
+
+
+def test_every_change_is_an_event(office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.recall("1")
+    office.transfer("1", "B")
+    office.call_next("3")
+    office.no_show("3")
+    events = office.events_after(0)
+    assert [(e.action, e.from_state, e.to_state, e.counter) for e in events] == [
+        ("issue", None, "waiting", None),
+        ("call", "waiting", "called", "1"),
+        ("recall", "called", "called", "1"),
+        ("transfer", "called", "waiting", "1"),
+        ("call", "waiting", "called", "3"),
+        ("no_show", "called", "no_show", "3"),
+    ]
+
+
+def test_unknown_counter_is_refused_with_the_known_ones(office):
+    with pytest.raises(Refused, match=r"unknown counter '9' \(known: 1, 2, 3, 4\)"):
+        office.call_next("9")
