@@ -15,7 +15,7 @@ from loket.model import CANCELLED, DONE, EXPIRED, NO_SHOW, Ticket
 BAR_WIDTH = 40
 HEADERS = (
     "Issued",
-    "Done",
+    "Served",
     "No-show",
     "Cancel",
     "Expired",
@@ -43,7 +43,7 @@ CSV_FIELDS = (
 
 @dataclass(frozen=True)
 class Figures:
-    """The counts and times of one group of tickets; None where there is nothing to measure."""
+    """One group's counts and minutes (p90 = nearest-rank); None where nothing was measured."""
 
     issued: int
     served: int
@@ -169,11 +169,11 @@ def render(report: Report, office: Office, console) -> None:
     for title, label, groups, name in sections:
         if not groups:
             continue
-        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
         if label:
-            table.add_column(label, no_wrap=True)
+            table.add_column(label)
         for column in HEADERS:
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", no_wrap=True)
         for key, fig in groups.items():
             row = _row(fig)
             cells = ["-" if v is None else str(v) for v in row.values()]
