@@ -133,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = action("add", cmd_appointment_add, "book one appointment")
     sub.add_argument("service")
-    sub.add_argument("--at", required=True, metavar="TIME", help="local time, HH:MM")
+    sub.add_argument("--at", required=True, metavar="TIME", help="local time, HH:MM, or 'now'")
     sub.add_argument("--date", metavar="DAY", type=_day, help="YYYY-MM-DD (default: today)")
     sub.add_argument("--name", help="the visitor's name (personal data: never shown on screens)")
     sub = action("import", cmd_appointment_import, "import an .ics or .csv export (all or nothing)")
@@ -367,7 +367,7 @@ def cmd_status(args) -> None:
 def cmd_appointment_add(args) -> None:
     with _engine(args) as engine:
         day = args.date or engine.local(engine.now()).date()
-        at = _local_time(args.at, day, engine.office.timezone)
+        at = engine.now() if args.at == "now" else _local_time(args.at, day, engine.office.timezone)
         appointment = engine.add_appointment(args.service, at, name=args.name)
         data = {
             "reference": appointment.display_reference,
