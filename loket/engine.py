@@ -631,6 +631,8 @@ class Engine:
                     raise ImportRefused(
                         f"{row.where}: service {row.service!r} does not take appointments"
                     )
+                if row.cancelled and row.uid is None:
+                    continue  # a cancellation that nothing can ever refer to
                 existed = (
                     row.uid is not None and self.store.appointment_by("uid", row.uid) is not None
                 )

@@ -1,0 +1,505 @@
+"""A clerk imports the booking system's appointments: iCalendar or CSV, all or nothing."""
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from loket.config import default_config_text, load_config
+from loket.errors import ImportRefused
+from loket.imports import ImportPlan, Row, read_appointments
+
+SAMPLES = Path(__file__).parent / "samples" / "ical"
+DATA = Path(__file__).parent.parent / "data"
+OFFICE = load_config(default_config_text())
+EXCHANGE_UID = (
+    "040000008200E00074C5B7101A82E00800000000EF8046288216DB01000000000000000"
+    "0100000000D748168D60A25439FA3E76297E80CB0"
+)
+
+ROMANCE_VTIMEZONE = """BEGIN:VTIMEZONE
+TZID:Romance Standard Time
+BEGIN:STANDARD
+DTSTART:16010101T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010101T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3
+END:DAYLIGHT
+END:VTIMEZONE
+"""
+
+
+def utc(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)
+
+
+def write(tmp_path: Path, name: str, text: str | bytes) -> Path:
+    path = tmp_path / name
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def calendar(*events: str, extra: str = "") -> str:
+    """An iCalendar file holding the given VEVENT bodies."""
+    body = "".join(f"BEGIN:VEVENT\n{event.strip()}\nEND:VEVENT\n" for event in events)
+    text = f"BEGIN:VCALENDAR\nVERSION:2.0\nPRODID:-//test//EN\n{extra}{body}END:VCALENDAR\n"
+    return text.replace("\n", "\r\n")
+
+
+def event(uid: str = "a1@booking", start: str = "DTSTART:20261207T090000", **props: str) -> str:
+    lines = [f"UID:{uid}"] if uid else []
+    lines.append(start)
+    lines += [f"{key.replace('_', '-').upper()}:{value}" for key, value in props.items()]
+    return "\n".join(lines)
+
+
+def read_ics(tmp_path: Path, *events: str, service: str | None = None, extra: str = ""):
+    path = write(tmp_path, "export.ics", calendar(*events, extra=extra))
+    return read_appointments(path, OFFICE, service)
+
+
+def read_csv(tmp_path: Path, text: str, service: str | None = None) -> ImportPlan:
+    return read_appointments(write(tmp_path, "export.csv", text), OFFICE, service)
+
+
+def refused(call, *args, **kwargs) -> str:
+    with pytest.raises(ImportRefused) as caught:
+        call(*args, **kwargs)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def office_where_d_takes_no_appointments():
+    services = dict(OFFICE.services)
+    services["D"] = replace(services["D"], appointments=False)
+    return replace(OFFICE, services=services)
+
+
+# --- The sample calendars from real calendar programs -----------------------------------
+
+
+def test_exchange_export_with_windows_time_zone_imports_at_the_right_utc_time():
+    plan = read_appointments(SAMPLES / "exchange-2010-export.ics", OFFICE, service="A")
+    # 18:30 "GMT Standard Time" on 4 October 2024 is British Summer Time (UTC+1).
+    assert plan.rows == [
+        Row(f"UID {EXCHANGE_UID}", EXCHANGE_UID, "A", utc(2024, 10, 4, 17, 30), None, False)
+    ]
+    assert plan.skipped == [
+        "UID 111: all-day event, not an appointment",
+        "UID 040000008200E00074C5B7101A82E00800000000C41E94C5B4F3DA01000000000000000"
+        "0100000007EA1D0AA9DB96545A536FABC0B0C1F5A: all-day event, not an appointment",
+    ]
+
+
+def test_exchange_export_without_a_service_is_refused_naming_the_timed_event():
+    message = refused(read_appointments, SAMPLES / "exchange-2010-export.ics", OFFICE)
+    assert f"UID {EXCHANGE_UID}" in message
+    assert "outlook event with alarm" in message
+
+
+def test_google_export_in_utc_imports_with_a_chosen_service():
+    plan = read_appointments(SAMPLES / "google-calendar-export.ics", OFFICE, service="A")
+    [row] = plan.rows
+    assert row.uid == "79fs7pkqvht9m5igs0vjv1sfra@google.com"
+    assert row.starts_at == utc(2024, 10, 4, 18, 15)
+    assert row.name is None  # the attendee of an alarm is not the visitor
+    assert plan.skipped == []
+
+
+def test_google_export_without_matching_keywords_is_refused_naming_the_uid():
+    message = refused(read_appointments, SAMPLES / "google-calendar-export.ics", OFFICE)
+    assert "UID 79fs7pkqvht9m5igs0vjv1sfra@google.com" in message
+    assert "no service matches" in message
+
+
+@pytest.mark.parametrize(
+    ("sample", "problem"),
+    [
+        ("bad-bom-empty.ics", "holds no appointments"),
+        ("bad-double-semicolon.ics", "UID abc: has no readable start time (DTSTART)"),
+        ("bad-empty-events.ics", "is not a valid iCalendar file"),
+        ("bad-fuzz-truncated.ics", "is not a valid iCalendar file"),
+    ],
+)
+def test_broken_calendars_are_refused_with_one_clear_sentence(sample, problem):
+    for service in (None, "A"):
+        message = refused(read_appointments, SAMPLES / sample, OFFICE, service)
+        assert problem in message
+        assert len(message) < 250
+
+
+# --- The demo files in data/ -------------------------------------------------------------
+
+
+def test_demo_ics_export_imports_five_appointments_and_skips_the_rest():
+    plan = read_appointments(DATA / "appointments-sample.ics", OFFICE)
+    summary = [
+        (r.uid.split("@")[0], r.service, r.starts_at, r.name, r.cancelled) for r in plan.rows
+    ]
+    assert summary == [
+        ("bk-2026-0001", "A", utc(2026, 12, 7, 8, 0), "Jan Peeters", False),
+        ("bk-2026-0002", "B", utc(2026, 12, 7, 9, 20), "An Janssens", False),
+        ("bk-2026-0003", "A", utc(2026, 12, 8, 9, 0), "Pieter De Smet", False),
+        ("bk-2026-0004", "C", utc(2026, 12, 9, 13, 0), "Sofie Willems", True),
+        ("bk-2026-0005", "D", utc(2026, 12, 10, 9, 30), None, False),
+    ]
+    assert [reason.split(": ")[1] for reason in plan.skipped] == [
+        "all-day event, not an appointment",
+        "recurring event, not an appointment",
+    ]
+
+
+def test_demo_csv_export_imports_six_appointments_one_cancelled():
+    plan = read_appointments(DATA / "appointments-sample.csv", OFFICE)
+    assert [(r.where, r.uid, r.service, r.cancelled) for r in plan.rows] == [
+        ("line 2", "web-5001", "A", False),
+        ("line 3", "web-5002", "B", False),
+        ("line 4", "web-5003", "A", False),
+        ("line 5", "web-5004", "C", True),
+        ("line 6", "web-5005", "D", False),
+        ("line 7", "web-5006", "B", False),
+    ]
+    assert plan.rows[0].starts_at == utc(2026, 12, 14, 7, 45)
+    assert plan.rows[0].name == "Lotte Maes"
+    assert plan.rows[4].name is None
+
+
+# --- Which file and which service ---------------------------------------------------------
+
+
+def test_a_file_that_is_neither_ics_nor_csv_is_refused(tmp_path):
+    path = write(tmp_path, "export.xlsx", "date,time\n2026-12-07,09:00\n")
+    assert "not an .ics or .csv file" in refused(read_appointments, path, OFFICE)
+
+
+def test_the_extension_is_recognised_in_capitals(tmp_path):
+    path = write(tmp_path, "EXPORT.ICS", calendar(event(categories="Paspoort")))
+    assert read_appointments(path, OFFICE).rows[0].service == "A"
+
+
+def test_a_missing_file_is_refused_naming_it(tmp_path):
+    message = refused(read_appointments, tmp_path / "nowhere.csv", OFFICE)
+    assert "nowhere.csv" in message
+
+
+def test_the_chosen_service_overrides_categories_and_columns(tmp_path):
+    assert read_ics(tmp_path, event(categories="Verhuizing"), service="C").rows[0].service == "C"
+    plan = read_csv(tmp_path, "date,time,service\n2026-12-07,09:00,A\n", service="c")
+    assert plan.rows[0].service == "C"
+
+
+def test_an_unknown_chosen_service_is_refused(tmp_path):
+    message = refused(read_csv, tmp_path, "date,time\n2026-12-07,09:00\n", service="Z")
+    assert message == "--service: unknown service 'Z'"
+
+
+def test_a_chosen_service_that_takes_no_appointments_is_refused(tmp_path):
+    path = write(tmp_path, "export.csv", "date,time\n2026-12-07,09:00\n")
+    message = refused(read_appointments, path, office_where_d_takes_no_appointments(), "D")
+    assert message == "--service: service 'D' does not take appointments"
+
+
+def test_a_category_leading_to_a_service_without_appointments_is_refused(tmp_path):
+    path = write(tmp_path, "export.csv", "date,time,category\n2026-12-07,09:00,Bouwaanvraag\n")
+    message = refused(read_appointments, path, office_where_d_takes_no_appointments())
+    assert message == "line 2: service 'D' does not take appointments"
+
+
+def test_ics_categories_choose_the_service(tmp_path):
+    plan = read_ics(tmp_path, event(categories="Afspraak,Burgerlijke stand", summary="Balie"))
+    assert plan.rows[0].service == "C"
+
+
+def test_a_keyword_in_the_summary_chooses_the_service(tmp_path):
+    plan = read_ics(tmp_path, event(summary="Nieuwe IDENTITEITSKAART ophalen"))
+    assert plan.rows[0].service == "A"
+
+
+def test_a_summary_naming_two_services_is_refused_as_ambiguous(tmp_path):
+    message = refused(read_ics, tmp_path, event(summary="Verhuizing en nieuw paspoort"))
+    assert message.startswith("UID a1@booking: summary 'Verhuizing en nieuw paspoort'")
+    assert "matches services" in message
+
+
+def test_an_event_that_maps_to_no_service_is_refused_naming_its_uid(tmp_path):
+    message = refused(read_ics, tmp_path, event(summary="Koffie"), event("b2", summary="Paspoort"))
+    assert message.startswith("UID a1@booking: no service matches summary 'Koffie'")
+
+
+# --- iCalendar times ---------------------------------------------------------------------
+
+
+def test_windows_time_zone_without_vtimezone_is_mapped_to_the_real_zone(tmp_path):
+    winter = event("w", "DTSTART;TZID=Romance Standard Time:20261207T093000", categories="Paspoort")
+    summer = event("s", "DTSTART;TZID=Romance Standard Time:20260707T093000", categories="Paspoort")
+    plan = read_ics(tmp_path, winter, summer)
+    assert [row.starts_at for row in plan.rows] == [utc(2026, 12, 7, 8, 30), utc(2026, 7, 7, 7, 30)]
+
+
+def test_windows_time_zone_with_its_vtimezone_gives_the_same_utc_time(tmp_path):
+    start = "DTSTART;TZID=Romance Standard Time:20260707T093000"
+    plan = read_ics(tmp_path, event(start=start, categories="Paspoort"), extra=ROMANCE_VTIMEZONE)
+    assert plan.rows[0].starts_at == utc(2026, 7, 7, 7, 30)
+
+
+def test_floating_time_is_read_in_the_office_time_zone(tmp_path):
+    plan = read_ics(tmp_path, event(summary="Rijbewijs"))
+    assert plan.rows[0].starts_at == utc(2026, 12, 7, 8, 0)
+
+
+def test_utc_time_stays_utc(tmp_path):
+    plan = read_ics(tmp_path, event(start="DTSTART:20261207T090000Z", summary="Rijbewijs"))
+    assert plan.rows[0].starts_at == utc(2026, 12, 7, 9, 0)
+
+
+def test_an_unknown_time_zone_is_refused_rather_than_guessed(tmp_path):
+    start = "DTSTART;TZID=Atlantis Standard Time:20261207T090000"
+    message = refused(read_ics, tmp_path, event(start=start, summary="Paspoort"))
+    assert message == "UID a1@booking: unknown time zone 'Atlantis Standard Time'"
+
+
+def test_a_broken_start_time_is_refused_naming_the_uid(tmp_path):
+    message = refused(read_ics, tmp_path, event(start="DTSTART:2026120", summary="Paspoort"))
+    assert message.startswith("UID a1@booking:")
+
+
+# --- iCalendar events that are not appointments ------------------------------------------
+
+
+def test_all_day_and_recurring_events_are_skipped_with_a_reason(tmp_path):
+    plan = read_ics(
+        tmp_path,
+        event("closed", "DTSTART;VALUE=DATE:20261225", summary="Gesloten"),
+        event("team", "DTSTART:20261201T083000", rrule="FREQ=WEEKLY;COUNT=4", summary="Overleg"),
+        event("visit", summary="Paspoort"),
+    )
+    assert [row.uid for row in plan.rows] == ["visit"]
+    assert plan.skipped == [
+        "UID closed: all-day event, not an appointment",
+        "UID team: recurring event, not an appointment",
+    ]
+
+
+def test_a_calendar_of_only_skipped_events_holds_no_appointments(tmp_path):
+    message = refused(read_ics, tmp_path, event("closed", "DTSTART;VALUE=DATE:20261225"))
+    assert "holds no appointments" in message
+    assert "UID closed: all-day event" in message
+
+
+def test_a_calendar_without_events_holds_no_appointments(tmp_path):
+    assert "holds no appointments" in refused(read_ics, tmp_path)
+
+
+def test_a_cancelled_event_is_imported_as_cancelled(tmp_path):
+    plan = read_ics(tmp_path, event(summary="Paspoort", status="CANCELLED"))
+    assert plan.rows[0].cancelled is True
+
+
+def test_an_event_without_uid_is_refused_naming_its_summary(tmp_path):
+    message = refused(
+        read_ics, tmp_path, event("b1", summary="Paspoort"), event("", summary="Rijbewijs")
+    )
+    assert message.startswith("event 2 ('Rijbewijs'): has no UID")
+
+
+def test_the_same_uid_twice_in_a_calendar_is_refused(tmp_path):
+    message = refused(read_ics, tmp_path, event(summary="Paspoort"), event(summary="Rijbewijs"))
+    assert message.startswith("UID a1@booking: the same UID appears twice")
+
+
+def test_the_visitor_name_is_the_first_attendee_never_the_summary(tmp_path):
+    named = event("named", summary="Paspoort voor Karel") + (
+        "\nATTENDEE;CN=Marie Dubois:mailto:marie@example.be\nATTENDEE;CN=Tolk:mailto:t@x.be"
+    )
+    anonymous = event("anon", summary="Paspoort", attendee="mailto:jan@example.be")
+    plan = read_ics(tmp_path, named, anonymous, event("nobody", summary="Paspoort voor Karel"))
+    assert [row.name for row in plan.rows] == ["Marie Dubois", None, None]
+
+
+def test_an_event_with_two_start_times_is_refused(tmp_path):
+    twice = event(summary="Paspoort") + "\nDTSTART:20261207T100000"
+    assert refused(read_ics, tmp_path, twice) == "UID a1@booking: DTSTART appears 2 times"
+
+
+def test_a_file_that_is_not_a_calendar_is_refused_naming_the_file(tmp_path):
+    path = write(tmp_path, "agenda.ics", "Dit is geen agenda.\n")
+    assert refused(read_appointments, path, OFFICE).startswith(
+        "agenda.ics is not a valid iCalendar"
+    )
+
+
+def test_a_lone_event_without_calendar_is_refused(tmp_path):
+    path = write(
+        tmp_path, "agenda.ics", "BEGIN:VEVENT\nUID:x\nDTSTART:20261207T090000\nEND:VEVENT\n"
+    )
+    assert "no VCALENDAR" in refused(read_appointments, path, OFFICE)
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def test_belgian_excel_csv_with_semicolons_and_bom_imports(tmp_path):
+    text = "\ufeffUID ; Datum;Date;Time ;Category;Name\r\nx1;;2026-12-07;9:05;Rijbewijs;Jan\r\n"
+    plan = read_csv(tmp_path, text)
+    assert plan.rows == [Row("line 2", "x1", "A", utc(2026, 12, 7, 8, 5), "Jan", False)]
+
+
+def test_comma_separated_csv_with_quoted_names_imports(tmp_path):
+    text = 'date,time,service,name\n2026-12-07,09:00,b,"Peeters, Jan"\n'
+    [row] = read_csv(tmp_path, text).rows
+    assert (row.service, row.name, row.uid) == ("B", "Peeters, Jan", None)
+
+
+def test_csv_seconds_written_by_excel_are_accepted(tmp_path):
+    plan = read_csv(tmp_path, "date;time;service\n2026-12-07;09:00:00;A\n")
+    assert plan.rows[0].starts_at == utc(2026, 12, 7, 8, 0)
+
+
+def test_csv_without_a_time_column_is_refused_naming_the_header(tmp_path):
+    message = refused(read_csv, tmp_path, "date;service\n2026-12-07;A\n")
+    assert message.startswith("export.csv line 1: the header has no time column")
+
+
+def test_csv_with_a_column_twice_is_refused(tmp_path):
+    message = refused(read_csv, tmp_path, "date;time;Date\n2026-12-07;09:00;x\n")
+    assert "the column 'date' appears twice" in message
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("07/12/2026;09:00;A", "line 3: date '07/12/2026' is not written as YYYY-MM-DD"),
+        ("2026-12-07;9u30;A", "line 3: time '9u30' is not written as HH:MM"),
+        ("2026-02-30;09:00;A", "line 3: 2026-02-30 09:00 is not a real date and time"),
+        ("2026-12-07;25:00;A", "line 3: 2026-12-07 25:00 is not a real date and time"),
+        ("2026-12-07;09:00;Z", "line 3: unknown service 'Z'"),
+        ("2026-12-07;09:00;;Koffie", "line 3: no service matches category 'Koffie'"),
+        ("2026-12-07;09:00;;", "line 3: no service or category given"),
+        ("2026-12-07;09:00;A;;maybe", "line 3: status 'maybe' is not 'booked' or 'cancelled'"),
+        ("2026-12-07", "line 3: time '' is not written as HH:MM"),
+    ],
+)
+def test_a_bad_csv_line_is_refused_naming_its_spreadsheet_line(tmp_path, line, problem):
+    text = f"date;time;service;category;status\n2026-12-07;08:00;A;;\n{line}\n"
+    assert refused(read_csv, tmp_path, text) == problem
+
+
+def test_blank_rows_are_skipped_but_still_counted_as_lines(tmp_path):
+    text = "date;time;service\n2026-12-07;08:00;A\n;;\n\n2026-12-07;nine;A\n"
+    assert refused(read_csv, tmp_path, text).startswith("line 5:")
+
+
+def test_the_same_uid_twice_in_a_csv_is_refused_naming_both_lines(tmp_path):
+    text = "uid;date;time;service\nk1;2026-12-07;08:00;A\nk2;2026-12-07;08:10;A\nk1;2026-12-07;09:00;B\n"
+    assert refused(read_csv, tmp_path, text) == "line 4: uid 'k1' is already used on line 2"
+
+
+def test_csv_cancelled_status_marks_the_appointment_cancelled(tmp_path):
+    text = "date;time;service;status\n2026-12-07;08:00;A;Cancelled\n2026-12-07;09:00;A;booked\n"
+    assert [row.cancelled for row in read_csv(tmp_path, text).rows] == [True, False]
+
+
+def test_a_local_time_skipped_by_the_spring_dst_change_uses_the_earlier_offset(tmp_path):
+    plan = read_csv(tmp_path, "date;time;service\n2026-03-29;02:30;A\n")
+    assert plan.rows[0].starts_at == utc(2026, 3, 29, 1, 30)
+
+
+def test_a_local_time_repeated_by_the_autumn_dst_change_is_the_first_one(tmp_path):
+    plan = read_csv(tmp_path, "date;time;service\n2026-10-25;02:30;A\n")
+    assert plan.rows[0].starts_at == utc(2026, 10, 25, 0, 30)
+
+
+def test_csv_with_only_a_header_holds_no_appointments(tmp_path):
+    assert "holds no appointments" in refused(read_csv, tmp_path, "date;time\n")
+
+
+@pytest.mark.parametrize("name", ["export.csv", "export.ics"])
+def test_an_empty_file_is_refused(tmp_path, name):
+    assert refused(read_appointments, write(tmp_path, name, b""), OFFICE) == f"{name} is empty"
+    assert refused(read_appointments, write(tmp_path, name, b"\xef\xbb\xbf \r\n"), OFFICE)
+
+
+def test_a_latin1_csv_is_refused_with_a_hint_to_save_as_utf8(tmp_path):
+    path = write(
+        tmp_path, "export.csv", "date;time;name\n2026-12-07;09:00;Jérôme\n".encode("cp1252")
+    )
+    assert "is not UTF-8 text" in refused(read_appointments, path, OFFICE)
+
+
+def test_binary_junk_is_refused(tmp_path):
+    junk = b"PK\x03\x04\x14\x00\x06\x00" + bytes(range(256))
+    for name in ("export.csv", "export.ics"):
+        assert refused(read_appointments, write(tmp_path, name, junk), OFFICE)
+
+
+def test_a_csv_line_year_out_of_range_is_refused(tmp_path):
+    message = refused(read_csv, tmp_path, "date;time;service\n0001-01-01;00:10;A\n")
+    assert message == "line 2: the date 0001-01-01 is out of range"
+
+
+# --- Nothing crashes ---------------------------------------------------------------------
+
+ICS_PIECES = st.sampled_from(
+    [
+        "BEGIN:VCALENDAR\r\n",
+        "END:VCALENDAR\r\n",
+        "BEGIN:VEVENT\r\n",
+        "END:VEVENT\r\n",
+        "BEGIN:VTIMEZONE\r\n",
+        "UID:x\r\n",
+        "DTSTART:20261207T090000\r\n",
+        "DTSTART;TZID=Romance Standard Time:20261207T0900\r\n",
+        "DTSTART;VALUE=DATE:2026\r\n",
+        "DTSTART;VALUE=PERIOD:20261207T090000Z/PT1H\r\n",
+        "DTSTART:00010101T000000\r\n",
+        "RRULE:FREQ=\r\n",
+        "ATTENDEE;CN=:mailto:\r\n",
+        "CATEGORIES:Paspoort,\r\n",
+        "SUMMARY:paspoort verhuizing\r\n",
+        "STATUS:CANCELLED\r\n",
+        " folded\r\n",
+        ';:,\\"',
+    ]
+)
+CSV_PIECES = st.sampled_from(
+    ["date", "time", "uid", "service", "category", "status", "name", ";", ",", '"', "\n", "\r"]
+    + ["2026-12-07", "09:00", "A", "Z", "paspoort", "cancelled", "\ufeff", "0001-01-01", "00:00"]
+)
+
+
+def must_parse_or_refuse(path: Path) -> None:
+    try:
+        plan = read_appointments(path, OFFICE)
+    except ImportRefused as refusal:
+        assert "\n" not in str(refusal)
+    else:
+        assert plan.rows and all(row.starts_at.tzinfo is UTC for row in plan.rows)
+
+
+@settings(
+    max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    name=st.sampled_from(["junk.csv", "junk.ics"]),
+    content=st.one_of(
+        st.binary(max_size=300),
+        st.text(max_size=300).map(str.encode),
+        st.lists(ICS_PIECES | st.text(max_size=5), max_size=30).map("".join).map(str.encode),
+        st.lists(CSV_PIECES | st.text(max_size=3), max_size=40).map("".join).map(str.encode),
+    ),
+)
+def test_random_bytes_or_text_either_import_or_are_refused(tmp_path, name, content):
+    must_parse_or_refuse(write(tmp_path, name, content))
