@@ -23,7 +23,10 @@ def booking(office, clock):
 def snapshot(engine):
     """Everything a check-in could change."""
     conn = engine.store.conn
-    return [conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall() for table in ("tickets", "appointments", "events")]
+    return [
+        conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        for table in ("tickets", "appointments", "events")
+    ]
 
 
 def test_reference_looks_like_xxxx_xxxx_without_look_alike_characters(booking):
@@ -35,14 +38,23 @@ def test_scanned_qr_payload_gives_an_appointment_ticket(office, booking):
     result = office.check_in(booking.qr_payload)
     assert result.outcome == "accepted"
     ticket = result.receipt.ticket
-    assert (ticket.number, ticket.kind, ticket.appointment_at) == ("B001", "appointment", booking.starts_at)
+    assert (ticket.number, ticket.kind, ticket.appointment_at) == (
+        "B001",
+        "appointment",
+        booking.starts_at,
+    )
 
 
 @pytest.mark.parametrize("typed", ["{ref}", "{low}", "{dash}", " {spaced} "])
-def test_typed_reference_is_accepted_in_any_case_with_or_without_dash_or_spaces(office, booking, typed):
+def test_typed_reference_is_accepted_in_any_case_with_or_without_dash_or_spaces(
+    office, booking, typed
+):
     ref = booking.reference
     text = typed.format(
-        ref=ref, low=booking.display_reference.lower(), dash=booking.display_reference, spaced=f"{ref[:4]} {ref[4:]}"
+        ref=ref,
+        low=booking.display_reference.lower(),
+        dash=booking.display_reference,
+        spaced=f"{ref[:4]} {ref[4:]}",
     )
     assert office.check_in(text).outcome == "accepted"
 
@@ -95,8 +107,12 @@ def test_appointment_on_another_day_says_which_day(office, clock):
 def test_cancelled_appointment_is_refused(office, clock):
     from loket.imports import Row
 
-    office.import_appointments([Row("line 2", "u1", "A", clock.now + timedelta(minutes=5), None, False)])
-    office.import_appointments([Row("line 2", "u1", "A", clock.now + timedelta(minutes=5), None, True)])
+    office.import_appointments(
+        [Row("line 2", "u1", "A", clock.now + timedelta(minutes=5), None, False)]
+    )
+    office.import_appointments(
+        [Row("line 2", "u1", "A", clock.now + timedelta(minutes=5), None, True)]
+    )
     (booking,) = office.appointments("2026-12-01")
     assert office.check_in(booking.reference).outcome == "cancelled"
 
@@ -105,7 +121,9 @@ def test_re_import_with_the_same_uid_updates_instead_of_duplicating(office, cloc
     from loket.imports import Row
 
     first = office.import_appointments([Row("line 2", "u1", "A", clock.now, "Jan", False)])
-    again = office.import_appointments([Row("line 2", "u1", "B", clock.now + timedelta(hours=1), "Jan", False)])
+    again = office.import_appointments(
+        [Row("line 2", "u1", "B", clock.now + timedelta(hours=1), "Jan", False)]
+    )
     assert (first["added"], again["updated"]) == (1, 1)
     (booking,) = office.appointments()
     assert (booking.service, booking.starts_at) == ("B", clock.now + timedelta(hours=1))
@@ -127,8 +145,14 @@ def test_unknown_reference_is_not_recognised(office):
     assert office.check_in("ABCD-EFGH").outcome == "not_recognised"
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(st.text(), st.text(alphabet=codes.ALPHABET + "LK0123456789-", min_size=30, max_size=40)))
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    text=st.one_of(
+        st.text(), st.text(alphabet=codes.ALPHABET + "LK0123456789-", min_size=30, max_size=40)
+    )
+)
 def test_any_garbage_is_not_recognised_and_changes_nothing(office, booking, text):
     before = snapshot(office)
     assert office.check_in(text).outcome == "not_recognised"
@@ -154,9 +178,11 @@ def test_purge_keeps_recent_names(office, booking):
 
 
 def test_appointments_are_refused_for_a_service_without_them(tmp_path, clock):
-    config = default_config_text().replace(
-        "minutes = 8\n", "minutes = 8\n", 1
-    ).replace("appointments = true\nminutes = 8", "appointments = false\nminutes = 8")
+    config = (
+        default_config_text()
+        .replace("minutes = 8\n", "minutes = 8\n", 1)
+        .replace("appointments = true\nminutes = 8", "appointments = false\nminutes = 8")
+    )
     with Engine(tmp_path / "x.db", clock=clock) as engine:
         engine.init(config)
         with pytest.raises(Refused, match="does not take appointments"):

@@ -54,7 +54,10 @@ def test_services_lists_waiting_and_estimated_wait(loket):
     loket("ticket", "A")
     services = {s["code"]: s for s in as_json(loket("services", "--json"))["services"]}
     assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 6)
-    assert services["D"]["walk_in"] is False and services["A"]["name"] == "Identiteitskaart en paspoort"
+    assert (
+        services["D"]["walk_in"] is False
+        and services["A"]["name"] == "Identiteitskaart en paspoort"
+    )
 
 
 @pytest.mark.parametrize(
@@ -111,20 +114,34 @@ def test_status_shows_lines_counters_and_recent_calls(loket):
     status = as_json(loket("status", "--json"))
     assert [c["id"] for c in status["counters"]] == ["1", "2", "3", "4"]
     desk = status["counters"][1]
-    assert (desk["name"], desk["state"], desk["services"], desk["current"]["number"]) == ("Loket 2", "open", ["A", "C"], "A001")
-    assert status["recent_calls"][0]["number"] == "A001" and status["recent_calls"][0]["counter"] == "2"
+    assert (desk["name"], desk["state"], desk["services"], desk["current"]["number"]) == (
+        "Loket 2",
+        "open",
+        ["A", "C"],
+        "A001",
+    )
+    assert (
+        status["recent_calls"][0]["number"] == "A001"
+        and status["recent_calls"][0]["counter"] == "2"
+    )
     assert {s["code"]: s["tickets"] for s in status["services"]}["C"] == ["C001"]
     code, out, _ = loket("status")
     assert code == 0 and "Loket 2" in out and "A001" in out
 
 
 def test_an_appointment_booked_then_checked_in_by_reference(loket):
-    booked = as_json(loket("appointments", "add", "B", "--at", "09:20", "--name", "Jan Janssens", "--json"))
+    booked = as_json(
+        loket("appointments", "add", "B", "--at", "09:20", "--name", "Jan Janssens", "--json")
+    )
     assert booked["at"] == "2026-12-01T08:20:00+00:00" and len(booked["reference"]) == 9
     listed = as_json(loket("appointments", "list", "--json"))["appointments"]
     assert [a["reference"] for a in listed] == [booked["reference"]]
     result = as_json(loket("checkin", booked["reference"].lower(), "--json"))
-    assert (result["outcome"], result["number"], result["kind"]) == ("accepted", "B001", "appointment")
+    assert (result["outcome"], result["number"], result["kind"]) == (
+        "accepted",
+        "B001",
+        "appointment",
+    )
     again = as_json(loket("checkin", booked["qr_payload"], "--json"))
     assert (again["outcome"], again["number"]) == ("already_checked_in", "B001")
 
@@ -157,7 +174,10 @@ def test_init_with_an_invalid_config_file_exits_1_and_creates_nothing(loket, tmp
     bad = tmp_path / "office.toml"
     bad.write_text('office = "X"\ntimezone = "Nowhere/Town"\n')
     code, _, err = loket("init", "--config", str(bad))
-    assert code == 1 and err == "loket: invalid office config: timezone: unknown time zone 'Nowhere/Town'\n"
+    assert (
+        code == 1
+        and err == "loket: invalid office config: timezone: unknown time zone 'Nowhere/Town'\n"
+    )
     assert not db_path.exists()
 
 

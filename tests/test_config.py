@@ -28,26 +28,61 @@ def test_defaults_for_what_the_config_leaves_out():
         'office = "Gemeentehuis"\n[[services]]\ncode = "A"\nname = "Alles"\n'
         '[[counters]]\nid = 1\nservices = ["A"]\n'
     )
-    assert (office.checkin.early_minutes, office.checkin.late_minutes, office.checkin.late_action) == (30, 15, "walk_in")
-    assert (office.max_wait_minutes, office.target_wait_minutes, office.retention_days) == (45, 15, 30)
+    assert (
+        office.checkin.early_minutes,
+        office.checkin.late_minutes,
+        office.checkin.late_action,
+    ) == (30, 15, "walk_in")
+    assert (office.max_wait_minutes, office.target_wait_minutes, office.retention_days) == (
+        45,
+        15,
+        30,
+    )
     assert office.counters["1"].name == "Loket 1" and office.timezone.key == "Europe/Brussels"
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (('code = "A"', 'code = "a"'), "services[0].code: must be one or two capital letters, got 'a'"),
+        (
+            ('code = "A"', 'code = "a"'),
+            "services[0].code: must be one or two capital letters, got 'a'",
+        ),
         (('code = "B"', 'code = "A"'), "services[1].code: 'A' is used twice"),
-        (('timezone = "Europe/Brussels"', 'timezone = "Mars/Olympus"'), "timezone: unknown time zone 'Mars/Olympus'"),
-        (('late_action = "walk_in"', 'late_action = "shout"'), "checkin.late_action: must be 'walk_in' or 'refuse'"),
-        (('max_wait_minutes = 45', "max_wait_minutes = -1"), "routing.max_wait_minutes: must be a whole number"),
-        (('services = ["A", "B"]', 'services = ["A", "Q"]'), "counters.1.services: unknown service 'Q'"),
-        (('languages = ["nl", "fr", "en", "de"]', 'languages = ["nl", "xx"]'), "languages: 'xx' is not one of"),
-        (('minutes = 8', 'minutes = "8"'), "services.A.minutes: must be a whole number"),
-        (('daily_limit = 40', 'daily_limit = 40\nhours = { mon = "9-12" }'), "services.C.hours.mon: '9-12' is not a range"),
-        (('daily_limit = 40', 'daily_limit = 40\nhours = { maandag = "09:00-12:00" }'), "services.C.hours.maandag: not a weekday"),
+        (
+            ('timezone = "Europe/Brussels"', 'timezone = "Mars/Olympus"'),
+            "timezone: unknown time zone 'Mars/Olympus'",
+        ),
+        (
+            ('late_action = "walk_in"', 'late_action = "shout"'),
+            "checkin.late_action: must be 'walk_in' or 'refuse'",
+        ),
+        (
+            ("max_wait_minutes = 45", "max_wait_minutes = -1"),
+            "routing.max_wait_minutes: must be a whole number",
+        ),
+        (
+            ('services = ["A", "B"]', 'services = ["A", "Q"]'),
+            "counters.1.services: unknown service 'Q'",
+        ),
+        (
+            ('languages = ["nl", "fr", "en", "de"]', 'languages = ["nl", "xx"]'),
+            "languages: 'xx' is not one of",
+        ),
+        (("minutes = 8", 'minutes = "8"'), "services.A.minutes: must be a whole number"),
+        (
+            ("daily_limit = 40", 'daily_limit = 40\nhours = { mon = "9-12" }'),
+            "services.C.hours.mon: '9-12' is not a range",
+        ),
+        (
+            ("daily_limit = 40", 'daily_limit = 40\nhours = { maandag = "09:00-12:00" }'),
+            "services.C.hours.maandag: not a weekday",
+        ),
         (('office = "Stadhuis Demo"', 'ofice = "Stadhuis Demo"'), "ofice: unknown key"),
-        (('"rijbewijs" = "A"', '"rijbewijs" = "R"'), "appointments.categories.rijbewijs: unknown service 'R'"),
+        (
+            ('"rijbewijs" = "A"', '"rijbewijs" = "R"'),
+            "appointments.categories.rijbewijs: unknown service 'R'",
+        ),
         (('office = "Stadhuis Demo"', "office = ["), "not valid TOML"),
     ],
 )

@@ -19,7 +19,9 @@ print("MODULES", " ".join(sorted(m for m in sys.modules if m.split(".")[0] in {"
 
 def loaded_modules(*args: str) -> set[str]:
     """Which heavy top-level modules one CLI command imports."""
-    out = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *args], capture_output=True, text=True, check=True
+    ).stdout
     line = next(line for line in out.splitlines() if line.startswith("MODULES"))
     return {name.split(".")[0] for name in line.split()[1:]}
 
@@ -32,7 +34,9 @@ def test_no_module_of_the_engine_mentions_textual():
 
 def test_issuing_a_ticket_imports_neither_textual_rich_nor_sqlite_utils(tmp_path):
     db = str(tmp_path / "x.db")
-    subprocess.run([sys.executable, "-m", "loket", "--db", db, "init"], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "loket", "--db", db, "init"], check=True, capture_output=True
+    )
     assert loaded_modules("--db", db, "ticket", "A") == set()
     assert loaded_modules("--db", db, "call", "1", "--json") == set()
 
@@ -46,6 +50,9 @@ def test_table_commands_use_rich_but_never_textual(tmp_path):
 def test_json_output_is_one_object(tmp_path):
     db = str(tmp_path / "x.db")
     out = subprocess.run(
-        [sys.executable, "-m", "loket", "--db", db, "services", "--json"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "loket", "--db", db, "services", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert list(json.loads(out)) == ["services"]

@@ -27,14 +27,20 @@ def test_numbers_restart_at_local_midnight_not_utc_midnight(office, clock):
     assert office.issue_ticket("A").ticket.number == "A001"
 
 
-def test_a_ticket_of_yesterday_that_was_never_called_expires_instead_of_carrying_over(office, clock):
+def test_a_ticket_of_yesterday_that_was_never_called_expires_instead_of_carrying_over(
+    office, clock
+):
     office.issue_ticket("A")
     office.call_next("1")
     office.issue_ticket("A")
     clock.advance(days=1)
     office.issue_ticket("B")
     tickets = {t.number + "@" + t.service_day: t.status for t in office.store.all_tickets()}
-    assert tickets == {"A001@2026-12-01": "expired", "A002@2026-12-01": "expired", "B001@2026-12-02": "waiting"}
+    assert tickets == {
+        "A001@2026-12-01": "expired",
+        "A002@2026-12-01": "expired",
+        "B001@2026-12-02": "waiting",
+    }
     assert office.counter_state("1").current is None
     assert office.call_next("1").called.number == "B001"
 
@@ -159,7 +165,9 @@ def test_routing_key_orders_the_four_groups():
     overdue = make_ticket(id=8, arrived=0)
     priority = make_ticket(id=2, priority=True, arrived=55)
     ordinary = make_ticket(id=1, arrived=50)
-    ordered = sorted([ordinary, priority, overdue, due], key=lambda t: routing_key(t, now, max_wait))
+    ordered = sorted(
+        [ordinary, priority, overdue, due], key=lambda t: routing_key(t, now, max_wait)
+    )
     assert [t.id for t in ordered] == [9, 8, 2, 1]
 
 

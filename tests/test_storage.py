@@ -21,7 +21,9 @@ def test_a_new_database_is_wal_with_full_sync_and_a_unique_number_index(office, 
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA user_version").fetchone()[0] == storage.SCHEMA_VERSION
-    index = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tickets_number'").fetchone()[0]
+    index = conn.execute("SELECT sql FROM sqlite_master WHERE name = 'tickets_number'").fetchone()[
+        0
+    ]
     assert "UNIQUE INDEX tickets_number ON tickets (series, service_day, seq)" in index
 
 
@@ -87,7 +89,10 @@ def test_a_failed_operation_leaves_no_half_written_ticket(office, monkeypatch):
 
 def test_two_processes_creating_the_same_database_at_once_both_succeed(tmp_path):
     path = tmp_path / "new.db"
-    runs = [subprocess.Popen([*LOKET, "--db", str(path), "ticket", "A"], stdout=subprocess.PIPE) for _ in range(4)]
+    runs = [
+        subprocess.Popen([*LOKET, "--db", str(path), "ticket", "A"], stdout=subprocess.PIPE)
+        for _ in range(4)
+    ]
     numbers = sorted(run.communicate()[0].decode().split()[1] for run in runs)
     assert [run.returncode for run in runs] == [0, 0, 0, 0]
     assert numbers == ["A001", "A002", "A003", "A004"]
@@ -101,9 +106,15 @@ def test_a_read_only_database_is_refused_in_one_line(tmp_path):
     path.chmod(0o444)
     folder.chmod(0o555)
     # root writes through file modes unless it gives up the capability to (CI runs as root)
-    as_user = ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"] if os.geteuid() == 0 else []
+    as_user = (
+        ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+        if os.geteuid() == 0
+        else []
+    )
     try:
-        result = subprocess.run([*as_user, *LOKET, "--db", str(path), "ticket", "A"], capture_output=True, text=True)
+        result = subprocess.run(
+            [*as_user, *LOKET, "--db", str(path), "ticket", "A"], capture_output=True, text=True
+        )
     finally:
         folder.chmod(0o755)
     assert result.returncode == 1, result.stdout
