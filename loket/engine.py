@@ -406,20 +406,17 @@ class Engine:
         desk = self._counter(counter)
         now = self.clock()
         with self.store.write():
-            ticket = self._current(desk, current)
-            self.store.set_counter_ticket(desk.id, None)
-            return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
+            return self._end(desk, self._current(desk, current), now, action, state)
+
+    def _end(self, desk: Counter, ticket: Ticket, now: datetime, action: str, state: str) -> Ticket:
+        self.store.set_counter_ticket(desk.id, None)
+        return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
     def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
         self._refuse_if_paused(desk)
-        state, ticket_id = self.store.counter(desk.id)
-        if ticket_id is None:
-            if expected:
-                raise Refused(f"{expected} is no longer at {desk.name}: it was already handled")
+        if self.store.counter(desk.id)[1] is None and not expected:
             return None
-        ticket = self._current(desk, expected)
-        self.store.set_counter_ticket(desk.id, None)
-        return self._move(ticket, now, "done", DONE, finished_at=now, from_counter=desk.id)
+        return self._end(desk, self._current(desk, expected), now, "done", DONE)
 
     def _current(self, desk: Counter, expected: str | None) -> Ticket:
         row = self.store.counter(desk.id)
