@@ -157,7 +157,8 @@ def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
     3. priority tickets, oldest arrival first;
     4. everything else, oldest arrival first.
     Ties go to the lower ticket id. `Engine._pick_next` finds the same minimum with
-    three indexed queries instead of sorting every waiting ticket.
+    three indexed queries instead of sorting every waiting ticket, and
+    `Store.waiting_ahead` counts in SQL with the same rule.
     """
     if ticket.kind == APPOINTMENT and ticket.appointment_at <= now:
         return (0, ticket.appointment_at, ticket.id)
@@ -242,6 +243,8 @@ class Engine:
                     f"service {svc.code} has reached its daily limit of {svc.daily_limit} tickets"
                 )
             ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
+        # Outside the write lock: other kiosks need not wait while we estimate.
+        with self.store.read():
             return self._receipt(ticket, now, fresh=True)
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
@@ -256,25 +259,27 @@ class Engine:
     ) -> Ticket:
         day = self.today(now)
         seq = self.store.next_seq(svc.code, day)
-        ticket_id = self.store.insert_ticket(
-            series=svc.code,
-            service_day=day,
-            seq=seq,
+        ticket = Ticket(
+            id=0,
             number=self.office.format_number(svc.code, seq),
+            series=svc.code,
+            seq=seq,
+            service_day=day,
             service=svc.code,
             kind=kind,
-            priority=int(priority),
+            priority=priority,
             status=WAITING,
             arrived_at=now,
             appointment_at=appointment_at,
         )
-        self.store.add_event(now, "issue", ticket_id, None, WAITING, None, svc.code)
-        return self.store.ticket(ticket_id)
+        ticket = replace(ticket, id=self.store.insert_ticket(ticket))
+        self.store.add_event(now, "issue", ticket.id, None, WAITING, None, svc.code)
+        return ticket
 
     def _receipt(self, ticket: Ticket, now: datetime, fresh: bool = False) -> Receipt:
         if fresh and ticket.kind == WALK_IN and not ticket.priority:
             # A brand-new ordinary ticket is behind everyone waiting: a count is enough.
-            position = self.store.waiting_counts(ticket.service_day).get(ticket.service, 1)
+            position = self.store.waiting_count(ticket.service, ticket.service_day)
         else:
             position = self.position(ticket, now)
         return Receipt(ticket, position, self._estimate(ticket.service, position, now))
@@ -282,9 +287,8 @@ class Engine:
     def position(self, ticket: Ticket, now: datetime) -> int:
         """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
         max_wait = timedelta(minutes=self.office.max_wait_minutes)
-        mine = routing_key(ticket, now, max_wait)
-        waiting = self.store.waiting([ticket.service], ticket.service_day)
-        return 1 + sum(1 for other in waiting if routing_key(other, now, max_wait) < mine)
+        key = routing_key(ticket, now, max_wait)
+        return 1 + self.store.waiting_ahead(ticket.service, ticket.service_day, now, now - max_wait, key)
 
     def _estimate(self, service: str, position: int, now: datetime) -> int | None:
         """position / open counters serving it * median service time today (config default until 3 served)."""
@@ -346,9 +350,15 @@ class Engine:
         now = self.clock()
         with self.store.write():
             ticket = self._current(desk, current)
-            self.store.update_ticket(ticket.id, recalls=ticket.recalls + 1, called_at=now)
-            self.store.add_event(now, "recall", ticket.id, CALLED, CALLED, desk.id, ticket.service)
-            return self.store.ticket(ticket.id)
+            return self._move(
+                ticket,
+                now,
+                "recall",
+                CALLED,
+                counter=desk.id,
+                recalls=ticket.recalls + 1,
+                called_at=now,
+            )
 
     def finish(self, counter: str, current: str | None = None) -> Ticket:
         """The visitor at the counter has been served."""
@@ -366,7 +376,6 @@ class Engine:
         with self.store.write():
             ticket = self._current(desk, current)
             self.store.set_counter_ticket(desk.id, None)
-            self.store.update_ticket(ticket.id, service=svc.code)
             return self._move(
                 ticket,
                 now,
@@ -413,8 +422,10 @@ class Engine:
         return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
     def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
-        self._refuse_if_paused(desk)
-        if self.store.counter(desk.id)[1] is None and not expected:
+        state, ticket_id = self.store.counter(desk.id)
+        if state == "paused":
+            raise Refused(f"{desk.name} is paused: resume it first")
+        if ticket_id is None and not expected:
             return None
         return self._end(desk, self._current(desk, expected), now, "done", DONE)
 
@@ -467,7 +478,7 @@ class Engine:
         counter = fields.get("counter") or from_counter
         service = fields.get("service", ticket.service)
         self.store.add_event(now, action, ticket.id, ticket.status, state, counter, service)
-        return self.store.ticket(ticket.id)
+        return replace(ticket, status=state, **fields)
 
     def _expire_earlier_days(self, now: datetime) -> None:
         """Close tickets of earlier days that never ended: they are not carried into today."""

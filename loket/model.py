@@ -46,12 +46,12 @@ class Ticket:
     priority: bool
     status: str
     arrived_at: datetime
-    appointment_at: datetime | None
-    counter: str | None
-    first_called_at: datetime | None
-    called_at: datetime | None
-    recalls: int
-    finished_at: datetime | None
+    appointment_at: datetime | None = None
+    counter: str | None = None
+    first_called_at: datetime | None = None
+    called_at: datetime | None = None
+    recalls: int = 0
+    finished_at: datetime | None = None
 
     def to_dict(self) -> dict:
         """Plain JSON-ready fields, times as ISO 8601 UTC."""

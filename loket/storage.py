@@ -43,13 +43,15 @@ MIGRATIONS: list[list[str]] = [
             finished_at TEXT
         )""",
         "CREATE UNIQUE INDEX tickets_number ON tickets (series, service_day, seq)",
-        "CREATE INDEX tickets_waiting ON tickets (arrived_at, id) WHERE status = 'waiting'",
-        """CREATE INDEX tickets_waiting_priority ON tickets (arrived_at, id)
+        # The routing queries walk these partial indexes in calling order, so a call costs
+        # the same with a hundred or a hundred thousand finished tickets in the file.
+        """CREATE INDEX tickets_waiting ON tickets (service_day, arrived_at, id)
+            WHERE status = 'waiting'""",
+        """CREATE INDEX tickets_waiting_priority ON tickets (service_day, arrived_at, id)
             WHERE status = 'waiting' AND priority = 1""",
-        """CREATE INDEX tickets_waiting_appointment ON tickets (appointment_at, id)
+        """CREATE INDEX tickets_waiting_appointment ON tickets (service_day, appointment_at, id)
             WHERE status = 'waiting' AND kind = 'appointment'""",
-        "CREATE INDEX tickets_open ON tickets (service_day) WHERE status IN ('waiting', 'called')",
-        "CREATE INDEX tickets_day ON tickets (service_day, service)",
+        "CREATE INDEX tickets_day ON tickets (service_day, service, status)",
         """CREATE TABLE counters (
             id TEXT PRIMARY KEY,
             state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'paused')),
@@ -78,8 +80,6 @@ MIGRATIONS: list[list[str]] = [
             counter TEXT,
             service TEXT
         )""",
-        "CREATE INDEX events_ticket ON events (ticket_id)",
-        "CREATE INDEX events_day ON events (at)",
     ],
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -248,11 +248,14 @@ class Store:
         ).fetchone()
         return (row[0] or 0) + 1
 
-    def insert_ticket(self, **fields) -> int:
-        columns = ", ".join(fields)
-        marks = ", ".join("?" * len(fields))
-        values = [_stored(value) for value in fields.values()]
-        cursor = self.conn.execute(f"INSERT INTO tickets ({columns}) VALUES ({marks})", values)
+    def insert_ticket(self, ticket: Ticket) -> int:
+        """Store a new ticket (its `id` is ignored); returns the id it got."""
+        columns = TICKET_COLUMNS.split(", ")[1:]
+        values = [_stored(getattr(ticket, column)) for column in columns]
+        cursor = self.conn.execute(
+            f"INSERT INTO tickets ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+            values,
+        )
         return cursor.lastrowid
 
     def update_ticket(self, ticket_id: int, **fields) -> None:
@@ -287,6 +290,40 @@ class Store:
         )
         return dict(rows.fetchall())
 
+    def waiting_count(self, service: str, day: str) -> int:
+        return self.conn.execute(
+            "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND service_day = ? AND service = ?",
+            (day, service),
+        ).fetchone()[0]
+
+    def waiting_ahead(self, service: str, day: str, now, overdue_since, key: tuple) -> int:
+        """How many waiting tickets of `service` come before routing key `key`.
+
+        The CASE expressions are `engine.routing_key` in SQL (a test holds them together):
+        counting here avoids building every waiting ticket in Python.
+        """
+        bucket, moment, ticket_id = key
+        return self.conn.execute(
+            """SELECT COUNT(*) FROM (
+                SELECT CASE WHEN kind = 'appointment' AND appointment_at <= :now THEN 0
+                            WHEN arrived_at <= :overdue THEN 1
+                            WHEN priority = 1 THEN 2 ELSE 3 END AS bucket,
+                       CASE WHEN kind = 'appointment' AND appointment_at <= :now
+                            THEN appointment_at ELSE arrived_at END AS moment,
+                       id
+                FROM tickets WHERE status = 'waiting' AND service_day = :day AND service = :service
+            ) WHERE (bucket, moment, id) < (:bucket, :moment, :id)""",
+            {
+                "now": to_text(now),
+                "overdue": to_text(overdue_since),
+                "day": day,
+                "service": service,
+                "bucket": bucket,
+                "moment": to_text(moment),
+                "id": ticket_id,
+            },
+        ).fetchone()[0]
+
     def waiting(self, services: Sequence[str], day: str) -> list[Ticket]:
         """Waiting tickets of these services today, oldest arrival first."""
         marks = ",".join("?" * len(services))
@@ -319,10 +356,13 @@ class Store:
 
     def open_tickets_before(self, day: str) -> list[Ticket]:
         """Tickets of earlier service days that never ended."""
+        # Waiting ones through their index, called ones through the counters holding them:
+        # no index of its own to keep up on every write.
         rows = self.conn.execute(
-            f"SELECT {TICKET_COLUMNS} FROM tickets "
-            "WHERE status IN ('waiting', 'called') AND service_day < ?",
-            (day,),
+            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' AND service_day < ? "
+            f"UNION ALL SELECT {TICKET_COLUMNS} FROM tickets "
+            "WHERE id IN (SELECT ticket_id FROM counters) AND service_day < ?",
+            (day, day),
         )
         return [_ticket(row) for row in rows]
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loket.config import default_config_text
 from loket.engine import Engine, routing_key
 from loket.errors import Refused
 from loket.model import Ticket
-from tests.conftest import MORNING
+from tests.conftest import MORNING, Clock
 
 
 def test_numbers_start_at_one_per_service_and_are_zero_padded(office):
@@ -296,3 +298,36 @@ def test_every_change_is_an_event(office):
 def test_unknown_counter_is_refused_with_the_known_ones(office):
     with pytest.raises(Refused, match=r"unknown counter '9' \(known: 1, 2, 3, 4\)"):
         office.call_next("9")
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    arrivals=st.lists(
+        st.tuples(
+            st.sampled_from(["walk_in", "priority", "appointment"]),
+            st.integers(0, 40),
+            st.integers(-20, 60),
+        ),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_position_counted_in_sql_agrees_with_the_routing_rule(tmp_path_factory, arrivals):
+    clock = Clock()
+    with Engine(tmp_path_factory.mktemp("q") / "loket.db", clock=clock) as engine:
+        for kind, minutes_later, appointment_offset in arrivals:
+            clock.advance(minutes=minutes_later)
+            if kind == "appointment":
+                booking = engine.add_appointment(
+                    "A", clock.now + timedelta(minutes=appointment_offset)
+                )
+                engine.check_in(booking.reference)
+            else:
+                engine.issue_ticket("A", priority=kind == "priority")
+        clock.advance(minutes=10)
+        waiting = [t for t in engine.store.all_tickets() if t.status == "waiting"]
+        max_wait = timedelta(minutes=engine.office.max_wait_minutes)
+        by_rule = sorted(waiting, key=lambda t: routing_key(t, clock.now, max_wait))
+        assert [engine.position(t, clock.now) for t in by_rule] == list(range(1, len(waiting) + 1))
