@@ -288,7 +288,9 @@ class Engine:
         """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
         max_wait = timedelta(minutes=self.office.max_wait_minutes)
         key = routing_key(ticket, now, max_wait)
-        return 1 + self.store.waiting_ahead(ticket.service, ticket.service_day, now, now - max_wait, key)
+        return 1 + self.store.waiting_ahead(
+            ticket.service, ticket.service_day, now, now - max_wait, key
+        )
 
     def _estimate(self, service: str, position: int, now: datetime) -> int | None:
         """position / open counters serving it * median service time today (config default until 3 served)."""
