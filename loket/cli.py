@@ -11,7 +11,6 @@ import json
 import os
 import sys
 from datetime import date, datetime, time
-from pathlib import Path
 
 from loket.errors import LoketError
 
@@ -48,17 +47,17 @@ def main(argv: list[str] | None = None, clock=None) -> int:
         return EXIT_REFUSED
 
 
-def database_path(option: str | None) -> Path:
+def database_path(option: str | None) -> str:
     """--db, else $LOKET_DB, else loket.db in the user's data folder (created on first use)."""
     if option:
-        return Path(option)
+        return option
     if os.environ.get("LOKET_DB"):
-        return Path(os.environ["LOKET_DB"])
+        return os.environ["LOKET_DB"]
     import platformdirs
 
-    folder = Path(platformdirs.user_data_dir("loket", appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / "loket.db"
+    folder = platformdirs.user_data_dir("loket", appauthor=False)
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, "loket.db")
 
 
 def _engine(args):
@@ -81,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Counter queue and ticketing for a city hall's front office.",
         parents=[common],
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    # An explicit prog spares argparse measuring the terminal (importing shutil) on every run.
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True, prog="loket")
 
     def command(name, run, help, **kwargs):
         sub = commands.add_parser(name, help=help, description=help, parents=[common], **kwargs)
@@ -124,7 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     appointments = command(
         "appointments", None, "book, import, list appointments and draw their QR"
     )
-    actions = appointments.add_subparsers(title="actions", metavar="ACTION", required=True)
+    actions = appointments.add_subparsers(
+        title="actions", metavar="ACTION", required=True, prog="loket appointments"
+    )
 
     def action(name, run, help):
         sub = actions.add_parser(name, help=help, description=help, parents=[common])
@@ -174,7 +176,8 @@ def cmd_init(args) -> None:
     text = None
     if args.config:
         try:
-            text = Path(args.config).read_text(encoding="utf-8")
+            with open(args.config, encoding="utf-8") as file:
+                text = file.read()
         except (OSError, UnicodeDecodeError) as error:
             raise LoketError(f"cannot read {args.config}: {error}") from None
         load_config(text)  # refuse an invalid config before the database is even created

@@ -8,11 +8,7 @@ punctuation lands on different keys on AZERTY and QWERTY layouts.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-import secrets
 
 ALPHABET = "ABCDEFGHJKMNPQRSTWXYZ23456789"
 REFERENCE_LENGTH = 8
@@ -23,11 +19,15 @@ PAYLOAD = re.compile(rf"LK([{ALPHABET}]{{8}})(\d{{8}})([A-Z2-7]{{{TAG_LENGTH}}})
 
 def new_reference() -> str:
     """A fresh random reference (the caller checks it is not in use yet)."""
+    import secrets  # hashing and randomness modules are imported where used: `loket ticket` needs neither
+
     return "".join(secrets.choice(ALPHABET) for _ in range(REFERENCE_LENGTH))
 
 
 def new_secret() -> str:
     """The office's signing key for QR payloads, made once at init, kept in the database."""
+    import secrets
+
     return secrets.token_hex(32)
 
 
@@ -50,12 +50,18 @@ def read_code(secret: str, text: str) -> str | None:
     if match is None:
         return None
     reference, compact_day, tag = match.groups()
+    import hmac
+
     if not hmac.compare_digest(tag, _tag(secret, reference, compact_day)):
         return None
     return reference
 
 
 def _tag(secret: str, reference: str, compact_day: str) -> str:
+    import base64
+    import hashlib
+    import hmac
+
     digest = hmac.new(
         secret.encode(), f"{reference}:{compact_day}".encode(), hashlib.sha256
     ).digest()

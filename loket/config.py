@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from importlib import resources
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loket.errors import ConfigError
@@ -88,7 +86,7 @@ class Office:
     retention_days: int = 30
     number_width: int = 3
     categories: dict[str, str] = field(default_factory=dict)
-    source: str = ""
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def counters_serving(self, service: str) -> list[Counter]:
         """The counters that serve `service`."""
@@ -101,16 +99,25 @@ class Office:
 
 def default_config_text() -> str:
     """The demo office shipped inside the package (data/office.toml links to the same file)."""
+    from importlib import resources
+
     return resources.files("loket").joinpath("office.toml").read_text(encoding="utf-8")
 
 
 def load_config(text: str) -> Office:
     """Parse and validate a TOML config; raise ConfigError naming the key at fault."""
+    import tomllib  # only at set-up: the database keeps the validated settings as JSON
+
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"not valid TOML: {error}") from None
-    return _Reader(raw, text).office()
+    return office_from_dict(raw)
+
+
+def office_from_dict(raw: dict) -> Office:
+    """Validate parsed settings (from TOML, or the JSON copy in the database)."""
+    return _Reader(raw).office()
 
 
 class _Reader:
@@ -130,9 +137,8 @@ class _Reader:
         "counters",
     }
 
-    def __init__(self, raw: dict, text: str):
+    def __init__(self, raw: dict):
         self.raw = raw
-        self.text = text
 
     def office(self) -> Office:
         raw = self.raw
@@ -159,7 +165,7 @@ class _Reader:
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
             number_width=_whole(raw, "number_width", 3, "number_width", low=1, high=6),
             categories=self.categories(services),
-            source=self.text,
+            raw=self.raw,
         )
 
     def languages(self) -> tuple[str, ...]:

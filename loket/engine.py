@@ -7,16 +7,23 @@ events table, so every client sees every change whichever client made it.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import re
-import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 from loket import codes
-from loket.config import Counter, Office, Service, default_config_text, load_config
+from loket.config import (
+    Counter,
+    Office,
+    Service,
+    default_config_text,
+    load_config,
+    office_from_dict,
+)
 from loket.errors import ImportRefused, Refused
 from loket.model import (
     APPOINTMENT,
@@ -172,7 +179,7 @@ def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
 class Engine:
     """The office's queue, on one SQLite file shared by every kiosk, counter and display."""
 
-    def __init__(self, path: str | Path, clock: Clock = utc_now):
+    def __init__(self, path: str | os.PathLike, clock: Clock = utc_now):
         self.store = Store.open(path)
         self.clock = clock
         self.path = str(path)
@@ -180,7 +187,7 @@ class Engine:
         if text is None:
             self.office = self._store_config(default_config_text(), only_if_missing=True)
         else:
-            self.office = load_config(text)
+            self.office = office_from_dict(json.loads(text))
 
     def close(self) -> None:
         self.store.close()
@@ -194,17 +201,19 @@ class Engine:
     # set-up
 
     def init(self, config_text: str | None = None) -> Office:
-        """Load an office config (the demo office if none); safe to run again."""
-        text = config_text if config_text is not None else self.store.setting("config")
-        self.office = self._store_config(text or default_config_text(), only_if_missing=False)
+        """Load an office config (TOML text); without one keep the stored office. Safe to run again."""
+        if config_text is None:
+            return self.office
+        self.office = self._store_config(config_text, only_if_missing=False)
         return self.office
 
     def _store_config(self, text: str, only_if_missing: bool) -> Office:
         office = load_config(text)  # invalid config raises before anything is written
         with self.store.write() as db:
             if only_if_missing and db.setting("config") is not None:
-                return load_config(db.setting("config"))
-            db.set_setting("config", text)
+                return office_from_dict(json.loads(db.setting("config")))
+            # Stored validated and as JSON: opening the database then needs no TOML parser.
+            db.set_setting("config", json.dumps(office.raw, ensure_ascii=False))
             if db.setting("qr_secret") is None:
                 db.set_setting("qr_secret", codes.new_secret())
             db.sync_counters(list(office.counters))
@@ -304,9 +313,7 @@ class Engine:
             return None
         minutes = self.store.service_minutes(service, self.today(now))
         per_visitor = (
-            statistics.median(minutes)
-            if len(minutes) >= 3
-            else self.office.services[service].minutes
+            _median(minutes) if len(minutes) >= 3 else self.office.services[service].minutes
         )
         return math.ceil(position / open_counters * per_visitor)
 
@@ -733,6 +740,12 @@ class Engine:
         if ticket is None:
             raise Refused(f"no ticket {number.upper()} today")
         return ticket
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _with(outcome: CheckIn, name: str, **fields) -> CheckIn:

@@ -9,10 +9,10 @@ sqlite-utils' `atomic()` opens a deferred BEGIN and would let exactly that happe
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
 from loket.errors import StorageError
 from loket.model import Appointment, Event, Ticket, from_text, to_text
@@ -99,12 +99,12 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | Path) -> Store:
+    def open(cls, path: str | os.PathLike) -> Store:
         """Open the database at `path`, creating or migrating it when needed."""
         path = str(path)
         if path != ":memory:":
-            folder = Path(path).parent
-            if not folder.is_dir():
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
                 raise StorageError(
                     f"cannot open the database {path}: folder {folder} does not exist"
                 )

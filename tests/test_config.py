@@ -129,3 +129,16 @@ def test_a_new_config_adds_and_removes_counters(office):
     office.init(text)
     assert sorted(office.store.counters()) == ["1", "2", "3", "5"]
     assert office.counter_state("5").name == "Balie 5"
+
+
+def test_init_without_a_config_keeps_the_office_already_loaded(office, db_path, clock):
+    office.init(default_config_text().replace('office = "Stadhuis Demo"', 'office = "Gemeentehuis Zele"'))
+    with Engine(db_path, clock=clock) as again:
+        assert again.init().name == "Gemeentehuis Zele"
+
+
+def test_the_database_keeps_the_validated_settings_as_json(office):
+    import json
+
+    stored = json.loads(office.store.setting("config"))
+    assert stored["office"] == "Stadhuis Demo" and stored["services"][0]["code"] == "A"
