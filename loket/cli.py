@@ -81,7 +81,9 @@ def _parser() -> argparse.ArgumentParser:
         parents=[common],
     )
     # An explicit prog spares argparse measuring the terminal (importing shutil) on every run.
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True, prog="loket")
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", required=True, prog="loket"
+    )
 
     def command(name, run, help, **kwargs):
         sub = commands.add_parser(name, help=help, description=help, parents=[common], **kwargs)

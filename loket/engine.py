@@ -11,7 +11,8 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
@@ -24,7 +25,7 @@ from loket.config import (
     load_config,
     office_from_dict,
 )
-from loket.errors import ImportRefused, Refused
+from loket.errors import ImportRefused, Refused, StorageError
 from loket.model import (
     APPOINTMENT,
     CALLED,
@@ -182,6 +183,7 @@ class Engine:
     def __init__(self, path: str | os.PathLike, clock: Clock = utc_now):
         self.store = Store.open(path)
         self.clock = clock
+        self._days_closed_before: str | None = None
         self.path = str(path)
         text = self.store.setting("config")
         if text is None:
@@ -189,7 +191,14 @@ class Engine:
         else:
             self.office = office_from_dict(json.loads(text))
 
+    def checkpoint(self) -> None:
+        """Fold the write-ahead log into the database; long-running clients call it when idle."""
+        self.store.checkpoint()
+
     def close(self) -> None:
+        """Checkpoint (so the log does not grow while other clients stay open) and close."""
+        with suppress(StorageError):  # a read-only file: the next writer's checkpoint will do
+            self.store.checkpoint()
         self.store.close()
 
     def __enter__(self) -> Engine:
@@ -241,8 +250,7 @@ class Engine:
         if not svc.walk_in:
             raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
         self._refuse_if_closed(svc, now)
-        with self.store.write():
-            self._expire_earlier_days(now)
+        with self._changing(now):
             day = self.today(now)
             if (
                 svc.daily_limit is not None
@@ -253,8 +261,7 @@ class Engine:
                 )
             ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
         # Outside the write lock: other kiosks need not wait while we estimate.
-        with self.store.read():
-            return self._receipt(ticket, now, fresh=True)
+        return self._receipt(ticket, now, fresh=True)
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
         local = self.local(now)
@@ -268,8 +275,7 @@ class Engine:
     ) -> Ticket:
         day = self.today(now)
         seq = self.store.next_seq(svc.code, day)
-        ticket = Ticket(
-            id=0,
+        fields = dict(
             number=self.office.format_number(svc.code, seq),
             series=svc.code,
             seq=seq,
@@ -281,7 +287,7 @@ class Engine:
             arrived_at=now,
             appointment_at=appointment_at,
         )
-        ticket = replace(ticket, id=self.store.insert_ticket(ticket))
+        ticket = Ticket(id=self.store.insert_ticket(fields), **fields)
         self.store.add_event(now, "issue", ticket.id, None, WAITING, None, svc.code)
         return ticket
 
@@ -320,8 +326,7 @@ class Engine:
     def cancel(self, number: str) -> Ticket:
         """A waiting visitor gives up: the ticket is cancelled (its number is never reused)."""
         now = self.clock()
-        with self.store.write():
-            self._expire_earlier_days(now)
+        with self._changing(now):
             ticket = self._ticket_by_number(number, now)
             if ticket.status != WAITING:
                 raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
@@ -333,8 +338,7 @@ class Engine:
         """Finish the counter's current ticket (done) and call the next by the routing rule."""
         desk = self._counter(counter)
         now = self.clock()
-        with self.store.write():
-            self._expire_earlier_days(now)
+        with self._changing(now):
             finished = self._finish_current(desk, now, current)
             ticket = self._pick_next(desk, now)
             called = None if ticket is None else self._call(desk, ticket, now)
@@ -344,8 +348,7 @@ class Engine:
         """Call one waiting number out of order (finishing the current ticket first)."""
         desk = self._counter(counter)
         now = self.clock()
-        with self.store.write():
-            self._expire_earlier_days(now)
+        with self._changing(now):
             self._refuse_if_paused(desk)
             ticket = self._ticket_by_number(number, now)
             if ticket.status != WAITING:
@@ -357,7 +360,7 @@ class Engine:
         """Call the counter's current ticket again (the display announces it again)."""
         desk = self._counter(counter)
         now = self.clock()
-        with self.store.write():
+        with self._changing(now):
             ticket = self._current(desk, current)
             return self._move(
                 ticket,
@@ -382,7 +385,7 @@ class Engine:
         desk = self._counter(counter)
         svc = self._service(service)
         now = self.clock()
-        with self.store.write():
+        with self._changing(now):
             ticket = self._current(desk, current)
             self.store.set_counter_ticket(desk.id, None)
             return self._move(
@@ -406,10 +409,9 @@ class Engine:
     def _set_counter_state(self, counter: str, state: str) -> CounterState:
         desk = self._counter(counter)
         now = self.clock()
-        with self.store.write():
-            current_state, ticket_id = self.store.counter(desk.id)
-            if state == "paused" and ticket_id is not None:
-                ticket = self.store.ticket(ticket_id)
+        with self._changing(now):
+            current_state, ticket = self.store.counter(desk.id)
+            if state == "paused" and ticket is not None:
                 raise Refused(
                     f"{desk.name} is serving {ticket.number}: finish it first (done, no-show or transfer)"
                 )
@@ -423,7 +425,7 @@ class Engine:
     def _end_current(self, counter: str, current: str | None, action: str, state: str) -> Ticket:
         desk = self._counter(counter)
         now = self.clock()
-        with self.store.write():
+        with self._changing(now):
             return self._end(desk, self._current(desk, current), now, action, state)
 
     def _end(self, desk: Counter, ticket: Ticket, now: datetime, action: str, state: str) -> Ticket:
@@ -431,20 +433,20 @@ class Engine:
         return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
     def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
-        state, ticket_id = self.store.counter(desk.id)
+        state, ticket = self.store.counter(desk.id)
         if state == "paused":
             raise Refused(f"{desk.name} is paused: resume it first")
-        if ticket_id is None and not expected:
+        if ticket is None and not expected:
             return None
-        return self._end(desk, self._current(desk, expected), now, "done", DONE)
+        return self._end(desk, self._current(desk, expected, ticket), now, "done", DONE)
 
-    def _current(self, desk: Counter, expected: str | None) -> Ticket:
-        row = self.store.counter(desk.id)
-        if row is None or row[1] is None:
+    def _current(self, desk: Counter, expected: str | None, ticket: Ticket | None = None) -> Ticket:
+        """The ticket at the counter, checked against what the clerk's screen says (`expected`)."""
+        ticket = ticket or self.store.counter(desk.id)[1]
+        if ticket is None:
             if expected:
                 raise Refused(f"{expected} is no longer at {desk.name}: it was already handled")
             raise Refused(f"{desk.name} has no current ticket")
-        ticket = self.store.ticket(row[1])
         if expected and _normalise_number(expected, self.office) != ticket.number:
             raise Refused(f"{desk.name} is now serving {ticket.number}, not {expected.upper()}")
         return ticket
@@ -455,17 +457,15 @@ class Engine:
 
     def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
         """The smallest `routing_key` among the waiting tickets this counter serves."""
-        day = self.today(now)
-        services = desk.services
-        appointment = self.store.first_waiting(services, day, "appointment")
+        first = self.store.first_waiting(desk.services, self.today(now))
+        appointment, oldest = first.get("appointment"), first.get("arrival")
         if appointment is not None and appointment.appointment_at <= now:
             return appointment
-        oldest = self.store.first_waiting(services, day, "arrival")
-        if oldest is None:
-            return None
-        if oldest.arrived_at <= now - timedelta(minutes=self.office.max_wait_minutes):
+        if oldest is None or oldest.arrived_at <= now - timedelta(
+            minutes=self.office.max_wait_minutes
+        ):
             return oldest
-        return self.store.first_waiting(services, day, "priority") or oldest
+        return first.get("priority", oldest)
 
     def _call(self, desk: Counter, ticket: Ticket, now: datetime) -> Ticket:
         self.store.set_counter_ticket(desk.id, ticket.id)
@@ -489,11 +489,23 @@ class Engine:
         self.store.add_event(now, action, ticket.id, ticket.status, state, counter, service)
         return replace(ticket, status=state, **fields)
 
-    def _expire_earlier_days(self, now: datetime) -> None:
+    @contextmanager
+    def _changing(self, now: datetime) -> Iterator[None]:
+        """One write transaction for a queue operation; first it closes earlier days' tickets.
+
+        That check runs once per service day per engine, and is only marked done once its
+        transaction committed: a refusal rolls it back along with everything else.
+        """
+        today = self.today(now)
+        with self.store.write():
+            if today != self._days_closed_before:
+                self._expire_earlier_days(today, now)
+            yield
+        self._days_closed_before = today
+
+    def _expire_earlier_days(self, today: str, now: datetime) -> None:
         """Close tickets of earlier days that never ended: they are not carried into today."""
-        stale = self.store.open_tickets_before(self.today(now))
-        if not stale:
-            return
+        stale = self.store.open_tickets_before(today)
         self.store.release_tickets([t.id for t in stale])
         for ticket in stale:
             self._move(ticket, now, "expire", EXPIRED, counter=ticket.counter)
@@ -558,8 +570,7 @@ class Engine:
     def counter_state(self, counter: str) -> CounterState:
         desk = self._counter(counter)
         with self.store.read():
-            state, ticket_id = self.store.counter(desk.id)
-            current = None if ticket_id is None else self.store.ticket(ticket_id)
+            state, current = self.store.counter(desk.id)
         return CounterState(desk.id, desk.name, state, desk.services, current)
 
     def ticket(self, number: str) -> Ticket:
@@ -660,8 +671,7 @@ class Engine:
     def check_in(self, code: str) -> CheckIn:
         """Check an appointment holder in by scanned QR payload or typed reference."""
         now = self.clock()
-        with self.store.write():
-            self._expire_earlier_days(now)
+        with self._changing(now):
             appointment = self._find_appointment(code)
             if appointment is None:
                 return CheckIn(NOT_RECOGNISED)
