@@ -132,7 +132,9 @@ def test_a_new_config_adds_and_removes_counters(office):
 
 
 def test_init_without_a_config_keeps_the_office_already_loaded(office, db_path, clock):
-    office.init(default_config_text().replace('office = "Stadhuis Demo"', 'office = "Gemeentehuis Zele"'))
+    office.init(
+        default_config_text().replace('office = "Stadhuis Demo"', 'office = "Gemeentehuis Zele"')
+    )
     with Engine(db_path, clock=clock) as again:
         assert again.init().name == "Gemeentehuis Zele"
 
