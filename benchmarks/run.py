@@ -23,7 +23,7 @@ from pathlib import Path
 
 from loket.config import default_config_text
 from loket.engine import Engine
-from loket.storage import BUSY_TIMEOUT_MS
+from loket.storage import BUSY_TIMEOUT_MS, WAL_SAFETY_PAGES
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -67,6 +67,7 @@ def raw_worker(path, count, seed, start, results) -> None:
     conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_SAFETY_PAGES}")
     errors = 0
     start.wait()
     began = time.perf_counter()
@@ -79,6 +80,39 @@ def raw_worker(path, count, seed, start, results) -> None:
             errors += 1
     results.put((began, time.perf_counter(), errors))
     conn.close()
+
+
+def rows_worker(path, count, seed, start, results) -> None:
+    """Loket's rows without Loket: the same number, ticket and event SQL in one transaction.
+
+    Not a goal: it shows how much of the gap to the raw ceiling is the data itself
+    (a ticket row with its indexes, and an event row) and how much is the engine.
+    """
+    rng = random.Random(seed)
+    with Engine(path) as engine:
+        conn, day = engine.store.conn, engine.today()
+        start.wait()
+        began = time.perf_counter()
+        for _ in range(count):
+            service = rng.choice("ABC")
+            now = datetime.now(UTC).isoformat(timespec="microseconds")
+            conn.execute("BEGIN IMMEDIATE")
+            seq = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM tickets WHERE series = ? AND service_day = ?",
+                (service, day),
+            ).fetchone()[0]
+            ticket_id = conn.execute(
+                "INSERT INTO tickets (series, service_day, seq, number, service, kind, status, "
+                "arrived_at) VALUES (?, ?, ?, ?, ?, 'walk_in', 'waiting', ?)",
+                (service, day, seq, f"{service}{seq:03d}", service, now),
+            ).lastrowid
+            conn.execute(
+                "INSERT INTO events (at, action, ticket_id, to_state, service) "
+                "VALUES (?, 'issue', ?, 'waiting', ?)",
+                (now, ticket_id, service),
+            )
+            conn.execute("COMMIT")
+        results.put((began, time.perf_counter(), 0))
 
 
 def raw_database(folder: str, name: str) -> str:
@@ -116,7 +150,7 @@ def duplicate_numbers(path: str) -> int:
 
 def measure_issuance(folder: str) -> dict:
     """Median over ROUNDS of each figure, every round on fresh files."""
-    runs = {"loket 1": [], "loket 8": [], "raw 1": [], "raw 8": []}
+    runs = {"loket 1": [], "loket 8": [], "raw 1": [], "raw 8": [], "rows 8": []}
     duplicates = errors = 0
     for round_ in range(ROUNDS):
         for processes in (1, PROCESSES):
@@ -129,6 +163,8 @@ def measure_issuance(folder: str) -> dict:
             rate, failed = throughput(raw_worker, raw, processes)
             runs[f"raw {processes}"].append(rate)
             errors += failed
+        rate, _ = throughput(rows_worker, fresh_office(folder, f"rows-{round_}.db"), PROCESSES)
+        runs[f"rows {PROCESSES}"].append(rate)
     result = {key: statistics.median(rates) for key, rates in runs.items()}
     return {**result, "duplicates": duplicates, "errors": errors}
 
@@ -268,6 +304,13 @@ def report(
             many,
             "ratio ≥ 0.50",
             verdict(ratio >= 0.5),
+        ),
+        (
+            f"Same rows as plain SQL, {PROCESSES} processes (ratio to raw)",
+            f"{issuance[f'rows {PROCESSES}']:.0f} "
+            f"({issuance[f'rows {PROCESSES}'] / issuance[f'raw {PROCESSES}']:.2f})",
+            "",
+            "",
         ),
         (
             "Duplicate numbers / errors",
