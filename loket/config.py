@@ -180,14 +180,8 @@ class _Reader:
         return tuple(languages)
 
     def services(self, languages: tuple[str, ...]) -> dict[str, Service]:
-        entries = self.raw.get("services")
-        if not isinstance(entries, list) or not entries:
-            raise ConfigError("services: at least one [[services]] table is needed")
         services: dict[str, Service] = {}
-        for index, entry in enumerate(entries):
-            where = f"services[{index}]"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: must be a table")
+        for where, entry in self.tables("services"):
             _no_unknown_keys(
                 entry,
                 {"code", "name", "walk_in", "appointments", "minutes", "daily_limit", "hours"},
@@ -214,14 +208,8 @@ class _Reader:
         return services
 
     def counters(self, services: dict[str, Service]) -> dict[str, Counter]:
-        entries = self.raw.get("counters")
-        if not isinstance(entries, list) or not entries:
-            raise ConfigError("counters: at least one [[counters]] table is needed")
         counters: dict[str, Counter] = {}
-        for index, entry in enumerate(entries):
-            where = f"counters[{index}]"
-            if not isinstance(entry, dict):
-                raise ConfigError(f"{where}: must be a table")
+        for where, entry in self.tables("counters"):
             _no_unknown_keys(entry, {"id", "name", "services"}, where)
             counter_id = entry.get("id")
             if isinstance(counter_id, int) and not isinstance(counter_id, bool):
@@ -247,6 +235,16 @@ class _Reader:
                 raise ConfigError(f"counters.{counter_id}.name: must be a non-empty text")
             counters[counter_id] = Counter(counter_id, name, tuple(dict.fromkeys(served)))
         return counters
+
+    def tables(self, key: str) -> list[tuple[str, dict]]:
+        """The [[key]] tables with the name each error should give them (services[2])."""
+        entries = self.raw.get(key)
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError(f"{key}: at least one [[{key}]] table is needed")
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ConfigError(f"{key}[{index}]: must be a table")
+        return [(f"{key}[{index}]", entry) for index, entry in enumerate(entries)]
 
     def checkin(self) -> CheckinPolicy:
         table = _table(self.raw, "checkin")
