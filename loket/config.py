@@ -63,6 +63,18 @@ class Counter:
 
 
 @dataclass(frozen=True)
+class KioskSettings:
+    """How the self-service kiosk behaves, and how staff close it."""
+
+    return_seconds: int = 10
+    idle_seconds: int = 30
+    priority: bool = True
+    exit_keys: tuple[str, ...] = ("f12", "f12", "f12")
+    pin: str = "2468"
+    printer_profile: str = "default"
+
+
+@dataclass(frozen=True)
 class CheckinPolicy:
     """When an appointment holder may check in, and what happens when late."""
 
@@ -81,6 +93,7 @@ class Office:
     services: dict[str, Service]
     counters: dict[str, Counter]
     checkin: CheckinPolicy = field(default_factory=CheckinPolicy)
+    kiosk: KioskSettings = field(default_factory=KioskSettings)
     max_wait_minutes: int = 45
     target_wait_minutes: int = 15
     retention_days: int = 30
@@ -135,6 +148,7 @@ class _Reader:
         "appointments",
         "services",
         "counters",
+        "kiosk",
     }
 
     def __init__(self, raw: dict):
@@ -160,6 +174,7 @@ class _Reader:
             services=services,
             counters=counters,
             checkin=self.checkin(),
+            kiosk=self.kiosk(),
             max_wait_minutes=self.routing(),
             target_wait_minutes=_whole(raw, "target_wait_minutes", 15, "target_wait_minutes"),
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
@@ -256,6 +271,32 @@ class _Reader:
             early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes"),
             late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes"),
             late_action=action,
+        )
+
+    def kiosk(self) -> KioskSettings:
+        table = _table(self.raw, "kiosk")
+        keys = {"return_seconds", "idle_seconds", "priority", "exit_keys", "pin", "printer_profile"}
+        _no_unknown_keys(table, keys, "kiosk")
+        exit_keys = table.get("exit_keys", "f12 f12 f12")
+        if not isinstance(exit_keys, str) or not exit_keys.split():
+            raise ConfigError(
+                "kiosk.exit_keys: must be keys separated by spaces, such as 'f12 f12 f12'"
+            )
+        pin = table.get("pin", "2468")
+        if not isinstance(pin, str) or not re.fullmatch(r"\d{4,8}", pin):
+            raise ConfigError('kiosk.pin: must be 4 to 8 digits in quotes, such as "2468"')
+        profile = table.get("printer_profile", "default")
+        if not isinstance(profile, str) or not profile:
+            raise ConfigError("kiosk.printer_profile: must be a python-escpos profile name")
+        return KioskSettings(
+            return_seconds=_whole(
+                table, "return_seconds", 10, "kiosk.return_seconds", low=2, high=600
+            ),
+            idle_seconds=_whole(table, "idle_seconds", 30, "kiosk.idle_seconds", low=5, high=3600),
+            priority=_flag(table, "priority", True, "kiosk"),
+            exit_keys=tuple(exit_keys.split()),
+            pin=pin,
+            printer_profile=profile,
         )
 
     def routing(self) -> int:
