@@ -155,6 +155,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of a period")
     sub.add_argument("--csv", metavar="FILE", help="also write the figures as CSV")
     command("purge", cmd_purge, "erase personal data older than retention_days")
+    sub = command("kiosk", cmd_kiosk, "run the self-service ticket kiosk (full screen)")
+    sub.add_argument(
+        "--printer",
+        default="none",
+        metavar="SPEC",
+        help="none (screen only), file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT",
+    )
     return parser
 
 
@@ -479,6 +486,21 @@ def cmd_purge(args) -> None:
     _emit(
         args, {"purged": count}, f"erased the names of {count} appointments older than {days} days"
     )
+
+
+def cmd_kiosk(args) -> int:
+    from loket.printing import parse_spec
+
+    try:
+        parse_spec(args.printer)
+    except ValueError as error:
+        raise LoketError(f"--printer: {error}") from None
+    from kiosk.app import KioskApp  # Textual only on the path that opens a screen
+
+    # No engine opened here: a database that is not there yet shows "one moment" and is retried.
+    kwargs = {} if args.clock is None else {"clock": args.clock}
+    KioskApp(database_path(args.db), printer=args.printer, **kwargs).run()
+    return 0
 
 
 def _console():

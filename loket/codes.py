@@ -66,3 +66,8 @@ def _tag(secret: str, reference: str, compact_day: str) -> str:
         secret.encode(), f"{reference}:{compact_day}".encode(), hashlib.sha256
     ).digest()
     return base64.b32encode(digest[:10]).decode()
+
+
+def ticket_payload(ticket) -> str:
+    """What a walk-in ticket's QR code says: its number and service day (no personal data)."""
+    return f"LOKET {ticket.number} {ticket.service_day}"

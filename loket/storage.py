@@ -202,7 +202,10 @@ class Store:
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: how the apps learn of changes."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        try:
+            return self.conn.execute("PRAGMA data_version").fetchone()[0]
+        except sqlite3.Error as error:
+            raise _storage_error(error, self.path) from None
 
     # settings
 

@@ -1,0 +1,342 @@
+"""The self-service ticket kiosk: walk-in tickets, appointment check-in, printing."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from contextlib import suppress
+from datetime import date, datetime
+
+from textual import events, work
+from textual.app import App
+from textual.reactive import reactive
+
+from kiosk.appointment import AppointmentScreen
+from kiosk.notice import NoticeScreen, UnavailableScreen
+from kiosk.staff import StaffScreen
+from kiosk.start import StartScreen
+from kiosk.ticket import TicketScreen
+from loket import codes, texts
+from loket.engine import Engine
+from loket.errors import LoketError, Refused, StorageError
+from loket.model import Receipt, utc_now
+from tui.theme import use_high_contrast
+from tui.watch import ChangeWatcher
+
+log = logging.getLogger("loket.kiosk")
+
+# A scanner types its payload within milliseconds; a person types a reference slower.
+# Keys further apart than this start a new code.
+TYPING_GAP_SECONDS = 2.0
+CHECKIN_TEXTS = {
+    "accepted": "checkin_accepted",
+    "already_checked_in": "checkin_already",
+    "too_early": "checkin_too_early",
+    "other_day": "checkin_other_day",
+    "cancelled": "checkin_cancelled",
+    "not_recognised": "checkin_not_recognised",
+}
+
+
+class KioskApp(App, inherit_bindings=False):
+    """Full-screen kiosk; no key reaches a visitor that could quit or break out of it."""
+
+    CSS_PATH = "kiosk.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    TITLE = "Loket"
+
+    language: reactive[str] = reactive("nl")
+    """The visitor's language; back to the office's first language when idle."""
+
+    def __init__(
+        self,
+        db_path: str,
+        clock=utc_now,
+        printer: str = "none",
+        watch_interval: float = 1.0,
+        cursor_blink: bool = True,
+    ):
+        """`clock`, `watch_interval` and `cursor_blink` are for tests; a kiosk keeps the defaults."""
+        super().__init__()
+        self.cursor_blink = cursor_blink
+        self.db_path = str(db_path)
+        self.clock = clock
+        self.printer_spec = printer
+        self.printer = None
+        self.watch_interval = watch_interval
+        self.engine: Engine | None = None
+        self.watcher: ChangeWatcher | None = None
+        self.typed = ""
+        self.typed_at = 0.0
+        self.recent_keys: list[str] = []
+        self.idle_timer = None
+
+    # start-up and the database
+
+    def on_mount(self) -> None:
+        use_high_contrast(self)
+        for name in ("SIGTERM", "SIGHUP"):  # staff or systemd close it with a signal
+            self._loop_signal(getattr(signal, name))
+        if self.connect():
+            self.push_screen(StartScreen())
+        self.set_interval(self.watch_interval, self.follow_changes)
+
+    def _loop_signal(self, number: int) -> None:
+        with suppress(NotImplementedError, RuntimeError):  # not on this platform or thread
+            asyncio.get_running_loop().add_signal_handler(number, self.exit)
+
+    def connect(self) -> bool:
+        """Open the database; on failure show the calm 'one moment' screen, which retries."""
+        try:
+            self.engine = Engine(self.db_path, clock=self.clock)
+        except LoketError as error:
+            self.unavailable(error)
+            return False
+        self.watcher = ChangeWatcher(self.engine)
+        self.language = self.office.languages[0]
+        self.printer = self._open_printer()
+        self.touched()
+        return True
+
+    def _open_printer(self):
+        """The ticket printer with the office's profile; a bad profile means screen-only, logged."""
+        from loket.printing import open_printer
+
+        try:
+            return open_printer(self.printer_spec, self.office.kiosk.printer_profile)
+        except ValueError as error:
+            log.error("printer %s not used: %s", self.printer_spec, error)
+            return None
+
+    @property
+    def office(self):
+        return self.engine.office
+
+    def unavailable(self, error: Exception) -> None:
+        """Cover everything with 'one moment please' until the database answers again."""
+        log.warning("database unavailable: %s", error)
+        if not isinstance(self.screen, UnavailableScreen):
+            self.push_screen(UnavailableScreen())
+
+    def retry(self) -> bool:
+        """Called by the unavailable screen every few seconds; True once it works again."""
+        try:
+            if self.engine is None and not self.connect():
+                return False
+            self.engine.services()
+        except LoketError:
+            return False
+        self.back_to_start()
+        return True
+
+    def follow_changes(self) -> None:
+        """Refresh the start screen when any kiosk or counter changed the queue."""
+        if self.watcher is None or isinstance(self.screen, UnavailableScreen):
+            return
+        try:
+            changed = self.watcher.changed()
+        except StorageError as error:
+            self.unavailable(error)
+            return
+        if changed and isinstance(self.screen, StartScreen):
+            self.screen.refresh_services()
+
+    # texts
+
+    def t(self, key: str, **fields) -> str:
+        """A visitor text in the current language."""
+        return texts.text(self.language, key, **fields)
+
+    def when(self, moment: datetime) -> str:
+        """'today at 13:00' or 'Monday 7 December at 09:00', in the visitor's language."""
+        local = self.engine.local(moment)
+        if local.date() == self.engine.local(self.clock()).date():
+            return self.t("today_at", time=f"{local:%H:%M}")
+        return self.t(
+            "on_day_at", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
+        )
+
+    def watch_language(self) -> None:
+        if isinstance(self.screen, StartScreen):
+            self.screen.refresh(recompose=True)
+
+    # navigation
+
+    def back_to_start(self) -> None:
+        """Close every screen above the start screen (pushing it if it is not there yet)."""
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, StartScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, StartScreen):
+            self.push_screen(StartScreen())
+
+    def show_appointment(self) -> None:
+        self.push_screen(AppointmentScreen())
+
+    # visitors' actions
+
+    def take_ticket(self, service: str, priority: bool = False) -> None:
+        """A walk-in visitor tapped a service: issue, show, then print in the background."""
+        try:
+            receipt = self.engine.issue_ticket(service, priority=priority)
+        except Refused as error:
+            log.info("ticket for %s refused: %s", service, error)
+            self.push_screen(NoticeScreen(self._refusal_text(service)))
+            return
+        except StorageError as error:
+            self.unavailable(error)
+            return
+        self.hand_out(receipt)
+
+    def _refusal_text(self, code: str) -> str:
+        status = next((s for s in self.engine.services() if s.code == code), None)
+        if status is not None and not status.open_now and status.opens_at is not None:
+            return self.t("closed_until", when=self.when(status.opens_at))
+        if status is not None and status.limit_reached:
+            return self.t("limit_reached")
+        return self.t("ticket_refused")
+
+    def check_in(self, code: str) -> None:
+        """A scanned QR payload or a typed reference: every outcome gets its own message."""
+        try:
+            result = self.engine.check_in(code)
+        except StorageError as error:
+            self.unavailable(error)
+            return
+        message = self._checkin_text(result)
+        if result.receipt is not None:
+            self.hand_out(result.receipt, message)
+        else:
+            self.push_screen(NoticeScreen(message))
+
+    def _checkin_text(self, result) -> str:
+        at = (
+            ""
+            if result.appointment_at is None
+            else f"{self.engine.local(result.appointment_at):%H:%M}"
+        )
+        if result.outcome == "too_late":
+            return self.t(
+                "checkin_too_late_ticket" if result.receipt else "checkin_too_late_refused", time=at
+            )
+        if result.outcome == "too_early":
+            return self.t(
+                "checkin_too_early", time=f"{self.engine.local(result.allowed_from):%H:%M}"
+            )
+        if result.outcome == "other_day":
+            return self.t(
+                "checkin_other_day",
+                day=texts.day_text(self.language, date.fromisoformat(result.day)),
+            )
+        return self.t(CHECKIN_TEXTS[result.outcome], time=at)
+
+    def hand_out(self, receipt: Receipt, message: str | None = None) -> None:
+        """Show the ticket at once; the printer gets it in a worker so the screen never waits."""
+        screen = TicketScreen(receipt, message, printing=self.printer is not None)
+        self.back_to_start()
+        self.push_screen(screen)
+        if self.printer is not None:
+            self.print_ticket(receipt, screen)
+
+    @work(thread=True, exit_on_error=False, group="printer")
+    def print_ticket(self, receipt: Receipt, screen: TicketScreen) -> None:
+        """Print; a fault never loses the ticket: the screen asks to note the number."""
+        from loket.printing import PrinterError
+
+        try:
+            self.printer.print_ticket(self.printed(receipt))
+        except PrinterError as error:
+            log.error(
+                "printer fault, ticket %s shown on screen only: %s", receipt.ticket.number, error
+            )
+            self.call_from_thread(screen.printer_failed)
+
+    def printed(self, receipt: Receipt):
+        """The ticket as the printer lays it out, in the visitor's language."""
+        from loket.printing import PrintedTicket
+
+        ticket = receipt.ticket
+        local = self.engine.local(ticket.arrived_at)
+        minutes = receipt.estimated_wait_minutes
+        return PrintedTicket(
+            office=self.office.name,
+            number=ticket.number,
+            service=self.office.services[ticket.service].name(self.language),
+            issued_on=self.t(
+                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
+            ),
+            position=receipt.position,
+            position_line=self.t("position", position=receipt.position),
+            wait_line=self.t("wait_unknown")
+            if minutes is None
+            else self.t("estimated_wait", minutes=minutes),
+            footer=self.t("print_footer"),
+            qr_text=codes.ticket_payload(ticket),
+        )
+
+    # input from touch, keyboard, scanner and button box
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown):
+            self.touched()
+        await super().on_event(event)
+
+    def touched(self) -> None:
+        """Someone is using the kiosk: restart the idle countdown."""
+        if self.engine is None:
+            return
+        if self.idle_timer is not None:
+            self.idle_timer.stop()
+        self.idle_timer = self.set_timer(self.office.kiosk.idle_seconds, self.went_idle)
+
+    def went_idle(self) -> None:
+        """Nobody touched it for a while: start screen, default language."""
+        if isinstance(self.screen, UnavailableScreen):
+            return
+        self.back_to_start()
+        self.language = self.office.languages[0]
+
+    def key_pressed(self, event: events.Key) -> None:
+        """Keys no widget took: the staff exit sequence, a scanner's payload, a button box."""
+        if self.engine is None:
+            return
+        if self._staff_sequence(event.key):
+            return
+        now = time.monotonic()
+        if now - self.typed_at > TYPING_GAP_SECONDS:
+            self.typed = ""
+        self.typed_at = now
+        if event.key == "enter":
+            code, self.typed = self.typed, ""
+            if code and not isinstance(self.screen, UnavailableScreen | StaffScreen):
+                self.check_in(code)
+            return
+        character = event.character or ""
+        if not (character.isalnum() or character == "-") or not character.isascii():
+            return
+        button_box = not self.typed and character.isdigit() and isinstance(self.screen, StartScreen)
+        if button_box and self.screen.choose_by_key(int(character)):
+            return
+        self.typed += character
+
+    def _staff_sequence(self, key: str) -> bool:
+        sequence = self.office.kiosk.exit_keys
+        self.recent_keys = [*self.recent_keys, key][-len(sequence) :]
+        if tuple(self.recent_keys) != sequence:
+            return False
+        self.recent_keys = []
+        self.push_screen(StaffScreen())
+        return True
+
+    def staff_pin(self, pin: str) -> bool:
+        """Close the kiosk if the PIN is right."""
+        if pin != self.office.kiosk.pin:
+            log.warning("wrong staff PIN entered")
+            return False
+        self.exit()
+        return True
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.close()

@@ -1,0 +1,43 @@
+"""Full-screen messages: a check-in outcome or refusal, and 'one moment please'."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from kiosk.base import KioskScreen
+from loket import texts
+
+RETRY_SECONDS = 3
+
+
+class NoticeScreen(KioskScreen):
+    """One clear message; back to the start after the return delay or a tap."""
+
+    def __init__(self, message: str):
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="notice"):
+            yield Static(self.message, id="notice")
+            yield Static(self.app.t("touch_to_continue"), id="continue")
+
+    def on_mount(self) -> None:
+        self.set_timer(self.app.office.kiosk.return_seconds, self.app.back_to_start)
+
+    def on_click(self) -> None:
+        self.app.back_to_start()
+
+
+class UnavailableScreen(KioskScreen):
+    """The database cannot be reached: a calm message in every language, retried by itself."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="notice"):
+            for language in texts.LANGUAGES:
+                yield Static(texts.text(language, "unavailable"), classes="unavailable-text")
+
+    def on_mount(self) -> None:
+        self.set_interval(RETRY_SECONDS, self.app.retry)

@@ -1,0 +1,133 @@
+"""The start screen: a big button per service, languages, and the way to check in."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Button, Static
+
+from kiosk.base import KioskScreen, touch_button
+from loket import texts
+
+
+class StartScreen(KioskScreen):
+    """What a visitor sees on arrival; every button also answers a key (1, 2, 3 ...)."""
+
+    priority: reactive[bool] = reactive(False)
+    """The visitor asked for a priority ticket: the next service tap issues one."""
+
+    def compose(self) -> ComposeResult:
+        app = self.app
+        services = self.walk_in_services()
+        self.office_open = any(s.open_now for s in services)
+        with Horizontal(id="top"):
+            yield Static(app.office.name, id="office")
+            yield Static("", id="clock")
+        with Horizontal(id="languages"):
+            for language in app.office.languages:
+                button = touch_button(
+                    texts.text(language, "language_name"), id=f"language-{language}"
+                )
+                button.set_class(language == app.language, "chosen")
+                yield button
+        if self.office_open:
+            yield Static(app.t("choose_service"), id="choose")
+            with Grid(id="services"):
+                for key, status in enumerate(services, start=1):
+                    button = touch_button(
+                        self.label(key, status), f"service-{status.code}", "service"
+                    )
+                    button.set_class(not self.available(status), "unavailable")
+                    yield button
+        else:
+            with Vertical(id="closed"):
+                yield Static(app.t("office_closed"), id="office-closed")
+                opening = min((s.opens_at for s in services if s.opens_at), default=None)
+                if opening is not None:
+                    yield Static(app.t("office_opens", when=app.when(opening)), id="office-opens")
+        with Vertical(id="bottom"):
+            if app.office.kiosk.priority and self.office_open:
+                yield touch_button(self.priority_label(), id="priority")
+            yield touch_button(app.t("have_appointment"), id="appointment")
+            yield Static(app.t("scan_hint"), id="scan-hint")
+
+    def on_mount(self) -> None:
+        self.tick()
+        self.set_interval(1, self.tick)
+
+    def tick(self) -> None:
+        """The clock; and the whole screen anew when the office opens or closes."""
+        now = self.app.engine.local(self.app.clock())
+        self.query_one("#clock", Static).update(f"{now:%H:%M}")
+        if now.second == 0 and any(s.open_now for s in self.walk_in_services()) != self.office_open:
+            self.refresh(recompose=True)
+
+    def walk_in_services(self):
+        return [s for s in self.app.engine.services() if s.walk_in]
+
+    @staticmethod
+    def available(status) -> bool:
+        return status.open_now and not status.limit_reached
+
+    def label(self, key: int, status) -> str:
+        app = self.app
+        name = app.office.services[status.code].name(app.language)
+        if not status.open_now:
+            state = (
+                app.t("closed_until", when=app.when(status.opens_at))
+                if status.opens_at
+                else app.t("closed")
+            )
+        elif status.limit_reached:
+            state = app.t("limit_reached")
+        elif status.estimated_wait_minutes is None:
+            state = app.t("wait_unknown")
+        else:
+            state = app.t("wait_minutes", minutes=status.estimated_wait_minutes)
+        return f"{key}  {name}\n{state}"
+
+    def priority_label(self) -> str:
+        app = self.app
+        mark = "■" if self.priority else "□"
+        return f"{mark} {app.t('priority_button')} · {app.t('priority_explained')}"
+
+    def refresh_services(self) -> None:
+        """New estimates after any change in the queue (from any kiosk or counter)."""
+        services = self.walk_in_services()
+        if any(s.open_now for s in services) != self.office_open:
+            self.refresh(recompose=True)
+            return
+        for key, status in enumerate(services, start=1):
+            button = self.query_one(f"#service-{status.code}", Button)
+            button.label = self.label(key, status)
+            button.set_class(not self.available(status), "unavailable")
+
+    def watch_priority(self) -> None:
+        if self.is_mounted and self.query("#priority"):
+            button = self.query_one("#priority", Button)
+            button.label = self.priority_label()
+            button.set_class(self.priority, "chosen")
+
+    def choose_by_key(self, key: int) -> bool:
+        """A number key from a button box; False if no service has that number."""
+        services = self.walk_in_services()
+        if not 1 <= key <= len(services):
+            return False
+        self.take(services[key - 1].code)
+        return True
+
+    def take(self, code: str) -> None:
+        priority, self.priority = self.priority, False
+        self.app.take_ticket(code, priority=priority)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        button_id = event.button.id or ""
+        if button_id.startswith("service-"):
+            self.take(button_id.removeprefix("service-"))
+        elif button_id.startswith("language-"):
+            self.app.language = button_id.removeprefix("language-")
+        elif button_id == "priority":
+            self.priority = not self.priority
+        elif button_id == "appointment":
+            self.app.show_appointment()

@@ -1,0 +1,229 @@
+"""Ticket printing on an 80 mm thermal ESC/POS printer, with a file printer for tests and dev."""
+
+from __future__ import annotations
+
+import re
+import struct
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from loket import qr
+from loket.errors import LoketError
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+COLUMNS = 42  # font A on 80 mm paper
+NUMBER_SIZE = 3  # width and height multiplier of the ticket number
+QR_MM = 30
+PREVIEW_WIDTH = 576  # dots of an 80 mm printer at 203 dpi
+SPEC_HELP = "use none, file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT"
+
+
+class PrinterError(LoketError):
+    """The ticket printer cannot be reached or failed while printing."""
+
+
+@dataclass(frozen=True)
+class PrintedTicket:
+    """What goes on the paper, every text already in the visitor's language."""
+
+    office: str
+    number: str
+    service: str
+    issued_on: str
+    position: int
+    wait_line: str
+    position_line: str
+    footer: str
+    qr_text: str
+
+
+def parse_spec(spec: str) -> tuple[str, ...]:
+    """Split a printer spec into its kind and arguments; ValueError if it is not valid."""
+    kind, _, rest = spec.partition(":")
+    if spec == "none":
+        return ("none",)
+    if kind == "file" and rest:
+        return ("file", rest)
+    if kind == "network":
+        host, _, port = rest.partition(":")
+        port = port or "9100"
+        if not re.fullmatch(r"[A-Za-z0-9._-]+", host):
+            raise ValueError(f"printer {spec!r}: the host name is missing or invalid")
+        if not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"printer {spec!r}: the port must be a number from 1 to 65535")
+        return ("network", host, port)
+    if kind == "usb":
+        ids = rest.split(":")
+        if len(ids) != 2 or not all(re.fullmatch(r"[0-9A-Fa-f]{1,4}", i) for i in ids):
+            raise ValueError(
+                f"printer {spec!r}: expected usb:VENDOR:PRODUCT in hex, like 04b8:0e15"
+            )
+        return ("usb", ids[0].lower(), ids[1].lower())
+    raise ValueError(f"unknown printer {spec!r}: {SPEC_HELP}")
+
+
+def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
+    """The printer for `spec`, or None for `none` (the ticket is only shown on screen)."""
+    from escpos.capabilities import get_profile
+
+    parts = parse_spec(spec)
+    try:
+        get_profile(profile)
+    except KeyError:
+        raise ValueError(f"unknown printer profile {profile!r}") from None
+    return None if parts == ("none",) else TicketPrinter(spec, profile)
+
+
+def ticket_bytes(ticket: PrintedTicket, profile: str = "default") -> bytes:
+    """The ESC/POS bytes of one ticket, exactly as sent to the printer."""
+    from escpos.printer import Dummy
+
+    p = Dummy(profile=profile)
+    p.hw("INIT")
+    p.set(align="center")
+    bold = False
+    for style, text in _layout(ticket):
+        if style == "qr":
+            image = _qr_image(text, _module_dots(text, _dpi(p.profile)), ink=1)
+            # GS v 0 is a raster of 1 = dark bits; own command so python-escpos prints no warning
+            head = b"\x1dv0\x00" + struct.pack("<HH", (image.width + 7) // 8, image.height)
+            p._raw(head + image.tobytes())
+            p.ln()
+            continue
+        if bold != (style in ("title", "number")):
+            bold = not bold
+            p.set(bold=bold)
+        if style == "number":
+            p.set(custom_size=True, width=NUMBER_SIZE, height=NUMBER_SIZE)
+            p.textln(text)
+            p.set(custom_size=True, width=1, height=1)
+        else:
+            p.textln(text)
+    p.cut()
+    return p.output
+
+
+def ticket_preview(ticket: PrintedTicket) -> Image.Image:
+    """A black-on-white picture of the ticket as an 80 mm printer prints it."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    fonts = {
+        "number": ImageFont.load_default(size=72),
+        "title": ImageFont.load_default(size=24),
+        "text": ImageFont.load_default(size=20),
+    }
+    canvas = Image.new("1", (PREVIEW_WIDTH, 4000), 1)
+    draw = ImageDraw.Draw(canvas)
+    y = 24
+    for style, text in _layout(ticket):
+        if style == "qr":
+            image = _qr_image(text, _module_dots(text, 203), ink=0)
+            canvas.paste(image, ((PREVIEW_WIDTH - image.width) // 2, y))
+            y += image.height + 12
+            continue
+        font = fonts[style]
+        _, top, _, bottom = font.getbbox("Ag")  # same height for every line, blank ones too
+        draw.text((PREVIEW_WIDTH // 2, y - top), text, font=font, fill=0, anchor="ma")
+        y += bottom - top + (16 if style == "number" else 8)
+    return canvas.crop((0, 0, PREVIEW_WIDTH, y + 40))
+
+
+class TicketPrinter:
+    """A ticket printer; the connection is opened for each ticket and closed after it."""
+
+    def __init__(self, spec: str, profile: str = "default") -> None:
+        self.spec = spec
+        self.profile = profile
+        self.parts = parse_spec(spec)
+
+    def print_ticket(self, ticket: PrintedTicket) -> None:
+        """Print one ticket; PrinterError if anything goes wrong."""
+        try:
+            # built whole first, so a half-built ticket is never sent
+            data = ticket_bytes(ticket, self.profile)
+            getattr(self, "_send_" + self.parts[0])(data, ticket)
+        except Exception as e:  # the kiosk must only ever see a PrinterError
+            reason = " ".join(str(e).split()) or type(e).__name__
+            raise PrinterError(f"printer {self.spec} failed: {reason}") from e
+
+    def _send_file(self, data: bytes, ticket: PrintedTicket) -> None:
+        folder = Path(self.parts[1])
+        folder.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_-]", "_", ticket.number)
+        stem = folder / f"{name}-{datetime.now():%Y%m%d-%H%M%S-%f}"
+        stem.with_suffix(".bin").write_bytes(data)
+        ticket_preview(ticket).save(stem.with_suffix(".png"), format="PNG")
+
+    def _send_network(self, data: bytes, ticket: PrintedTicket) -> None:
+        from escpos.printer import Network
+
+        self._send_device(Network(self.parts[1], int(self.parts[2]), timeout=10), data)
+
+    def _send_usb(self, data: bytes, ticket: PrintedTicket) -> None:
+        from escpos.printer import Usb
+
+        # Usb() without pyusb even fails in its __del__, so check before making one
+        if not Usb.is_usable():
+            raise PrinterError("USB printing needs pyusb (pip install 'python-escpos[usb]')")
+        vendor, product = (int(i, 16) for i in self.parts[1:])
+        self._send_device(Usb(vendor, product, timeout=10_000), data)
+
+    @staticmethod
+    def _send_device(device, data: bytes) -> None:
+        device.open()
+        try:
+            device._raw(data)  # python-escpos has no public raw write
+        finally:
+            device.close()
+
+
+def _layout(ticket: PrintedTicket) -> list[tuple[str, str]]:
+    """The ticket as (style, line) pairs, text wrapped to the paper width."""
+    rows = [
+        ("title", ticket.office),
+        ("text", ""),
+        ("number", ticket.number),
+        ("text", ""),
+        ("text", ticket.service),
+        ("text", ticket.issued_on),
+        ("text", ticket.position_line),
+        ("text", ticket.wait_line),
+        ("text", ""),
+        ("qr", ticket.qr_text),
+        ("text", ticket.footer),
+    ]
+    lines = []
+    for style, text in rows:
+        if style == "qr":
+            lines.append((style, text))
+            continue
+        width = COLUMNS // NUMBER_SIZE if style == "number" else COLUMNS
+        text = "".join(c for c in text if c.isprintable() or c.isspace())
+        lines += [(style, line) for line in textwrap.wrap(text, width) or [""]]
+    return lines
+
+
+def _dpi(profile) -> int:
+    dpi = profile.profile_data.get("media", {}).get("dpi")
+    return dpi if isinstance(dpi, int) else 203
+
+
+def _module_dots(text: str, dpi: int) -> int:
+    """Dots per QR module so that the code is about QR_MM wide."""
+    return max(1, round(QR_MM / 25.4 * dpi / len(qr.matrix(text))))
+
+
+def _qr_image(text: str, module: int, ink: int) -> Image.Image:
+    """The QR code as a 1-bit image, dark modules set to `ink`."""
+    from PIL import Image
+
+    rows = qr.matrix(text)
+    size = len(rows)
+    image = Image.new("1", (size, size), 1 - ink)
+    image.putdata([ink if dark else 1 - ink for row in rows for dark in row])
+    return image.resize((size * module, size * module), Image.NEAREST)

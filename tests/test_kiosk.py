@@ -1,0 +1,333 @@
+"""The kiosk as visitors use it: touch, number keys, a USB scanner, and staff closing it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kiosk.app import KioskApp
+from kiosk.notice import NoticeScreen, UnavailableScreen
+from kiosk.start import StartScreen
+from kiosk.ticket import TicketScreen
+from loket import texts
+from loket.config import default_config_text
+from loket.engine import Engine
+from loket.errors import StorageError
+
+SIZE = (100, 32)
+
+
+def screen_text(app) -> str:
+    """Everything the current screen shows, as one string."""
+    return "\n".join(str(widget.render()) for widget in app.screen.query("Static, Button"))
+
+
+@pytest.fixture
+def make_kiosk(db_path, clock):
+    """A kiosk on a fresh demo office; `config` replaces the office config first."""
+
+    def make(config: str | None = None, **kwargs) -> KioskApp:
+        with Engine(db_path, clock=clock) as engine:
+            if config:
+                engine.init(config)
+        return KioskApp(str(db_path), clock=clock, cursor_blink=False, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def office(db_path, clock):
+    """The same office, as staff or a booking system use it beside the kiosk."""
+    with Engine(db_path, clock=clock) as engine:
+        yield engine
+
+
+async def test_start_screen_offers_every_walk_in_service_with_its_wait(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE):
+        assert isinstance(app.screen, StartScreen)
+        text = screen_text(app)
+        assert "Stadhuis Demo" in text and "Ik heb een afspraak" in text
+        assert "1  Identiteitskaart en paspoort\nOngeveer 3 min wachten" in text
+        assert "Bouwen en wonen" not in text  # appointments only: no walk-in button
+
+
+async def test_a_tap_on_a_service_shows_the_ticket(make_kiosk, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#service-B")
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen)
+        text = screen_text(app)
+        assert "Verhuizing en adres" in text and "Plaats in de rij: 1" in text
+        assert "Geschatte wachttijd: 5 min" in text and "dinsdag 1 december om 09:00" in text
+        assert app.screen.query_one("#number").text == "B001"
+    assert [t.number for t in office.store.all_tickets()] == ["B001"]
+
+
+async def test_a_button_box_key_takes_the_numbered_service(make_kiosk, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3")
+        assert app.screen.query_one("#number").text == "C001"
+
+
+async def test_a_visitor_switches_to_french_and_gets_a_french_ticket(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-fr")
+        await pilot.pause()
+        assert "Carte d'identité et passeport" in screen_text(app)
+        await pilot.click("#service-A")
+        await pilot.pause()
+        assert "mardi 1er décembre à 09:00" in screen_text(app)
+
+
+async def test_priority_is_one_extra_tap_and_only_for_the_next_ticket(make_kiosk, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#priority")
+        await pilot.click("#service-A")
+        await pilot.pause()
+        assert "Voorrangsticket" in screen_text(app)
+        app.back_to_start()
+        await pilot.pause()
+        await pilot.click("#service-A")
+    assert [(t.number, t.priority) for t in office.store.all_tickets()] == [
+        ("A001", True),
+        ("A002", False),
+    ]
+
+
+async def test_a_closed_service_says_when_it_opens_and_issues_nothing(make_kiosk, office):
+    config = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
+    )
+    app = make_kiosk(config)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "Gesloten · opent vandaag om 13:00" in screen_text(app)
+        await pilot.click("#service-C")
+        await pilot.pause()
+        assert isinstance(app.screen, NoticeScreen)
+        assert "13:00" in screen_text(app)
+    assert office.store.all_tickets() == []
+
+
+async def test_a_service_at_its_daily_limit_says_so(make_kiosk, office):
+    for _ in range(40):
+        office.issue_ticket("C")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE):
+        assert "3  Burgerlijke stand\nGeen tickets meer vandaag" in screen_text(app)
+
+
+async def test_when_every_service_is_closed_the_whole_screen_says_the_office_is_closed(make_kiosk):
+    config = default_config_text()
+    for code in ("minutes = 8\n", "minutes = 10\n"):
+        config = config.replace(code, code + 'hours = { wed = "09:00-12:00" }\n', 1)
+    config = config.replace("daily_limit = 40", 'daily_limit = 40\nhours = { wed = "09:00-12:00" }')
+    app = make_kiosk(config)
+    async with app.run_test(size=SIZE):
+        text = screen_text(app)
+        assert "gesloten" in text.lower() and "woensdag 2 december om 09:00" in text
+        assert not app.screen.query("#service-A")
+        assert app.screen.query("#appointment")  # appointment holders may still check in
+
+
+async def test_the_start_screen_follows_tickets_taken_elsewhere(make_kiosk, office):
+    app = make_kiosk(watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(5):
+            office.issue_ticket("A")  # another kiosk, another process
+        await pilot.pause(0.3)
+        assert "Ongeveer 16 min wachten" in screen_text(app)  # ceil(6 / 3 * 8)
+
+
+# appointment holders
+
+
+async def scan(pilot, text: str) -> None:
+    """A USB scanner: the payload typed key by key, then Enter, from whatever screen is up."""
+    await pilot.press(*text, "enter")
+    await pilot.pause()
+
+
+async def type_on_keypad(pilot, reference: str) -> None:
+    """A visitor taps the reference on the kiosk's keypad and taps Check in."""
+    await pilot.click("#appointment")
+    for character in reference.replace("-", ""):
+        await pilot.click(f"#key-{character}")
+    await pilot.click("#check-in")
+    await pilot.pause()
+
+
+def booked(office, clock, minutes: int, service: str = "B"):
+    return office.add_appointment(service, clock.now + timedelta(minutes=minutes))
+
+
+@pytest.mark.parametrize("language", ["nl", "en"])
+@pytest.mark.parametrize(
+    ("minutes", "key", "fields"),
+    [
+        (10, "checkin_accepted", {"time": "09:10"}),
+        (45, "checkin_too_early", {"time": "09:15"}),
+        (-30, "checkin_too_late_ticket", {"time": "08:30"}),
+        (60 * 26, "checkin_other_day", {"day": "DAY"}),
+    ],
+)
+async def test_every_check_in_outcome_has_its_own_message(
+    make_kiosk, office, clock, language, minutes, key, fields
+):
+    from datetime import date
+
+    booking = booked(office, clock, minutes)
+    fields = {
+        k: texts.day_text(language, date(2026, 12, 2)) if v == "DAY" else v
+        for k, v in fields.items()
+    }
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click(f"#language-{language}")
+        await type_on_keypad(pilot, booking.display_reference)
+        assert texts.text(language, key, **fields) in screen_text(app)
+
+
+async def test_a_scanned_qr_payload_checks_in_from_the_start_screen(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, booking.qr_payload)
+        assert isinstance(app.screen, TicketScreen)
+        assert app.screen.query_one("#number").text == "B001"
+        assert "Welkom. Uw afspraak is om 09:05." in screen_text(app)
+
+
+async def test_a_scan_while_a_ticket_is_shown_still_checks_in(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await scan(pilot, booking.qr_payload)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_checking_in_twice_shows_the_same_ticket(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, booking.qr_payload)
+        app.back_to_start()
+        await scan(pilot, booking.qr_payload)
+        assert texts.text("nl", "checkin_already") in screen_text(app)
+        assert app.screen.query_one("#number").text == "B001"
+    assert len(office.store.all_tickets()) == 1
+
+
+async def test_a_late_visitor_gets_a_walk_in_ticket_instead(make_kiosk, office, clock):
+    booking = booked(office, clock, -30)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, booking.qr_payload)
+        assert texts.text("nl", "checkin_too_late_ticket", time="08:30") in screen_text(app)
+        assert app.screen.query_one("#number").text == "B001"
+    assert office.store.all_tickets()[0].kind == "walk_in"
+
+
+async def test_a_late_visitor_is_sent_to_the_desk_when_the_office_refuses_late_check_in(
+    make_kiosk, office, clock
+):
+    app = make_kiosk(
+        default_config_text().replace('late_action = "walk_in"', 'late_action = "refuse"')
+    )
+    booking = booked(office, clock, -30)
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, booking.qr_payload)
+        assert isinstance(app.screen, NoticeScreen)
+        assert texts.text("nl", "checkin_too_late_refused", time="08:30") in screen_text(app)
+    assert office.store.all_tickets() == []
+
+
+async def test_a_cancelled_appointment_is_refused(make_kiosk, office, clock):
+    from loket.imports import Row
+
+    office.import_appointments([Row("line 2", "u1", "A", clock.now, None, True)])
+    (booking,) = office.appointments()
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-en")
+        await scan(pilot, booking.qr_payload)
+        assert texts.text("en", "checkin_cancelled") in screen_text(app)
+
+
+async def test_a_forged_code_gets_one_neutral_message_and_no_ticket(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    forged = booking.qr_payload[:-2] + ("AB" if not booking.qr_payload.endswith("AB") else "CD")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, forged)
+        assert texts.text("nl", "checkin_not_recognised") in screen_text(app)
+    assert office.store.all_tickets() == []
+
+
+async def test_a_reference_typed_on_a_physical_keyboard_works_too(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        await pilot.press(*booking.display_reference.lower(), "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_the_qr_we_draw_decodes_and_checks_in_when_scanned(
+    make_kiosk, office, clock, tmp_path
+):
+    import zxingcpp
+    from PIL import Image
+
+    from loket import qr
+
+    booking = booked(office, clock, 5)
+    png = tmp_path / "confirmation.png"
+    qr.write_png(booking.qr_payload, str(png))
+    (decoded,) = zxingcpp.read_barcodes(Image.open(png))
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, decoded.text)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_the_ticket_qr_on_screen_decodes(make_kiosk):
+    import zxingcpp
+    from PIL import Image
+
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        drawn = str(app.screen.query_one("#qr").render())
+    image = text_qr_to_image(drawn)
+    (decoded,) = zxingcpp.read_barcodes(image)
+    assert decoded.text == "LOKET A001 2026-12-01"
+
+
+def text_qr_to_image(drawn: str, scale: int = 6):
+    """Rasterise half-block text (▀ ▄ █) into a black-on-white image, as a camera would see it."""
+    from PIL import Image
+
+    rows = [line for line in drawn.split("\n") if line.strip() or line]
+    width = max(len(line) for line in rows)
+    image = Image.new("L", (width * scale, len(rows) * 2 * scale), 255)
+    for y, line in enumerate(rows):
+        for x, char in enumerate(line):
+            top, bottom = char in "▀█", char in "▄█"
+            for half, dark in ((0, top), (1, bottom)):
+                if dark:
+                    box = (
+                        x * scale,
+                        (2 * y + half) * scale,
+                        (x + 1) * scale,
+                        (2 * y + half + 1) * scale,
+                    )
+                    image.paste(0, box)
+    return image

@@ -1,0 +1,268 @@
+"""The kiosk's ticket on a thermal printer: the ESC/POS bytes, the QR on paper, failing printers."""
+
+from __future__ import annotations
+
+import queue
+import re
+import socket
+import socketserver
+import threading
+
+import pytest
+import zxingcpp
+from PIL import Image, ImageOps
+
+from loket.printing import (
+    PrintedTicket,
+    PrinterError,
+    open_printer,
+    parse_spec,
+    ticket_bytes,
+)
+
+TICKET = PrintedTicket(
+    office="Stadhuis Demo",
+    number="A012",
+    service="Identiteitskaart en reispas",
+    issued_on="maandag 7 december om 09:12",
+    position=3,
+    wait_line="Geschatte wachttijd: 12 min",
+    position_line="Plaats in de rij: 3",
+    footer="Bedankt voor uw bezoek, tot straks!",
+    qr_text="https://demo.loket.be/t/A012?c=XYZ123",
+)
+LONG = PrintedTicket(
+    office="Administratief Centrum van de Stad en het OCMW Demo-Sint-Amands",
+    number="B107",
+    service="Aanvraag van een uittreksel uit het strafregister (model 1 en model 2) en attesten",
+    issued_on="woensdag 23 september om 14:05",
+    position=12,
+    wait_line="Geschatte wachttijd: 45 min",
+    position_line="Plaats in de rij: 12",
+    footer="Houd dit ticket bij de hand; u wordt afgeroepen op het scherm in de wachtzaal.",
+    qr_text="https://demo.loket.be/t/B107?c=" + "Q" * 60,
+)
+ONE_ARG = {b"\x1b!", b"\x1bE", b"\x1ba", b"\x1bt", b"\x1bd", b"\x1d!"}
+
+
+def parse(data: bytes) -> dict:
+    """Read the ESC/POS commands the ticket uses; fail on any other command."""
+    out = {"lines": [], "images": [], "sizes": [], "cuts": 0}
+    line, width, i = [], 1, 0
+    while i < len(data):
+        cmd = data[i : i + 2]
+        if cmd == b"\x1b@":
+            i += 2
+        elif cmd in ONE_ARG:
+            if cmd == b"\x1d!":
+                width = (data[i + 2] >> 4) + 1
+                out["sizes"].append((width, (data[i + 2] & 0x0F) + 1))
+            i += 3
+        elif cmd == b"\x1dv":
+            assert data[i + 2 : i + 4] == b"0\x00"
+            xbytes = int.from_bytes(data[i + 4 : i + 6], "little")
+            height = int.from_bytes(data[i + 6 : i + 8], "little")
+            raster = data[i + 8 : i + 8 + xbytes * height]
+            # ESC/POS sets a bit for a dark dot, PIL's mode "1" for a white one
+            dots = Image.frombytes("1", (xbytes * 8, height), raster)
+            out["images"].append(ImageOps.invert(dots.convert("L")))
+            i += 8 + xbytes * height
+        elif cmd == b"\x1dV":
+            out["cuts"] += 1
+            i += 3 if data[i + 2] in (0, 1, 48, 49) else 4
+        elif data[i] in (0x1B, 0x1D):
+            raise AssertionError(f"unexpected command {cmd!r} at {i}")
+        elif data[i] == 0x0A:
+            out["lines"].append("".join(line))
+            line = []
+            i += 1
+        else:
+            line.append(chr(data[i]) * width)
+            i += 1
+    return out
+
+
+def decode(image: Image.Image) -> list[str]:
+    framed = ImageOps.expand(image.convert("L"), border=40, fill=255)
+    return [found.text for found in zxingcpp.read_barcodes(framed)]
+
+
+def printed_files(folder):
+    bins = sorted(folder.glob("*.bin"))
+    return bins, sorted(folder.glob("*.png"))
+
+
+class Collect(socketserver.BaseRequestHandler):
+    def handle(self):
+        chunks = []
+        while chunk := self.request.recv(65536):
+            chunks.append(chunk)
+        self.server.received.put(b"".join(chunks))
+
+
+@pytest.fixture
+def tcp_printer():
+    """A stand-in network printer on 127.0.0.1 that collects what each connection sent."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Collect)
+    server.received = queue.Queue()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_ticket_reaches_the_file_printer_as_the_exact_escpos_bytes(tmp_path):
+    open_printer(f"file:{tmp_path}/out").print_ticket(TICKET)
+
+    bins, pngs = printed_files(tmp_path / "out")
+    assert len(bins) == len(pngs) == 1
+    assert bins[0].name.startswith("A012-") and bins[0].stem == pngs[0].stem
+    data = bins[0].read_bytes()
+    assert data == ticket_bytes(TICKET)
+    assert data.startswith(b"\x1b@")
+    for text in ("Stadhuis Demo", "A012", "Identiteitskaart en reispas", "Plaats in de rij: 3"):
+        assert text.encode() in data
+    assert b"\x1bE\x01\x1d!\x22A012\n" in data  # bold, triple width and height
+    assert data.rstrip(b"\x00\x01").endswith(b"\x1dV")
+
+
+def test_the_big_number_is_at_least_double_size_and_the_rest_normal():
+    printed = parse(ticket_bytes(TICKET))
+    (big_w, big_h), *rest = printed["sizes"]
+    assert big_w >= 2 and big_h >= 2
+    assert rest == [(1, 1)]
+    assert "AAA000111222" in printed["lines"]  # the number, three columns per character
+    assert printed["cuts"] == 1
+
+
+def test_long_texts_wrap_to_42_columns_and_keep_every_word():
+    printed = parse(ticket_bytes(LONG))
+    assert max(len(line) for line in printed["lines"]) <= 42
+    text = " ".join(printed["lines"])
+    for field in (LONG.office, LONG.service, LONG.footer):
+        assert all(word in text for word in field.split())
+
+
+def test_no_line_is_longer_than_42_columns_on_the_plain_ticket():
+    assert max(len(line) for line in parse(ticket_bytes(TICKET))["lines"]) <= 42
+
+
+def test_the_qr_on_paper_is_an_image_that_decodes_to_the_ticket_link():
+    for ticket in (TICKET, LONG):
+        (image,) = parse(ticket_bytes(ticket))["images"]
+        assert decode(image) == [ticket.qr_text]
+        assert b"\x1d(k" not in ticket_bytes(ticket)  # never the printer's own QR command
+
+
+@pytest.mark.parametrize(("profile", "dpi"), [("default", 203), ("TM-T88V", 180)])
+def test_the_qr_is_about_30_mm_wide_for_the_printer_resolution(profile, dpi):
+    (image,) = parse(ticket_bytes(TICKET, profile))["images"]
+    dark = ImageOps.invert(image).getbbox()
+    width_mm = (dark[2] - dark[0]) / dpi * 25.4
+    assert 24 <= width_mm <= 34
+
+
+def test_the_png_preview_is_80_mm_wide_black_on_white_and_its_qr_decodes(tmp_path):
+    open_printer(f"file:{tmp_path}").print_ticket(TICKET)
+
+    _, (png,) = printed_files(tmp_path)
+    with Image.open(png) as preview:
+        assert preview.width == 576
+        assert preview.getpixel((0, 0)) in (1, 255)  # white paper
+        assert decode(preview) == [TICKET.qr_text]
+
+
+def test_accented_text_is_sent_in_a_printer_code_page_not_utf8():
+    data = ticket_bytes(
+        PrintedTicket("Hôtel de Ville", "C003", "Carte d'identité", "", 1, "", "", "Merci", "x")
+    )
+    assert "Hôtel".encode() not in data and b"\x1bt" in data
+    assert "Carte d'identit" in " ".join(parse(data)["lines"])
+
+
+def test_the_network_printer_receives_the_same_bytes_as_the_dummy(tcp_printer):
+    port = tcp_printer.server_address[1]
+    printer = open_printer(f"network:127.0.0.1:{port}", profile="TM-T88V")
+
+    printer.print_ticket(TICKET)
+    printer.print_ticket(LONG)
+
+    assert tcp_printer.received.get(timeout=5) == ticket_bytes(TICKET, "TM-T88V")
+    assert tcp_printer.received.get(timeout=5) == ticket_bytes(LONG, "TM-T88V")
+
+
+def test_a_printer_failing_mid_ticket_raises_printer_error_and_the_next_ticket_prints(
+    tcp_printer, monkeypatch
+):
+    from escpos.printer import Network
+
+    def half_then_fail(self, msg):
+        self.device.sendall(msg[: len(msg) // 2])
+        raise OSError("paper jam")
+
+    port = tcp_printer.server_address[1]
+    printer = open_printer(f"network:127.0.0.1:{port}")
+    monkeypatch.setattr(Network, "_raw", half_then_fail)
+
+    with pytest.raises(
+        PrinterError, match=rf"^printer network:127.0.0.1:{port} failed: paper jam$"
+    ):
+        printer.print_ticket(TICKET)
+    assert len(tcp_printer.received.get(timeout=5)) < len(ticket_bytes(TICKET))
+
+    monkeypatch.undo()  # the printer works again: same TicketPrinter, new connection
+    printer.print_ticket(TICKET)
+    assert tcp_printer.received.get(timeout=5) == ticket_bytes(TICKET)
+
+
+def test_a_switched_off_printer_raises_printer_error_naming_the_spec():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again when the block ends: nobody listens
+
+    with pytest.raises(PrinterError) as raised:
+        open_printer(f"network:127.0.0.1:{port}").print_ticket(TICKET)
+    assert type(raised.value) is PrinterError
+    assert f"network:127.0.0.1:{port}" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_missing_usb_printer_and_an_unwritable_folder_raise_printer_error(tmp_path):
+    (tmp_path / "taken").write_text("not a folder")
+
+    for spec in ("usb:04b8:0e15", f"file:{tmp_path}/taken"):
+        with pytest.raises(PrinterError, match=f"^printer {spec} failed: "):
+            open_printer(spec).print_ticket(TICKET)
+
+
+@pytest.mark.parametrize(
+    ("spec", "parts"),
+    [
+        ("none", ("none",)),
+        ("file:/x", ("file", "/x")),
+        ("network:printer.local", ("network", "printer.local", "9100")),
+        ("network:10.0.0.9:9100", ("network", "10.0.0.9", "9100")),
+        ("usb:04b8:0e15", ("usb", "04b8", "0e15")),
+        ("usb:04B8:E15", ("usb", "04b8", "e15")),
+    ],
+)
+def test_printer_specs_are_accepted(spec, parts):
+    assert parse_spec(spec) == parts
+    printer = open_printer(spec, profile="TM-T88V")
+    assert printer is None if spec == "none" else printer.spec == spec
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["lpt1", "usb:zz:1", "usb:04b8", "usb:04b8:0e15:1", "network:", "network:h:99999",
+     "network:h:0", "network:h:x", "network:bad host", "file:", "", "None"],
+)  # fmt: skip
+def test_bad_printer_specs_are_refused_with_a_clear_message(spec):
+    with pytest.raises(ValueError, match="printer"):
+        parse_spec(spec)
+    with pytest.raises(ValueError, match=re.escape(repr(spec))):
+        open_printer(spec)
+
+
+def test_an_unknown_printer_profile_is_refused_by_name():
+    with pytest.raises(ValueError, match="'TM-NOPE'"):
+        open_printer("none", profile="TM-NOPE")

@@ -1,0 +1,1 @@
+"""Textual pieces that the kiosk, counter and display apps share: theme, big numbers, change watcher."""
