@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format bench tour clean
+.PHONY: test lint format bench tour kiosk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+kiosk: $(STAMP)
+	$(BIN)/loket --db "$$(mktemp -d)/loket.db" kiosk --printer "file:$${TMPDIR:-/tmp}/loket-tickets"
 
 tour: $(STAMP)
 	$(BIN)/python -m loket.tour

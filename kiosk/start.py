@@ -90,7 +90,7 @@ class StartScreen(KioskScreen):
     def priority_label(self) -> str:
         app = self.app
         mark = "■" if self.priority else "□"
-        return f"{mark} {app.t('priority_button')} · {app.t('priority_explained')}"
+        return f"{mark} {app.t('priority_button')}\n{app.t('priority_explained')}"
 
     def refresh_services(self) -> None:
         """New estimates after any change in the queue (from any kiosk or counter)."""

@@ -300,7 +300,6 @@ async def test_the_qr_we_draw_decodes_and_checks_in_when_scanned(
 
 async def test_the_ticket_qr_on_screen_decodes(make_kiosk):
     import zxingcpp
-    from PIL import Image
 
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
@@ -331,3 +330,123 @@ def text_qr_to_image(drawn: str, scale: int = 6):
                     )
                     image.paste(0, box)
     return image
+
+
+# lock-down and staff
+
+
+@pytest.mark.parametrize(
+    "keys", [["ctrl+q"], ["ctrl+c"], ["ctrl+p"], ["escape"], ["f1"], ["ctrl+backslash"]]
+)
+async def test_no_key_lets_a_visitor_quit_or_open_a_menu(make_kiosk, keys):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*keys)
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, StartScreen)
+
+
+async def test_staff_close_it_with_the_key_sequence_and_the_pin(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f12", "f12", "f12")
+        await pilot.pause()
+        assert texts.text("nl", "staff_pin") in screen_text(app)
+        await pilot.press(*"2468", "enter")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_a_wrong_pin_goes_back_to_the_visitors(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f12", "f12", "f12", *"1111", "enter")
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, StartScreen)
+
+
+async def test_the_ticket_goes_away_by_itself_after_the_return_delay(make_kiosk):
+    config = default_config_text().replace("return_seconds = 10", "return_seconds = 2")
+    app = make_kiosk(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        assert isinstance(app.screen, TicketScreen)
+        await pilot.pause(2.3)
+        assert isinstance(app.screen, StartScreen)
+
+
+async def test_after_idle_seconds_the_kiosk_returns_to_the_start_in_the_default_language(
+    make_kiosk,
+):
+    config = default_config_text().replace("idle_seconds = 30", "idle_seconds = 5")
+    app = make_kiosk(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-de")
+        await pilot.click("#appointment")
+        await pilot.pause(4)
+        assert app.language == "de" and not isinstance(app.screen, StartScreen)
+        await pilot.pause(1.5)
+        assert app.language == "nl" and isinstance(app.screen, StartScreen)
+        assert "Ik heb een afspraak" in screen_text(app)
+
+
+# when things go wrong
+
+
+async def test_a_database_that_is_not_there_yet_shows_one_moment_and_recovers(tmp_path, clock):
+    folder = tmp_path / "share"
+    app = KioskApp(str(folder / "loket.db"), clock=clock, cursor_blink=False)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, UnavailableScreen)
+        assert texts.text("fr", "unavailable") in screen_text(app)
+        folder.mkdir()
+        await pilot.pause(3.5)
+        assert isinstance(app.screen, StartScreen)
+        await pilot.press("1")
+        assert app.screen.query_one("#number").text == "A001"
+
+
+async def test_a_database_failure_mid_ticket_shows_one_moment_not_a_traceback(
+    make_kiosk, monkeypatch
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+
+        def broken(*args, **kwargs):
+            raise StorageError("the database is busy")
+
+        monkeypatch.setattr(app.engine, "issue_ticket", broken)
+        await pilot.press("1")
+        assert isinstance(app.screen, UnavailableScreen)
+        monkeypatch.undo()
+        await pilot.pause(3.5)
+        assert isinstance(app.screen, StartScreen)
+
+
+async def test_each_ticket_is_printed_once_on_the_thermal_printer(make_kiosk, tmp_path):
+    out = tmp_path / "printed"
+    app = make_kiosk(printer=f"file:{out}")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        await app.workers.wait_for_complete()
+        assert texts.text("nl", "take_ticket") in screen_text(app)
+    (printed,) = sorted(out.glob("*.bin"))
+    data = printed.read_bytes()
+    assert data.startswith(b"\x1b@") and b"A001" in data and b"Stadhuis Demo" in data
+    assert printed.name.startswith("A001-") and printed.with_suffix(".png").exists()
+
+
+async def test_a_printer_fault_keeps_the_ticket_on_screen_and_issues_no_second_one(
+    make_kiosk, office, caplog
+):
+    app = make_kiosk(printer="network:127.0.0.1:9")  # nothing listens on the discard port here
+    with caplog.at_level("ERROR", logger="loket.kiosk"):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("1")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            assert isinstance(app.screen, TicketScreen)
+            assert texts.text("nl", "note_number") in screen_text(app)
+            assert app.screen.query_one("#number").text == "A001"
+    assert [t.number for t in office.store.all_tickets()] == ["A001"]
+    assert "printer fault, ticket A001 shown on screen only" in caplog.text

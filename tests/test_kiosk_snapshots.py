@@ -1,0 +1,131 @@
+"""What the kiosk looks like, screen by screen, with a frozen clock and no blinking cursor.
+
+Run `pytest tests/test_kiosk_snapshots.py --snapshot-update` after a deliberate change of
+look, and read the new SVGs (tests/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from kiosk.app import KioskApp
+from loket.config import default_config_text
+from loket.engine import Engine
+from loket.imports import Row
+from tests.conftest import Clock
+
+LARGE = (160, 48)
+
+
+@pytest.fixture
+def kiosk(tmp_path):
+    """Build a kiosk on a fresh office through one helper with test settings."""
+    clock = Clock()
+
+    def make(config: str | None = None, prepare=None) -> KioskApp:
+        path = tmp_path / "loket.db"
+        with Engine(path, clock=clock) as engine:
+            if config:
+                engine.init(config)
+            if prepare:
+                prepare(engine, clock)
+        return KioskApp(str(path), clock=clock, cursor_blink=False, watch_interval=3600)
+
+    return make
+
+
+def test_start_screen_small(kiosk, snap_compare):
+    assert snap_compare(kiosk(), terminal_size=(80, 24))
+
+
+def test_start_screen_large(kiosk, snap_compare):
+    assert snap_compare(kiosk(), terminal_size=LARGE)
+
+
+def test_start_screen_in_english_with_a_closed_service(kiosk, snap_compare):
+    config = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
+    )
+
+    async def english(pilot):
+        await pilot.click("#language-en")
+
+    assert snap_compare(kiosk(config), terminal_size=(100, 32), run_before=english)
+
+
+def test_office_closed(kiosk, snap_compare):
+    config = default_config_text()
+    for code in ("minutes = 8\n", "minutes = 10\n"):
+        config = config.replace(code, code + 'hours = { wed = "09:00-12:00" }\n', 1)
+    config = config.replace("daily_limit = 40", 'daily_limit = 40\nhours = { wed = "09:00-12:00" }')
+    assert snap_compare(kiosk(config), terminal_size=(100, 32))
+
+
+def test_ticket_screen(kiosk, snap_compare):
+    assert snap_compare(kiosk(), press=["1"], terminal_size=(80, 24))
+
+
+def test_ticket_screen_large(kiosk, snap_compare):
+    assert snap_compare(kiosk(), press=["2"], terminal_size=LARGE)
+
+
+def test_appointment_keypad(kiosk, snap_compare):
+    async def open_keypad(pilot):
+        await pilot.click("#appointment")
+
+    assert snap_compare(kiosk(), terminal_size=(100, 32), run_before=open_keypad)
+
+
+OUTCOMES = {
+    "accepted": 10,
+    "already_checked_in": 10,
+    "too_early": 45,
+    "too_late": -30,
+    "other_day": 60 * 26,
+    "cancelled": None,
+    "not_recognised": None,
+}
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_check_in_result(kiosk, snap_compare, outcome):
+    codes = []
+
+    def prepare(engine, clock):
+        if outcome == "cancelled":
+            engine.import_appointments([Row("line 2", "u1", "B", clock.now, None, True)])
+            codes.append(engine.appointments()[0].reference)
+        elif outcome == "not_recognised":
+            codes.append("ZZZZ-ZZZZ")
+        else:
+            booking = engine.add_appointment("B", clock.now + timedelta(minutes=OUTCOMES[outcome]))
+            codes.append(booking.reference)
+            if outcome == "already_checked_in":
+                engine.check_in(booking.reference)
+
+    async def check_in(pilot):
+        pilot.app.check_in(codes[0])
+        await pilot.pause()
+
+    assert snap_compare(kiosk(prepare=prepare), terminal_size=(80, 24), run_before=check_in)
+
+
+def test_late_check_in_refused(kiosk, snap_compare):
+    codes = []
+
+    def prepare(engine, clock):
+        codes.append(engine.add_appointment("B", clock.now - timedelta(minutes=30)).reference)
+
+    async def check_in(pilot):
+        pilot.app.check_in(codes[0])
+        await pilot.pause()
+
+    config = default_config_text().replace('late_action = "walk_in"', 'late_action = "refuse"')
+    assert snap_compare(kiosk(config, prepare), terminal_size=(80, 24), run_before=check_in)
+
+
+def test_database_unavailable(tmp_path, snap_compare):
+    app = KioskApp(str(tmp_path / "missing" / "loket.db"), clock=Clock(), cursor_blink=False)
+    assert snap_compare(app, terminal_size=(80, 24))
