@@ -77,6 +77,7 @@ class KioskApp(App, inherit_bindings=False):
 
     def on_mount(self) -> None:
         use_high_contrast(self)
+        self.install_screen(TicketScreen(), name="ticket")
         for name in ("SIGTERM", "SIGHUP"):  # staff or systemd close it with a signal
             self._loop_signal(getattr(signal, name))
         if self.connect():
@@ -233,8 +234,9 @@ class KioskApp(App, inherit_bindings=False):
 
     def hand_out(self, receipt: Receipt, message: str | None = None) -> None:
         """Show the ticket at once; the printer gets it in a worker so the screen never waits."""
-        screen = TicketScreen(receipt, message, printing=self.printer is not None)
         self.back_to_start()
+        screen = self.get_screen("ticket")
+        screen.show(receipt, message, printing=self.printer is not None)
         self.push_screen(screen)
         if self.printer is not None:
             self.print_ticket(receipt, screen)
@@ -250,7 +252,7 @@ class KioskApp(App, inherit_bindings=False):
             log.error(
                 "printer fault, ticket %s shown on screen only: %s", receipt.ticket.number, error
             )
-            self.call_from_thread(screen.printer_failed)
+            self.call_from_thread(screen.printer_failed, receipt.ticket.number)
 
     def printed(self, receipt: Receipt):
         """The ticket as the printer lays it out, in the visitor's language."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
-from textual.widgets import Button, Input, Static
+from textual.widgets import Input, Static
 
-from kiosk.base import KioskScreen, touch_button
+from kiosk.base import KioskScreen, TouchButton, touch_button
 from loket.codes import ALPHABET
 
 
@@ -36,7 +36,7 @@ class AppointmentScreen(KioskScreen):
         field.cursor_blink = self.app.cursor_blink  # off in snapshot tests
         field.focus()
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_touch_button_pressed(self, event: TouchButton.Pressed) -> None:
         field = self.query_one("#reference", Input)
         button_id = event.button.id or ""
         if button_id.startswith("key-"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
-from kiosk.base import KioskScreen, touch_button
+from kiosk.base import KioskScreen, TouchButton, touch_button
 from loket import texts
 
 
@@ -99,14 +99,14 @@ class StartScreen(KioskScreen):
             self.refresh(recompose=True)
             return
         for key, status in enumerate(services, start=1):
-            button = self.query_one(f"#service-{status.code}", Button)
-            button.label = self.label(key, status)
+            button = self.query_one(f"#service-{status.code}", TouchButton)
+            button.update(self.label(key, status))
             button.set_class(not self.available(status), "unavailable")
 
     def watch_priority(self) -> None:
         if self.is_mounted and self.query("#priority"):
-            button = self.query_one("#priority", Button)
-            button.label = self.priority_label()
+            button = self.query_one("#priority", TouchButton)
+            button.update(self.priority_label())
             button.set_class(self.priority, "chosen")
 
     def choose_by_key(self, key: int) -> bool:
@@ -121,7 +121,7 @@ class StartScreen(KioskScreen):
         priority, self.priority = self.priority, False
         self.app.take_ticket(code, priority=priority)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
+    def on_touch_button_pressed(self, event: TouchButton.Pressed) -> None:
         button_id = event.button.id or ""
         if button_id.startswith("service-"):
             self.take(button_id.removeprefix("service-"))

@@ -17,56 +17,83 @@ IGNORE_TAPS_SECONDS = 1.5
 
 
 class TicketScreen(KioskScreen):
-    """Shown the moment a ticket is issued; back to the start after a delay or a tap."""
+    """Shown the moment a ticket is issued; back to the start after a delay or a tap.
 
-    def __init__(self, receipt: Receipt, message: str | None = None, printing: bool = False):
+    One instance serves every ticket: it is built once and only its texts change,
+    because building a screen's widgets anew costs more than the 50 ms a tap may take.
+    """
+
+    def __init__(self):
         super().__init__()
-        self.receipt = receipt
-        self.message = message
-        self.printing = printing
+        self.receipt: Receipt | None = None
+        self.message: str | None = None
+        self.printing = False
+        self.shown_at = 0.0
+        self.timer = None
 
     def compose(self) -> ComposeResult:
+        with Horizontal(id="ticket"):
+            with Vertical(id="ticket-text"):
+                yield Static(id="message")
+                yield Static(id="your-number")
+                yield BigNumber(id="number")
+                for name in ("service", "position", "wait", "issued", "print-state", "continue"):
+                    yield Static(id=name)
+            yield Static(id="qr")
+
+    def show(self, receipt: Receipt, message: str | None = None, printing: bool = False) -> None:
+        """Show this ticket (now, or as soon as the screen is built)."""
+        self.receipt, self.message, self.printing = receipt, message, printing
+        if self.is_mounted:
+            self._fill()
+
+    def on_mount(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
         app = self.app
         ticket = self.receipt.ticket
         local = app.engine.local(ticket.arrived_at)
         minutes = self.receipt.estimated_wait_minutes
-        with Horizontal(id="ticket"):
-            with Vertical(id="ticket-text"):
-                if self.message:
-                    yield Static(self.message, id="message")
-                yield Static(app.t("your_number"), id="your-number")
-                yield BigNumber(ticket.number, id="number")
-                service = app.office.services[ticket.service].name(app.language)
-                if ticket.priority:
-                    service += f" · {app.t('priority_button')}"
-                yield Static(service, id="service")
-                yield Static(app.t("position", position=self.receipt.position), id="position")
-                wait = (
-                    app.t("wait_unknown")
-                    if minutes is None
-                    else app.t("estimated_wait", minutes=minutes)
-                )
-                yield Static(wait, id="wait")
-                yield Static(
-                    app.t(
-                        "issued_on",
-                        day=texts.day_text(app.language, local.date()),
-                        time=f"{local:%H:%M}",
-                    ),
-                    id="issued",
-                )
-                yield Static(
-                    app.t("take_ticket" if self.printing else "watch_screen"), id="print-state"
-                )
-                yield Static(app.t("touch_to_continue"), id="continue")
-            yield Static(qr.as_text(codes.ticket_payload(ticket)), id="qr")
+        service = app.office.services[ticket.service].name(app.language)
+        if ticket.priority:
+            service += f" · {app.t('priority_button')}"
+        issued = app.t(
+            "issued_on", day=texts.day_text(app.language, local.date()), time=f"{local:%H:%M}"
+        )
+        wait = (
+            app.t("wait_unknown") if minutes is None else app.t("estimated_wait", minutes=minutes)
+        )
+        message = self.query_one("#message", Static)
+        message.display = bool(self.message)
+        message.update(self.message or "")
+        self.query_one("#number", BigNumber).show(ticket.number)
+        lines = {
+            "your-number": app.t("your_number"),
+            "service": service,
+            "position": app.t("position", position=self.receipt.position),
+            "wait": wait,
+            "issued": issued,
+            "print-state": app.t("take_ticket" if self.printing else "watch_screen"),
+            "continue": app.t("touch_to_continue"),
+            "qr": qr.as_text(codes.ticket_payload(ticket)),
+        }
+        for widget_id, text in lines.items():
+            self.query_one(f"#{widget_id}", Static).update(text)
+        self.query_one("#print-state").remove_class("warning")
 
-    def on_mount(self) -> None:
+    def on_screen_resume(self) -> None:
         self.shown_at = monotonic()
-        self.set_timer(self.app.office.kiosk.return_seconds, self.app.back_to_start)
+        self.timer = self.set_timer(self.app.office.kiosk.return_seconds, self.app.back_to_start)
 
-    def printer_failed(self) -> None:
-        """The printer could not print it: the visitor must remember the number instead."""
+    def on_screen_suspend(self) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+
+    def printer_failed(self, number: str) -> None:
+        """The printer could not print `number`: if it is still shown, ask to remember it."""
+        if self.receipt is None or self.receipt.ticket.number != number or not self.is_current:
+            return
         label = self.query_one("#print-state", Static)
         label.update(self.app.t("note_number"))
         label.add_class("warning")

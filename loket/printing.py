@@ -69,14 +69,16 @@ def parse_spec(spec: str) -> tuple[str, ...]:
 
 def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
     """The printer for `spec`, or None for `none` (the ticket is only shown on screen)."""
+    if parse_spec(spec) == ("none",):
+        return None
+    # python-escpos loads its printer database on import (~1 s here): only with a printer.
     from escpos.capabilities import get_profile
 
-    parts = parse_spec(spec)
     try:
         get_profile(profile)
     except KeyError:
         raise ValueError(f"unknown printer profile {profile!r}") from None
-    return None if parts == ("none",) else TicketPrinter(spec, profile)
+    return TicketPrinter(spec, profile)
 
 
 def ticket_bytes(ticket: PrintedTicket, profile: str = "default") -> bytes:

@@ -263,6 +263,10 @@ def test_bad_printer_specs_are_refused_with_a_clear_message(spec):
         open_printer(spec)
 
 
-def test_an_unknown_printer_profile_is_refused_by_name():
+def test_an_unknown_printer_profile_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match="'TM-NOPE'"):
-        open_printer("none", profile="TM-NOPE")
+        open_printer(f"file:{tmp_path}", profile="TM-NOPE")
+
+
+def test_no_printer_needs_no_profile():
+    assert open_printer("none", profile="TM-NOPE") is None
