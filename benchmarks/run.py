@@ -21,6 +21,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import kiosk_figures  # benchmarks/ is this script's folder
+
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.storage import BUSY_TIMEOUT_MS, WAL_SAFETY_PAGES
@@ -287,6 +289,7 @@ def report(
     large: list[float],
     checkpoint: float,
     startup: dict[str, list[float]],
+    kiosk: dict[str, list[float]],
 ) -> str:
     machine = (
         f"{len(os.sched_getaffinity(0))} CPUs ({platform.machine()}), "
@@ -336,6 +339,21 @@ def report(
         ),
         ("same, without bytecode cache", spread(startup["uncached"], 50, 90, 0), "", ""),
         ("`python -c pass` start-up: median / p90", spread(startup["bare"], 50, 90, 0), "", ""),
+        *(
+            (
+                f"Kiosk tap to ticket painted, {size}: p50 / p95",
+                spread(kiosk[f"tap {size}"], 50, 95, 1),
+                "p95 < 50 ms",
+                verdict(percentile(kiosk[f"tap {size}"], 95) < 50),
+            )
+            for size in ("80x24", "160x48")
+        ),
+        (
+            "Kiosk cold start to first screen: median / p90",
+            spread(kiosk["cold"], 50, 90, 0),
+            "median < 1 s",
+            verdict(statistics.median(kiosk["cold"]) < 1000),
+        ),
     ]
     lines = [
         f"# Loket benchmark, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
@@ -343,7 +361,8 @@ def report(
         f"Machine: {machine}.",
         f"Issuance: {PROCESSES} x {TICKETS_EACH} tickets (A, B, C), median of {ROUNDS} rounds on "
         f"fresh files. Calls: {CALLS} at counter 1, {WAITING_TODAY} tickets issued today, the "
-        f"rest finished on earlier days. Start-up: {STARTUP_RUNS} runs each.",
+        f"rest finished on earlier days. Start-up: {STARTUP_RUNS} runs each. Kiosk: "
+        f"{kiosk_figures.TAPS} taps in a headless terminal, {kiosk_figures.COLD_STARTS} cold starts.",
         "",
         "| Figure | Measured | Goal | Result |",
         "|---|---|---|---|",
@@ -369,7 +388,8 @@ def main() -> None:
             "uncached": startup_times(loket_ticket, None),
             "bare": startup_times([sys.executable, "-c", "pass"], pycache),
         }
-    text = report(issuance, small, large, checkpoint, startup)
+    kiosk = kiosk_figures.measure()
+    text = report(issuance, small, large, checkpoint, startup, kiosk)
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
