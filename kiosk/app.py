@@ -124,6 +124,9 @@ class KioskApp(App, inherit_bindings=False):
     def retry(self) -> bool:
         """Called by the unavailable screen every few seconds; True once it works again."""
         try:
+            if self.engine is not None and not self.watcher.same_file():
+                self.engine.close()  # its file was replaced: open the new one
+                self.engine = None
             if self.engine is None and not self.connect():
                 return False
             self.engine.services()

@@ -450,3 +450,22 @@ async def test_a_printer_fault_keeps_the_ticket_on_screen_and_issues_no_second_o
             assert app.screen.query_one("#number").text == "A001"
     assert [t.number for t in office.store.all_tickets()] == ["A001"]
     assert "printer fault, ticket A001 shown on screen only" in caplog.text
+
+
+async def test_a_database_file_replaced_under_the_kiosk_is_noticed_and_reopened(
+    make_kiosk, db_path, clock
+):
+    app = make_kiosk(watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("1")
+        app.back_to_start()
+        moved = db_path.with_name("old.db")
+        db_path.rename(moved)
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, UnavailableScreen)  # not issuing into a file nobody sees
+        with Engine(db_path, clock=clock) as fresh:
+            fresh.issue_ticket("A")
+        await pilot.pause(3.5)
+        assert isinstance(app.screen, StartScreen)
+        await pilot.press("1")
+        assert app.screen.query_one("#number").text == "A002"

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
+from loket.errors import StorageError
+
 
 class ChangeWatcher:
     """Tells whether anything was committed to the shared database since the last look.
@@ -14,11 +18,30 @@ class ChangeWatcher:
     def __init__(self, engine):
         self.engine = engine
         self._version: int | None = None
+        self._file = _identity(engine.path)
+
+    def same_file(self) -> bool:
+        """False once the file was deleted, moved or replaced under the open connection.
+
+        SQLite keeps using an unlinked file without an error, so a kiosk would go on
+        issuing tickets nobody else sees: only the file's identity tells.
+        """
+        return _identity(self.engine.path) == self._file
 
     def changed(self) -> bool:
         """True on the first look and whenever another connection committed since."""
-        version = self.engine.store.data_version()  # StorageError when the file is gone
+        if not self.same_file():
+            raise StorageError(f"the database {self.engine.path} was moved, deleted or replaced")
+        version = self.engine.store.data_version()  # StorageError when the file is unusable
         if version == self._version:
             return False
         self._version = version
         return True
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
