@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+
+from timing import process_times
 
 TAPS = 60
 COLD_STARTS = 10
@@ -75,16 +76,8 @@ async def tap_latencies(path: str, size: tuple[int, int]) -> list[float]:
 
 def cold_starts(path: str) -> list[float]:
     """Milliseconds for a new process to import, open the database and paint the start screen."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = os.path.join(os.path.dirname(path), "pycache")
-    command = [sys.executable, "-c", FIRST_SCREEN, path]
-    subprocess.run(command, check=True, env=env, capture_output=True)  # warm the bytecode cache
-    times = []
-    for _ in range(COLD_STARTS):
-        began = time.perf_counter()
-        subprocess.run(command, check=True, env=env, capture_output=True)
-        times.append((time.perf_counter() - began) * 1000)
-    return times
+    pycache = os.path.join(os.path.dirname(path), "pycache")
+    return process_times([sys.executable, "-c", FIRST_SCREEN, path], COLD_STARTS, pycache)
 
 
 def measure() -> dict[str, list[float]]:

@@ -14,7 +14,6 @@ import platform
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import kiosk_figures  # benchmarks/ is this script's folder
+from timing import process_times
 
 from loket.config import default_config_text
 from loket.engine import Engine
@@ -246,25 +246,6 @@ def percentile(values: list[float], p: int) -> float:
 # 3. start-up time
 
 
-def startup_times(command: list[str], pycache: str | None) -> list[float]:
-    """Milliseconds per run; with `pycache`, bytecode is cached there as after a normal install."""
-    env = dict(os.environ)
-    if pycache is None:
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-    else:
-        # Some shells (this sandbox's, for one) set PYTHONDONTWRITEBYTECODE: every run would
-        # then compile loket from source, which no installed copy does.
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
-        env["PYTHONPYCACHEPREFIX"] = pycache
-    subprocess.run(command, check=True, capture_output=True, env=env)  # warm caches
-    times = []
-    for _ in range(STARTUP_RUNS):
-        began = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True, env=env)
-        times.append((time.perf_counter() - began) * 1000)
-    return times
-
-
 # the report
 
 
@@ -384,9 +365,9 @@ def main() -> None:
         pycache = os.path.join(folder, "pycache")
         loket_ticket = [str(BIN / "loket"), "ticket", "A", "--db", db]
         startup = {
-            "ticket": startup_times(loket_ticket, pycache),
-            "uncached": startup_times(loket_ticket, None),
-            "bare": startup_times([sys.executable, "-c", "pass"], pycache),
+            "ticket": process_times(loket_ticket, STARTUP_RUNS, pycache),
+            "uncached": process_times(loket_ticket, STARTUP_RUNS, None),
+            "bare": process_times([sys.executable, "-c", "pass"], STARTUP_RUNS, pycache),
         }
     kiosk = kiosk_figures.measure()
     text = report(issuance, small, large, checkpoint, startup, kiosk)
