@@ -91,7 +91,7 @@ class KioskApp(App, inherit_bindings=False):
     def connect(self) -> bool:
         """Open the database; on failure show the calm 'one moment' screen, which retries."""
         try:
-            self.engine = Engine(self.db_path, clock=self.clock)
+            self.engine = Engine(self.db_path, clock=self.clock, create=False)
         except LoketError as error:
             self.unavailable(error)
             return False

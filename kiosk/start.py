@@ -58,6 +58,8 @@ class StartScreen(KioskScreen):
 
     def tick(self) -> None:
         """The clock; and the whole screen anew when the office opens or closes."""
+        if self.app.screen is not self:  # e.g. under "one moment", while there may be no database
+            return
         now = self.app.engine.local(self.app.clock())
         self.query_one("#clock", Static).update(f"{now:%H:%M}")
         if now.second == 0 and any(s.open_now for s in self.walk_in_services()) != self.office_open:

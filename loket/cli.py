@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+from contextlib import suppress
 from datetime import date, datetime, time
 
 from loket.errors import LoketError
@@ -497,9 +498,13 @@ def cmd_kiosk(args) -> int:
         raise LoketError(f"--printer: {error}") from None
     from kiosk.app import KioskApp  # Textual only on the path that opens a screen
 
-    # No engine opened here: a database that is not there yet shows "one moment" and is retried.
+    path = database_path(args.db)
+    # Created here, on first use; the app itself never creates one (see Engine's create).
+    # If it cannot be opened now, the kiosk shows "one moment" and retries by itself.
+    with suppress(LoketError):
+        _engine(args).close()
     kwargs = {} if args.clock is None else {"clock": args.clock}
-    KioskApp(database_path(args.db), printer=args.printer, **kwargs).run()
+    KioskApp(path, printer=args.printer, **kwargs).run()
     return 0
 
 

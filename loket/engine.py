@@ -180,8 +180,13 @@ def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
 class Engine:
     """The office's queue, on one SQLite file shared by every kiosk, counter and display."""
 
-    def __init__(self, path: str | os.PathLike, clock: Clock = utc_now):
-        self.store = Store.open(path)
+    def __init__(self, path: str | os.PathLike, clock: Clock = utc_now, create: bool = True):
+        """Open the office at `path`; with `create=False` a missing file is an error, not a new office.
+
+        Long-running apps reconnect with create=False: a share that is briefly gone must
+        not come back as an empty demo office that hands out A001 again.
+        """
+        self.store = Store.open(path, create=create)
         self.clock = clock
         self._days_closed_before: str | None = None
         self.path = str(path)

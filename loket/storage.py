@@ -103,8 +103,8 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> Store:
-        """Open the database at `path`, creating or migrating it when needed."""
+    def open(cls, path: str | os.PathLike, create: bool = True) -> Store:
+        """Open the database at `path`, migrating it when needed; create it only if `create`."""
         path = str(path)
         if path != ":memory:":
             folder = os.path.dirname(os.path.abspath(path))
@@ -112,6 +112,8 @@ class Store:
                 raise StorageError(
                     f"cannot open the database {path}: folder {folder} does not exist"
                 )
+            if not create and not os.path.exists(path):
+                raise StorageError(f"the database {path} does not exist")
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")

@@ -401,9 +401,28 @@ async def test_a_database_that_is_not_there_yet_shows_one_moment_and_recovers(tm
         assert texts.text("fr", "unavailable") in screen_text(app)
         folder.mkdir()
         await pilot.pause(3.5)
+        assert isinstance(app.screen, UnavailableScreen)  # a kiosk never creates an office
+        assert not (folder / "loket.db").exists()
+        Engine(folder / "loket.db", clock=clock).close()  # `loket init` by staff
+        await pilot.pause(3.5)
         assert isinstance(app.screen, StartScreen)
         await pilot.press("1")
         assert app.screen.query_one("#number").text == "A001"
+
+
+async def test_a_database_moved_away_and_back_loses_nothing(make_kiosk, office, db_path):
+    office.issue_ticket("A")
+    app = make_kiosk(watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        away = db_path.with_name("away.db")
+        db_path.rename(away)
+        await pilot.pause(3.5)
+        assert isinstance(app.screen, UnavailableScreen)
+        assert not db_path.exists()  # no empty demo office in its place
+        away.rename(db_path)
+        await pilot.pause(3.5)
+        await pilot.press("1")
+        assert app.screen.query_one("#number").text == "A002"
 
 
 async def test_a_database_failure_mid_ticket_shows_one_moment_not_a_traceback(
