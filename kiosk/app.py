@@ -30,6 +30,8 @@ log = logging.getLogger("loket.kiosk")
 # A scanner types its payload within milliseconds; a person types a reference slower.
 # Keys further apart than this start a new code.
 TYPING_GAP_SECONDS = 2.0
+# How long a lone digit waits for more keys before it counts as a button-box press.
+BUTTON_BOX_SECONDS = 0.3
 CHECKIN_TEXTS = {
     "accepted": "checkin_accepted",
     "already_checked_in": "checkin_already",
@@ -71,6 +73,7 @@ class KioskApp(App, inherit_bindings=False):
         self.typed = ""
         self.typed_at = 0.0
         self.recent_keys: list[str] = []
+        self.button_box_timer = None
         self.idle_timer = None
 
     # start-up and the database
@@ -175,6 +178,12 @@ class KioskApp(App, inherit_bindings=False):
         if not isinstance(self.screen, StartScreen):
             self.push_screen(StartScreen())
 
+    def end_visit(self) -> None:
+        """One visitor is done: start screen, default language, no priority left switched on."""
+        self.back_to_start()
+        self.language = self.office.languages[0]
+        self.screen.priority = False
+
     def show_appointment(self) -> None:
         self.push_screen(AppointmentScreen())
 
@@ -203,6 +212,9 @@ class KioskApp(App, inherit_bindings=False):
 
     def check_in(self, code: str) -> None:
         """A scanned QR payload or a typed reference: every outcome gets its own message."""
+        if code.upper().startswith(codes.TICKET_PREFIX):  # someone scanned their waiting ticket
+            self.push_screen(NoticeScreen(self.t("own_ticket")))
+            return
         try:
             result = self.engine.check_in(code)
         except StorageError as error:
@@ -267,7 +279,8 @@ class KioskApp(App, inherit_bindings=False):
         return PrintedTicket(
             office=self.office.name,
             number=ticket.number,
-            service=self.office.services[ticket.service].name(self.language),
+            service=self.office.services[ticket.service].name(self.language)
+            + (f" · {self.t('priority_button')}" if ticket.priority else ""),
             issued_on=self.t(
                 "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
             ),
@@ -297,10 +310,8 @@ class KioskApp(App, inherit_bindings=False):
 
     def went_idle(self) -> None:
         """Nobody touched it for a while: start screen, default language."""
-        if isinstance(self.screen, UnavailableScreen):
-            return
-        self.back_to_start()
-        self.language = self.office.languages[0]
+        if not isinstance(self.screen, UnavailableScreen):
+            self.end_visit()
 
     def key_pressed(self, event: events.Key) -> None:
         """Keys no widget took: the staff exit sequence, a scanner's payload, a button box."""
@@ -312,6 +323,9 @@ class KioskApp(App, inherit_bindings=False):
         if now - self.typed_at > TYPING_GAP_SECONDS:
             self.typed = ""
         self.typed_at = now
+        if self.button_box_timer is not None:  # more keys follow the digit: someone is typing
+            self.button_box_timer.stop()
+            self.button_box_timer = None
         if event.key == "enter":
             code, self.typed = self.typed, ""
             if code and not isinstance(self.screen, UnavailableScreen | StaffScreen):
@@ -320,10 +334,20 @@ class KioskApp(App, inherit_bindings=False):
         character = event.character or ""
         if not (character.isalnum() or character == "-") or not character.isascii():
             return
-        button_box = not self.typed and character.isdigit() and isinstance(self.screen, StartScreen)
-        if button_box and self.screen.choose_by_key(int(character)):
-            return
         self.typed += character
+        button_box = (
+            self.typed.isdigit() and len(self.typed) == 1 and isinstance(self.screen, StartScreen)
+        )
+        if button_box:
+            # A button box sends one digit; a typed reference may start with one (2-9) too.
+            self.button_box_timer = self.set_timer(BUTTON_BOX_SECONDS, self._button_box_key)
+
+    def _button_box_key(self) -> None:
+        """No key followed the digit: it was the button box choosing a service."""
+        self.button_box_timer = None
+        key, self.typed = self.typed, ""
+        if isinstance(self.screen, StartScreen) and key.isdigit():
+            self.screen.choose_by_key(int(key))
 
     def _staff_sequence(self, key: str) -> bool:
         sequence = self.office.kiosk.exit_keys

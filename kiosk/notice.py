@@ -25,10 +25,10 @@ class NoticeScreen(KioskScreen):
             yield Static(self.app.t("touch_to_continue"), id="continue")
 
     def on_mount(self) -> None:
-        self.set_timer(self.app.office.kiosk.return_seconds, self.app.back_to_start)
+        self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit)
 
     def on_click(self) -> None:
-        self.app.back_to_start()
+        self.app.end_visit()
 
 
 class UnavailableScreen(KioskScreen):

@@ -56,6 +56,10 @@ class StartScreen(KioskScreen):
         self.tick()
         self.set_interval(1, self.tick)
 
+    def on_screen_resume(self) -> None:
+        # Our own tickets do not move PRAGMA data_version for our own connection.
+        self.refresh_services()
+
     def tick(self) -> None:
         """The clock; and the whole screen anew when the office opens or closes."""
         if self.app.screen is not self:  # e.g. under "one moment", while there may be no database
@@ -99,6 +103,8 @@ class StartScreen(KioskScreen):
         services = self.walk_in_services()
         if any(s.open_now for s in services) != self.office_open:
             self.refresh(recompose=True)
+            return
+        if not self.office_open:
             return
         for key, status in enumerate(services, start=1):
             button = self.query_one(f"#service-{status.code}", TouchButton)

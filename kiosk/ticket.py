@@ -28,6 +28,7 @@ class TicketScreen(KioskScreen):
         self.receipt: Receipt | None = None
         self.message: str | None = None
         self.printing = False
+        self.print_failed = False
         self.shown_at = 0.0
         self.timer = None
 
@@ -44,6 +45,7 @@ class TicketScreen(KioskScreen):
     def show(self, receipt: Receipt, message: str | None = None, printing: bool = False) -> None:
         """Show this ticket (now, or as soon as the screen is built)."""
         self.receipt, self.message, self.printing = receipt, message, printing
+        self.print_failed = False
         if self.is_mounted:
             self._fill()
 
@@ -74,31 +76,36 @@ class TicketScreen(KioskScreen):
             "position": app.t("position", position=self.receipt.position),
             "wait": wait,
             "issued": issued,
-            "print-state": app.t("take_ticket" if self.printing else "watch_screen"),
+            "print-state": app.t(self._print_state()),
             "continue": app.t("touch_to_continue"),
             "qr": qr.as_text(codes.ticket_payload(ticket)),
         }
         for widget_id, text in lines.items():
             self.query_one(f"#{widget_id}", Static).update(text)
-        self.query_one("#print-state").remove_class("warning")
+        self.query_one("#print-state").set_class(self.print_failed, "warning")
+
+    def _print_state(self) -> str:
+        if self.print_failed:
+            return "note_number"
+        return "take_ticket" if self.printing else "watch_screen"
 
     def on_screen_resume(self) -> None:
         self.shown_at = monotonic()
-        self.timer = self.set_timer(self.app.office.kiosk.return_seconds, self.app.back_to_start)
+        self.timer = self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit)
 
     def on_screen_suspend(self) -> None:
         if self.timer is not None:
             self.timer.stop()
 
     def printer_failed(self, number: str) -> None:
-        """The printer could not print `number`: if it is still shown, ask to remember it."""
-        if self.receipt is None or self.receipt.ticket.number != number or not self.is_current:
-            return
-        label = self.query_one("#print-state", Static)
-        label.update(self.app.t("note_number"))
-        label.add_class("warning")
+        """The printer could not print `number`: if it is still the one shown, ask to remember it."""
+        if self.receipt is None or self.receipt.ticket.number != number:
+            return  # the screen has moved on to another visitor's ticket
+        self.print_failed = True  # also when the screen is not built yet: _fill reads it
+        if self.is_mounted:
+            self._fill()
 
     def on_click(self) -> None:
         # The second half of a double tap on a service must not hide the ticket at once.
         if monotonic() - self.shown_at > IGNORE_TAPS_SECONDS:
-            self.app.back_to_start()
+            self.app.end_visit()

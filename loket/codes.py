@@ -68,6 +68,9 @@ def _tag(secret: str, reference: str, compact_day: str) -> str:
     return base64.b32encode(digest[:10]).decode()
 
 
+TICKET_PREFIX = "LOKET"
+
+
 def ticket_payload(ticket) -> str:
     """What a walk-in ticket's QR code says: its number and service day (no personal data)."""
-    return f"LOKET {ticket.number} {ticket.service_day}"
+    return f"{TICKET_PREFIX} {ticket.number} {ticket.service_day}"

@@ -567,7 +567,12 @@ class Engine:
                 current = None if ticket_id is None else self.store.ticket(ticket_id)
                 counters.append(CounterState(desk.id, desk.name, state, desk.services, current))
             waiting = {}
-            for ticket in self.store.waiting(list(self.office.services), day):
+            max_wait = timedelta(minutes=self.office.max_wait_minutes)
+            in_order = sorted(
+                self.store.waiting(list(self.office.services), day),
+                key=lambda ticket: routing_key(ticket, now, max_wait),
+            )
+            for ticket in in_order:  # in the order the routing rule calls them
                 waiting.setdefault(ticket.service, []).append(ticket)
             calls = self.store.last_events(("call", "recall"), recent)
         return Status(services, counters, calls, waiting)

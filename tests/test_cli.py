@@ -199,3 +199,11 @@ def test_purge_reports_how_many_names_it_erased(loket, clock):
     loket("appointments", "add", "A", "--at", "10:00", "--name", "Piet")
     clock.advance(days=40)
     assert as_json(loket("purge", "--json")) == {"purged": 1}
+
+
+def test_status_lists_waiting_numbers_in_calling_order(loket, clock):
+    loket("ticket", "A")
+    clock.advance(minutes=1)
+    loket("ticket", "A", "--priority")
+    status = as_json(loket("status", "--json"))
+    assert {s["code"]: s["tickets"] for s in status["services"]}["A"] == ["A002", "A001"]

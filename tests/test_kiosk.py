@@ -23,6 +23,12 @@ def screen_text(app) -> str:
     return "\n".join(str(widget.render()) for widget in app.screen.query("Static, Button"))
 
 
+async def button_box(pilot, key: str) -> None:
+    """A button-box key: a lone digit, which the kiosk takes once no other key follows."""
+    await pilot.press(key)
+    await pilot.pause(0.45)
+
+
 @pytest.fixture
 def make_kiosk(db_path, clock):
     """A kiosk on a fresh demo office; `config` replaces the office config first."""
@@ -69,7 +75,7 @@ async def test_a_tap_on_a_service_shows_the_ticket(make_kiosk, office):
 async def test_a_button_box_key_takes_the_numbered_service(make_kiosk, office):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("3")
+        await button_box(pilot, "3")
         assert app.screen.query_one("#number").text == "C001"
 
 
@@ -207,7 +213,7 @@ async def test_a_scan_while_a_ticket_is_shown_still_checks_in(make_kiosk, office
     booking = booked(office, clock, 5)
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
+        await button_box(pilot, "1")
         await scan(pilot, booking.qr_payload)
         assert app.screen.query_one("#number").text == "B001"
 
@@ -303,7 +309,7 @@ async def test_the_ticket_qr_on_screen_decodes(make_kiosk):
 
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
+        await button_box(pilot, "1")
         drawn = str(app.screen.query_one("#qr").render())
     image = text_qr_to_image(drawn)
     (decoded,) = zxingcpp.read_barcodes(image)
@@ -369,7 +375,7 @@ async def test_the_ticket_goes_away_by_itself_after_the_return_delay(make_kiosk)
     config = default_config_text().replace("return_seconds = 10", "return_seconds = 2")
     app = make_kiosk(config)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
+        await button_box(pilot, "1")
         assert isinstance(app.screen, TicketScreen)
         await pilot.pause(2.3)
         assert isinstance(app.screen, StartScreen)
@@ -406,7 +412,7 @@ async def test_a_database_that_is_not_there_yet_shows_one_moment_and_recovers(tm
         Engine(folder / "loket.db", clock=clock).close()  # `loket init` by staff
         await pilot.pause(3.5)
         assert isinstance(app.screen, StartScreen)
-        await pilot.press("1")
+        await button_box(pilot, "1")
         assert app.screen.query_one("#number").text == "A001"
 
 
@@ -421,7 +427,7 @@ async def test_a_database_moved_away_and_back_loses_nothing(make_kiosk, office, 
         assert not db_path.exists()  # no empty demo office in its place
         away.rename(db_path)
         await pilot.pause(3.5)
-        await pilot.press("1")
+        await button_box(pilot, "1")
         assert app.screen.query_one("#number").text == "A002"
 
 
@@ -435,7 +441,7 @@ async def test_a_database_failure_mid_ticket_shows_one_moment_not_a_traceback(
             raise StorageError("the database is busy")
 
         monkeypatch.setattr(app.engine, "issue_ticket", broken)
-        await pilot.press("1")
+        await button_box(pilot, "1")
         assert isinstance(app.screen, UnavailableScreen)
         monkeypatch.undo()
         await pilot.pause(3.5)
@@ -446,7 +452,7 @@ async def test_each_ticket_is_printed_once_on_the_thermal_printer(make_kiosk, tm
     out = tmp_path / "printed"
     app = make_kiosk(printer=f"file:{out}")
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
+        await button_box(pilot, "1")
         await app.workers.wait_for_complete()
         assert texts.text("nl", "take_ticket") in screen_text(app)
     (printed,) = sorted(out.glob("*.bin"))
@@ -461,7 +467,7 @@ async def test_a_printer_fault_keeps_the_ticket_on_screen_and_issues_no_second_o
     app = make_kiosk(printer="network:127.0.0.1:9")  # nothing listens on the discard port here
     with caplog.at_level("ERROR", logger="loket.kiosk"):
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("1")
+            await button_box(pilot, "1")
             await app.workers.wait_for_complete()
             await pilot.pause()
             assert isinstance(app.screen, TicketScreen)
@@ -476,7 +482,7 @@ async def test_a_database_file_replaced_under_the_kiosk_is_noticed_and_reopened(
 ):
     app = make_kiosk(watch_interval=0.05)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("1")
+        await button_box(pilot, "1")
         app.back_to_start()
         moved = db_path.with_name("old.db")
         db_path.rename(moved)
@@ -486,5 +492,60 @@ async def test_a_database_file_replaced_under_the_kiosk_is_noticed_and_reopened(
             fresh.issue_ticket("A")
         await pilot.pause(3.5)
         assert isinstance(app.screen, StartScreen)
-        await pilot.press("1")
+        await button_box(pilot, "1")
         assert app.screen.query_one("#number").text == "A002"
+
+
+async def test_the_start_screen_shows_the_longer_wait_after_its_own_tickets(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(3):
+            await button_box(pilot, "1")
+            app.end_visit()
+            await pilot.pause()
+        assert "1  Identiteitskaart en paspoort\nOngeveer 11 min wachten" in screen_text(
+            app
+        )  # ceil(4 / 3 * 8)
+
+
+async def test_the_next_visitor_starts_fresh_without_priority_or_the_last_language(make_kiosk):
+    config = default_config_text().replace("return_seconds = 10", "return_seconds = 2")
+    app = make_kiosk(config)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-fr")
+        await pilot.click("#appointment")
+        app.end_visit()
+        await pilot.pause()
+        await pilot.click("#priority")
+        assert app.screen.priority
+        app.went_idle()
+        await pilot.pause()
+        assert app.language == "nl" and not app.screen.priority
+        await button_box(pilot, "2")
+        await pilot.pause(2.3)
+        assert isinstance(app.screen, StartScreen) and app.language == "nl"
+
+
+async def test_a_reference_typed_on_the_start_screen_is_not_taken_for_a_button_box_key(
+    make_kiosk, office, clock
+):
+    booking = booked(office, clock, 5)
+    reference = (
+        "3" + booking.reference[1:]
+    )  # a reference may start with a digit that is a service key
+    office.store.conn.execute(
+        "UPDATE appointments SET reference = ? WHERE id = ?", (reference, booking.id)
+    )
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*reference.lower(), "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#number").text == "B001"
+    assert [t.kind for t in office.store.all_tickets()] == ["appointment"]
+
+
+async def test_scanning_a_waiting_ticket_says_what_it_is_instead_of_sending_to_the_desk(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await scan(pilot, "LOKET A001 2026-12-01")
+        assert texts.text("nl", "own_ticket") in screen_text(app)

@@ -63,12 +63,22 @@ def test_office_closed(kiosk, snap_compare):
     assert snap_compare(kiosk(config), terminal_size=(100, 32))
 
 
+async def button_box_1(pilot):
+    await pilot.press("1")
+    await pilot.pause(0.45)
+
+
+async def button_box_2(pilot):
+    await pilot.press("2")
+    await pilot.pause(0.45)
+
+
 def test_ticket_screen(kiosk, snap_compare):
-    assert snap_compare(kiosk(), press=["1"], terminal_size=(80, 24))
+    assert snap_compare(kiosk(), terminal_size=(80, 24), run_before=button_box_1)
 
 
 def test_ticket_screen_large(kiosk, snap_compare):
-    assert snap_compare(kiosk(), press=["2"], terminal_size=LARGE)
+    assert snap_compare(kiosk(), terminal_size=LARGE, run_before=button_box_2)
 
 
 def test_appointment_keypad(kiosk, snap_compare):
