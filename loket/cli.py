@@ -163,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SPEC",
         help="none (screen only), file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT",
     )
+    sub.add_argument("--log", metavar="FILE", help="where printer faults and outages are logged")
     return parser
 
 
@@ -499,6 +500,7 @@ def cmd_kiosk(args) -> int:
     from kiosk.app import KioskApp  # Textual only on the path that opens a screen
 
     path = database_path(args.db)
+    _log_to_file(args.log)
     # Created here, on first use; the app itself never creates one (see Engine's create).
     # If it cannot be opened now, the kiosk shows "one moment" and retries by itself.
     with suppress(LoketError):
@@ -506,6 +508,23 @@ def cmd_kiosk(args) -> int:
     kwargs = {} if args.clock is None else {"clock": args.clock}
     KioskApp(path, printer=args.printer, **kwargs).run()
     return 0
+
+
+def _log_to_file(log_file: str | None) -> None:
+    """Log to a file: the terminal belongs to the app, and staff need the faults afterwards."""
+    import logging
+
+    if log_file is None:
+        import platformdirs
+
+        folder = platformdirs.user_log_dir("loket", appauthor=False)
+        os.makedirs(folder, exist_ok=True)
+        log_file = os.path.join(folder, "kiosk.log")
+    logging.basicConfig(
+        filename=log_file,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _console():
