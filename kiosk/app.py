@@ -269,28 +269,40 @@ class KioskApp(App, inherit_bindings=False):
             )
             self.call_from_thread(screen.printer_failed, receipt.ticket.number)
 
+    def ticket_lines(self, receipt: Receipt) -> dict[str, str]:
+        """What a ticket says, in the visitor's language: the same on screen and on paper."""
+        ticket = receipt.ticket
+        local = self.engine.local(ticket.arrived_at)
+        minutes = receipt.estimated_wait_minutes
+        service = self.office.services[ticket.service].name(self.language)
+        if ticket.priority:
+            service += f" · {self.t('priority_button')}"
+        return {
+            "service": service,
+            "position": self.t("position", position=receipt.position),
+            "wait": self.t("wait_unknown")
+            if minutes is None
+            else self.t("estimated_wait", minutes=minutes),
+            "issued": self.t(
+                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
+            ),
+        }
+
     def printed(self, receipt: Receipt):
         """The ticket as the printer lays it out, in the visitor's language."""
         from loket.printing import PrintedTicket
 
-        ticket = receipt.ticket
-        local = self.engine.local(ticket.arrived_at)
-        minutes = receipt.estimated_wait_minutes
+        lines = self.ticket_lines(receipt)
         return PrintedTicket(
             office=self.office.name,
-            number=ticket.number,
-            service=self.office.services[ticket.service].name(self.language)
-            + (f" · {self.t('priority_button')}" if ticket.priority else ""),
-            issued_on=self.t(
-                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
-            ),
+            number=receipt.ticket.number,
+            service=lines["service"],
+            issued_on=lines["issued"],
             position=receipt.position,
-            position_line=self.t("position", position=receipt.position),
-            wait_line=self.t("wait_unknown")
-            if minutes is None
-            else self.t("estimated_wait", minutes=minutes),
+            position_line=lines["position"],
+            wait_line=lines["wait"],
             footer=self.t("print_footer"),
-            qr_text=codes.ticket_payload(ticket),
+            qr_text=codes.ticket_payload(receipt.ticket),
         )
 
     # input from touch, keyboard, scanner and button box

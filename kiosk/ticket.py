@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
 from kiosk.base import KioskScreen
-from loket import codes, qr, texts
+from loket import codes, qr
 from loket.model import Receipt
 from tui.bignumber import BigNumber
 
@@ -55,27 +55,13 @@ class TicketScreen(KioskScreen):
     def _fill(self) -> None:
         app = self.app
         ticket = self.receipt.ticket
-        local = app.engine.local(ticket.arrived_at)
-        minutes = self.receipt.estimated_wait_minutes
-        service = app.office.services[ticket.service].name(app.language)
-        if ticket.priority:
-            service += f" · {app.t('priority_button')}"
-        issued = app.t(
-            "issued_on", day=texts.day_text(app.language, local.date()), time=f"{local:%H:%M}"
-        )
-        wait = (
-            app.t("wait_unknown") if minutes is None else app.t("estimated_wait", minutes=minutes)
-        )
         message = self.query_one("#message", Static)
         message.display = bool(self.message)
         message.update(self.message or "")
         self.query_one("#number", BigNumber).show(ticket.number)
         lines = {
+            **app.ticket_lines(self.receipt),  # the same words the printer gets
             "your-number": app.t("your_number"),
-            "service": service,
-            "position": app.t("position", position=self.receipt.position),
-            "wait": wait,
-            "issued": issued,
             "print-state": app.t(self._print_state()),
             "continue": app.t("touch_to_continue"),
             "qr": qr.as_text(codes.ticket_payload(ticket)),

@@ -302,7 +302,10 @@ class Engine:
             position = self.store.waiting_count(ticket.service, ticket.service_day)
         else:
             position = self.position(ticket, now)
-        return Receipt(ticket, position, self._estimate(ticket.service, position, now))
+        open_counters = self._open_counters(ticket.service, self.store.counters())
+        return Receipt(
+            ticket, position, self._estimate(ticket.service, position, open_counters, now)
+        )
 
     def position(self, ticket: Ticket, now: datetime) -> int:
         """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
@@ -312,14 +315,18 @@ class Engine:
             ticket.service, ticket.service_day, now, now - max_wait, key
         )
 
-    def _estimate(self, service: str, position: int, now: datetime) -> int | None:
-        """position / open counters serving it * median service time today (config default until 3 served)."""
-        states = self.store.counters()
-        open_counters = sum(
+    def _open_counters(self, service: str, states: dict) -> int:
+        """How many counters serving `service` are open, given `Store.counters()`."""
+        return sum(
             1
             for c in self.office.counters_serving(service)
             if states.get(c.id, ("paused",))[0] == "open"
         )
+
+    def _estimate(
+        self, service: str, position: int, open_counters: int, now: datetime
+    ) -> int | None:
+        """position / open counters serving it * median service time today (config default until 3 served)."""
         if open_counters == 0:
             return None
         minutes = self.store.service_minutes(service, self.today(now))
@@ -439,8 +446,7 @@ class Engine:
 
     def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
         state, ticket = self.store.counter(desk.id)
-        if state == "paused":
-            raise Refused(f"{desk.name} is paused: resume it first")
+        self._refuse_if_paused(desk, state)
         if ticket is None and not expected:
             return None
         return self._end(desk, self._current(desk, expected, ticket), now, "done", DONE)
@@ -456,8 +462,8 @@ class Engine:
             raise Refused(f"{desk.name} is now serving {ticket.number}, not {expected.upper()}")
         return ticket
 
-    def _refuse_if_paused(self, desk: Counter) -> None:
-        if self.store.counter(desk.id)[0] == "paused":
+    def _refuse_if_paused(self, desk: Counter, state: str | None = None) -> None:
+        if (state or self.store.counter(desk.id)[0]) == "paused":
             raise Refused(f"{desk.name} is paused: resume it first")
 
     def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
@@ -531,11 +537,7 @@ class Engine:
         result = []
         for svc in self.office.services.values():
             count = waiting.get(svc.code, 0)
-            open_counters = sum(
-                1
-                for c in self.office.counters_serving(svc.code)
-                if states.get(c.id, ("paused",))[0] == "open"
-            )
+            open_counters = self._open_counters(svc.code, states)
             open_now = svc.is_open(local)
             result.append(
                 ServiceStatus(
@@ -547,7 +549,7 @@ class Engine:
                     opens_at=None if open_now else svc.next_opening(local),
                     waiting=count,
                     open_counters=open_counters,
-                    estimated_wait_minutes=self._estimate(svc.code, count + 1, now),
+                    estimated_wait_minutes=self._estimate(svc.code, count + 1, open_counters, now),
                     daily_limit=svc.daily_limit,
                     issued_today=self.store.issued_count(svc.code, day, WALK_IN),
                 )
