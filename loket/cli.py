@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None, clock=None) -> int:
     `clock` lets tests run the command at a chosen moment; by default the real time.
     """
     args = _parser().parse_args(argv)
-    args.clock = clock
+    args.clock = clock or _frozen_clock()
     # --db and --json may stand before or after the command; SUPPRESS keeps either from erasing the other.
     args.db = getattr(args, "db", None)
     args.json = getattr(args, "json", False)
@@ -46,6 +46,20 @@ def main(argv: list[str] | None = None, clock=None) -> int:
             f"loket: unexpected error: {error!r} (set LOKET_DEBUG=1 for details)", file=sys.stderr
         )
         return EXIT_REFUSED
+
+
+def _frozen_clock():
+    """$LOKET_FROZEN_CLOCK (ISO time) stops the clock, for screenshots and snapshot tests."""
+    frozen = os.environ.get("LOKET_FROZEN_CLOCK")
+    if not frozen:
+        return None
+    try:
+        moment = datetime.fromisoformat(frozen)
+    except ValueError:
+        raise SystemExit(f"loket: LOKET_FROZEN_CLOCK={frozen!r} is not an ISO time") from None
+    if moment.tzinfo is None:
+        raise SystemExit(f"loket: LOKET_FROZEN_CLOCK={frozen!r} needs a UTC offset, such as +00:00")
+    return lambda: moment
 
 
 def database_path(option: str | None) -> str:
@@ -164,7 +178,39 @@ def _parser() -> argparse.ArgumentParser:
         help="none (screen only), file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT",
     )
     sub.add_argument("--log", metavar="FILE", help="where printer faults and outages are logged")
+    sub = command("counter", cmd_counter, "run the app for one counter (call, recall, transfer)")
+    sub.add_argument("counter", help="the counter's id in the office config, e.g. 1")
+    sub.add_argument("--log", metavar="FILE", help="where outages are logged")
+    sub = command("display", cmd_display, "run the waiting-room display (full screen)")
+    sub.add_argument(
+        "--services", type=_codes, default=frozenset(), metavar="A,B", help="only these services"
+    )
+    sub.add_argument(
+        "--counters", type=_codes, default=frozenset(), metavar="1,2", help="only these counters"
+    )
+    sub.add_argument(
+        "--voice",
+        choices=["nl", "fr", "en", "de", "off"],
+        default="off",
+        help="speak each call in this language with espeak-ng (default: chime only)",
+    )
+    sub.add_argument(
+        "--history", type=int, default=6, metavar="N", help="earlier calls shown (default 6)"
+    )
+    sub.add_argument("--log", metavar="FILE", help="where outages and sound problems are logged")
+    sub = command("demo", cmd_demo, "kiosk, counter 1 and display side by side in tmux")
+    sub.add_argument(
+        "--detach", action="store_true", help="start the demo session but do not attach to it"
+    )
+    sub.add_argument("--session", default="loket-demo", help="the tmux session's name")
     return parser
+
+
+def _codes(text: str) -> frozenset[str]:
+    codes = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
+    if not codes:
+        raise argparse.ArgumentTypeError("expected codes separated by commas, such as A,B")
+    return codes
 
 
 def _day(text: str) -> date:
@@ -510,7 +556,68 @@ def cmd_kiosk(args) -> int:
     return 0
 
 
-def _log_to_file(log_file: str | None) -> None:
+def cmd_counter(args) -> int:
+    path = database_path(args.db)
+    _refuse_unknown_counter(args, path)
+    from counter.app import CounterApp  # Textual only on the path that opens a screen
+
+    _log_to_file(args.log, "counter.log")
+    kwargs = {} if args.clock is None else {"clock": args.clock}
+    CounterApp(path, args.counter, **kwargs).run()
+    return 0
+
+
+def _refuse_unknown_counter(args, path: str) -> None:
+    """A typo in the counter id is refused at once; a database not there yet is waited for."""
+    from loket.engine import Engine
+    from loket.errors import StorageError
+
+    try:
+        engine = Engine(path, create=False)
+    except StorageError:
+        return  # the app says "unavailable" and retries until it appears
+    with engine:
+        if args.counter not in engine.office.counters:
+            known = ", ".join(engine.office.counters)
+            raise LoketError(f"no counter {args.counter!r} in {engine.office.name}; known: {known}")
+
+
+def cmd_display(args) -> int:
+    if args.history < 0 or args.history > 50:
+        raise LoketError("--history: expected 0 to 50 earlier calls")
+    path = database_path(args.db)
+    from display.app import DisplayApp  # Textual only on the path that opens a screen
+
+    _log_to_file(args.log, "display.log")
+    kwargs = {} if args.clock is None else {"clock": args.clock}
+    DisplayApp(
+        path,
+        services=args.services,
+        counters=args.counters,
+        voice=None if args.voice == "off" else args.voice,
+        history=args.history,
+        **kwargs,
+    ).run()
+    return 0
+
+
+def cmd_demo(args) -> int:
+    import tempfile
+
+    from loket import demo
+
+    path = args.db or os.path.join(tempfile.mkdtemp(prefix="loket-demo-"), "loket.db")
+    session = demo.start(path, args.session, clock=args.clock)
+    if args.detach:
+        _emit(
+            args, {"session": session, "database": path}, f"tmux session {session}, database {path}"
+        )
+        return 0
+    demo.attach(session)
+    return 0
+
+
+def _log_to_file(log_file: str | None, name: str = "kiosk.log") -> None:
     """Log to a file: the terminal belongs to the app, and staff need the faults afterwards."""
     import logging
 
@@ -519,7 +626,7 @@ def _log_to_file(log_file: str | None) -> None:
 
         folder = platformdirs.user_log_dir("loket", appauthor=False)
         os.makedirs(folder, exist_ok=True)
-        log_file = os.path.join(folder, "kiosk.log")
+        log_file = os.path.join(folder, name)
     logging.basicConfig(
         filename=log_file,
         level=logging.INFO,

@@ -75,6 +75,14 @@ class KioskSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    """The waiting-room display: an optional message line, how long a new call stands out."""
+
+    message: str = ""
+    highlight_seconds: int = 8
+
+
+@dataclass(frozen=True)
 class CheckinPolicy:
     """When an appointment holder may check in, and what happens when late."""
 
@@ -94,6 +102,7 @@ class Office:
     counters: dict[str, Counter]
     checkin: CheckinPolicy = field(default_factory=CheckinPolicy)
     kiosk: KioskSettings = field(default_factory=KioskSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     max_wait_minutes: int = 45
     target_wait_minutes: int = 15
     retention_days: int = 30
@@ -149,6 +158,7 @@ class _Reader:
         "services",
         "counters",
         "kiosk",
+        "display",
     }
 
     def __init__(self, raw: dict):
@@ -175,6 +185,7 @@ class _Reader:
             counters=counters,
             checkin=self.checkin(),
             kiosk=self.kiosk(),
+            display=self.display(),
             max_wait_minutes=self.routing(),
             target_wait_minutes=_whole(raw, "target_wait_minutes", 15, "target_wait_minutes"),
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
@@ -297,6 +308,19 @@ class _Reader:
             exit_keys=tuple(exit_keys.split()),
             pin=pin,
             printer_profile=profile,
+        )
+
+    def display(self) -> DisplaySettings:
+        table = _table(self.raw, "display")
+        _no_unknown_keys(table, {"message", "highlight_seconds"}, "display")
+        message = table.get("message", "")
+        if not isinstance(message, str) or "\n" in message or len(message) > 200:
+            raise ConfigError("display.message: must be one line of text (at most 200 characters)")
+        return DisplaySettings(
+            message=message.strip(),
+            highlight_seconds=_whole(
+                table, "highlight_seconds", 8, "display.highlight_seconds", low=1, high=120
+            ),
         )
 
     def routing(self) -> int:

@@ -157,6 +157,20 @@ class Status:
         }
 
 
+@dataclass(frozen=True)
+class Desk:
+    """What a counter's screen shows: its state and ticket, and the line it calls from."""
+
+    counter: CounterState
+    waiting: dict[str, int]
+    """Waiting tickets per service this counter serves, in the counter's service order."""
+    longest_waiting_since: datetime | None
+    """Arrival of the ticket that has waited longest among those services."""
+    upcoming: list[Ticket]
+    """The next tickets this counter would call, in routing order."""
+    served_today: int
+
+
 def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
     """The order in which a counter calls waiting tickets: smallest key first.
 
@@ -584,6 +598,37 @@ class Engine:
         with self.store.read():
             state, current = self.store.counter(desk.id)
         return CounterState(desk.id, desk.name, state, desk.services, current)
+
+    def desk(self, counter: str, upcoming: int = 5) -> Desk:
+        """A counter with its ticket, its line and today's tally, read in one snapshot."""
+        desk = self._counter(counter)
+        now = self.clock()
+        day = self.today(now)
+        with self.store.read():
+            state, current = self.store.counter(desk.id)
+            waiting = self.store.waiting(desk.services, day)
+            served = self.store.served_count(desk.id, day)
+        max_wait = timedelta(minutes=self.office.max_wait_minutes)
+        in_order = sorted(waiting, key=lambda ticket: routing_key(ticket, now, max_wait))
+        return Desk(
+            counter=CounterState(desk.id, desk.name, state, desk.services, current),
+            waiting={code: sum(t.service == code for t in waiting) for code in desk.services},
+            longest_waiting_since=min((t.arrived_at for t in waiting), default=None),
+            upcoming=in_order[:upcoming],
+            served_today=served,
+        )
+
+    def waiting_counts(self) -> dict[str, int]:
+        """How many tickets wait in each service's line today (0 for an empty line)."""
+        day = self.today()
+        with self.store.read():
+            counts = self.store.waiting_counts(day)
+        return {code: counts.get(code, 0) for code in self.office.services}
+
+    def calls_today(self, limit: int = 50) -> list[Event]:
+        """Today's latest calls and recalls, newest first."""
+        with self.store.read():
+            return self.store.last_events(("call", "recall"), limit, day=self.today())
 
     def ticket(self, number: str) -> Ticket:
         """Today's ticket with this number."""

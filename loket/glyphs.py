@@ -68,6 +68,11 @@ def render(text: str) -> list[str]:
     return [" ".join(glyph[row] for glyph in glyphs) for row in range(GLYPH_HEIGHT)]
 
 
+def can_render(text: str) -> bool:
+    """Whether every character of `text` has a big glyph."""
+    return all(char.upper() in GLYPHS for char in text)
+
+
 def width(text: str) -> int:
     """How many columns render(text) takes."""
     return len(render(text)[0])

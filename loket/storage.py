@@ -441,14 +441,17 @@ class Store:
         )
         return [_event(row) for row in rows]
 
-    def last_events(self, actions: Sequence[str], limit: int) -> list[Event]:
-        """The newest events of these kinds, newest first."""
+    def last_events(
+        self, actions: Sequence[str], limit: int, day: str | None = None
+    ) -> list[Event]:
+        """The newest events of these kinds, newest first; with `day`, of that day's tickets."""
         marks = ",".join("?" * len(actions))
+        condition, params = ("AND t.service_day = ?", [day]) if day else ("", [])
         rows = self.conn.execute(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
-            f"WHERE e.action IN ({marks}) ORDER BY e.id DESC LIMIT ?",
-            (*actions, limit),
+            f"WHERE e.action IN ({marks}) {condition} ORDER BY e.id DESC LIMIT ?",
+            (*actions, *params, limit),
         )
         return [_event(row) for row in rows]
 

@@ -57,3 +57,8 @@ def missing() -> list[str]:
             if absent or key in english and fields(texts[key]) != fields(english[key]):
                 problems.append(f"{lang}:{key}")
     return problems
+
+
+def number_words(language: str, number: int) -> str:
+    """A number as said aloud in `language`, e.g. 12 -> "twaalf"."""
+    return _catalogue(language).number_words(number)

@@ -63,4 +63,65 @@ TEXTS: dict[str, str] = {
     "unavailable": "Einen Moment bitte. Der Ticketautomat ist gleich wieder da.",
     "staff_pin": "Personal: PIN eingeben, um den Kiosk zu schließen",
     "print_footer": "Bitte warten Sie, bis Ihre Nummer auf dem Bildschirm erscheint.",
+    "announce_call": "Nummer {series} {number}, Schalter {counter}.",
+    "display_now": "Jetzt an der Reihe",
+    "display_counter": "Schalter",
+    "display_earlier": "Zuvor aufgerufen",
+    "display_waiting": "Wartend",
+    "display_unavailable": "Einen Moment bitte. Der Bildschirm ist gleich wieder da.",
+    "display_no_calls": "Noch niemand aufgerufen",
 }
+
+_UNITS = [
+    "null",
+    "eins",
+    "zwei",
+    "drei",
+    "vier",
+    "fünf",
+    "sechs",
+    "sieben",
+    "acht",
+    "neun",
+    "zehn",
+    "elf",
+    "zwölf",
+    "dreizehn",
+    "vierzehn",
+    "fünfzehn",
+    "sechzehn",
+    "siebzehn",
+    "achtzehn",
+    "neunzehn",
+]
+_TENS = [
+    "_",
+    "_",
+    "zwanzig",
+    "dreißig",
+    "vierzig",
+    "fünfzig",
+    "sechzig",
+    "siebzig",
+    "achtzig",
+    "neunzig",
+]
+
+
+def number_words(number: int) -> str:
+    """A whole number from 0 to 9999 as it is said: 21 -> "einundzwanzig"."""
+    if number < 20:
+        return _UNITS[number]
+    if number < 100:
+        tens, unit = divmod(number, 10)
+        return (_prefix(unit) + "und" if unit else "") + _TENS[tens]
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        return _prefix(hundreds) + "hundert" + (number_words(rest) if rest else "")
+    thousands, rest = divmod(number, 1000)
+    return _prefix(thousands) + "tausend" + (number_words(rest) if rest else "")
+
+
+def _prefix(number: int) -> str:
+    """A number in front of another word: "ein", not "eins"."""
+    return "ein" if number == 1 else number_words(number)

@@ -63,4 +63,53 @@ TEXTS: dict[str, str] = {
     "unavailable": "One moment please. The ticket machine will be back shortly.",
     "staff_pin": "Staff: enter the PIN to close the kiosk",
     "print_footer": "Please wait until your number is shown on the screen.",
+    "announce_call": "Number {series} {number}, counter {counter}.",
+    "display_now": "Now serving",
+    "display_counter": "Counter",
+    "display_earlier": "Called before",
+    "display_waiting": "Waiting",
+    "display_unavailable": "One moment please. The screen will be back shortly.",
+    "display_no_calls": "No number called yet",
 }
+
+_UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+_TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def number_words(number: int) -> str:
+    """A whole number from 0 to 9999 as it is said: 112 -> "one hundred and twelve"."""
+    if number < 20:
+        return _UNITS[number]
+    if number < 100:
+        tens, unit = divmod(number, 10)
+        return _TENS[tens] + (f"-{_UNITS[unit]}" if unit else "")
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        head = f"{_UNITS[hundreds]} hundred"
+        return head + (f" and {number_words(rest)}" if rest else "")
+    thousands, rest = divmod(number, 1000)
+    head = f"{number_words(thousands)} thousand"
+    if not rest:
+        return head
+    return head + (" and " if rest < 100 else " ") + number_words(rest)

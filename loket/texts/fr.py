@@ -65,4 +65,69 @@ TEXTS: dict[str, str] = {
     "unavailable": "Un instant, s'il vous plaît. La borne revient bientôt.",
     "staff_pin": "Personnel : entrez le code PIN pour fermer la borne",
     "print_footer": "Veuillez attendre que votre numéro s'affiche à l'écran.",
+    "announce_call": "Numéro {series} {number}, guichet {counter}.",
+    "display_now": "Appel en cours",
+    "display_counter": "Guichet",
+    "display_earlier": "Appels précédents",
+    "display_waiting": "En attente",
+    "display_unavailable": "Un instant s'il vous plaît. L'écran revient tout de suite.",
+    "display_no_calls": "Pas encore d'appel",
 }
+
+_UNITS = [
+    "zéro",
+    "un",
+    "deux",
+    "trois",
+    "quatre",
+    "cinq",
+    "six",
+    "sept",
+    "huit",
+    "neuf",
+    "dix",
+    "onze",
+    "douze",
+    "treize",
+    "quatorze",
+    "quinze",
+    "seize",
+    "dix-sept",
+    "dix-huit",
+    "dix-neuf",
+]
+# Belgian French: septante and nonante, but quatre-vingts.
+_TENS = [
+    "_",
+    "_",
+    "vingt",
+    "trente",
+    "quarante",
+    "cinquante",
+    "soixante",
+    "septante",
+    "quatre-vingt",
+    "nonante",
+]
+
+
+def number_words(number: int) -> str:
+    """A whole number from 0 to 9999 as said in Belgium: 71 -> "septante et un"."""
+    if number < 20:
+        return _UNITS[number]
+    if number < 100:
+        tens, unit = divmod(number, 10)
+        if not unit:
+            return "quatre-vingts" if tens == 8 else _TENS[tens]
+        if unit == 1 and tens != 8:
+            return f"{_TENS[tens]} et un"
+        return f"{_TENS[tens]}-{_UNITS[unit]}"
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        head = "cent" if hundreds == 1 else f"{_UNITS[hundreds]} cent"
+        if not rest:
+            return head if hundreds == 1 else head + "s"
+        return f"{head} {number_words(rest)}"
+    thousands, rest = divmod(number, 1000)
+    head = "mille" if thousands == 1 else f"{number_words(thousands)} mille"
+    return head + (f" {number_words(rest)}" if rest else "")

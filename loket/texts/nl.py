@@ -63,4 +63,71 @@ TEXTS: dict[str, str] = {
     "unavailable": "Even geduld. De ticketautomaat werkt zo weer.",
     "staff_pin": "Personeel: geef de pincode in om de kiosk te sluiten",
     "print_footer": "Wacht tot uw nummer op het scherm verschijnt.",
+    "announce_call": "Nummer {series} {number}, loket {counter}.",
+    "display_now": "Nu aan de beurt",
+    "display_counter": "Loket",
+    "display_earlier": "Eerder opgeroepen",
+    "display_waiting": "Wachtend",
+    "display_unavailable": "Een ogenblik geduld. Het scherm is zo terug.",
+    "display_no_calls": "Nog niemand opgeroepen",
 }
+
+_UNITS = [
+    "nul",
+    "een",
+    "twee",
+    "drie",
+    "vier",
+    "vijf",
+    "zes",
+    "zeven",
+    "acht",
+    "negen",
+    "tien",
+    "elf",
+    "twaalf",
+    "dertien",
+    "veertien",
+    "vijftien",
+    "zestien",
+    "zeventien",
+    "achttien",
+    "negentien",
+]
+_TENS = [
+    "_",
+    "_",
+    "twintig",
+    "dertig",
+    "veertig",
+    "vijftig",
+    "zestig",
+    "zeventig",
+    "tachtig",
+    "negentig",
+]
+
+
+def number_words(number: int) -> str:
+    """A whole number from 0 to 9999 as it is said: 12 -> "twaalf", 22 -> "tweeëntwintig"."""
+    if number == 1:
+        return "één"  # alone it is stressed; "een" would be read as the article
+    if number < 20:
+        return _UNITS[number]
+    if number < 100:
+        tens, unit = divmod(number, 10)
+        if not unit:
+            return _TENS[tens]
+        joint = "ën" if _UNITS[unit].endswith("e") else "en"
+        return _UNITS[unit] + joint + _TENS[tens]
+    if number < 1000:
+        hundreds, rest = divmod(number, 100)
+        head = "honderd" if hundreds == 1 else _UNITS[hundreds] + "honderd"
+        return head + (_compound(rest) if rest else "")
+    thousands, rest = divmod(number, 1000)
+    head = "duizend" if thousands == 1 else _compound(thousands) + "duizend"
+    return head + (" " + _compound(rest) if rest else "")
+
+
+def _compound(number: int) -> str:
+    return "een" if number == 1 else number_words(number)

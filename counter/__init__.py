@@ -1,0 +1,1 @@
+"""The counter app: staff call, recall, finish and transfer visitors at their desk."""

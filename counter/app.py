@@ -1,0 +1,385 @@
+"""The counter app: one desk's ticket, its line, and the clerk's actions."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timedelta
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Button, Static
+
+from counter.dialogs import CallNumber, ChooseService
+from loket.engine import Desk, Engine
+from loket.errors import LoketError, Refused, StorageError
+from loket.model import APPOINTMENT, Ticket, utc_now
+from tui.bignumber import BigNumber
+from tui.theme import use_high_contrast
+from tui.watch import ChangeWatcher
+
+log = logging.getLogger("loket.counter")
+
+# Actions that need a visitor at the counter.
+WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
+RETRY_SECONDS = 2.0
+
+
+class CounterApp(App):
+    """The clerk's screen for one counter; every action is a button and a key."""
+
+    CSS_PATH = "counter.tcss"
+    ENABLE_COMMAND_PALETTE = False
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
+    BINDINGS = [
+        Binding("n", "next", "Next", id="next"),
+        Binding("r", "recall", "Recall", id="recall"),
+        Binding("d", "done", "Done", id="done"),
+        Binding("x", "no_show", "No-show", id="no_show"),
+        Binding("t", "transfer", "Transfer", id="transfer"),
+        Binding("c", "call_number", "Call number", id="call_number"),
+        Binding("p", "pause", "Pause/Resume", id="pause"),
+        Binding("i", "issue", "Ticket for a visitor", id="issue"),
+    ]
+    BUTTONS = [
+        ("next", "Next (n)"),
+        ("recall", "Recall (r)"),
+        ("done", "Done (d)"),
+        ("no_show", "No-show (x)"),
+        ("transfer", "Transfer (t)"),
+        ("call_number", "Call number (c)"),
+        ("pause", "Pause (p)"),
+        ("issue", "Visitor ticket (i)"),
+    ]
+
+    def __init__(
+        self,
+        db_path: str,
+        counter: str,
+        clock=utc_now,
+        watch_interval: float = 0.2,
+        tick_interval: float = 1.0,
+    ):
+        """`clock` and the intervals are for tests; a counter keeps the defaults."""
+        super().__init__()
+        self.db_path = str(db_path)
+        self.counter_id = counter
+        self.clock = clock
+        self.watch_interval = watch_interval
+        self.tick_interval = tick_interval
+        self.engine: Engine | None = None
+        self.watcher: ChangeWatcher | None = None
+        self.desk: Desk | None = None
+        self.problem: str | None = None
+        self.retry_seconds = RETRY_SECONDS
+        self._next_retry = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Static(f"Counter {self.counter_id}", id="name")
+            yield Static("", id="state")
+            yield Static("", id="clock")
+        with Horizontal(id="middle"):
+            with Vertical(id="current"):
+                yield Static("Now at the counter", classes="heading")
+                yield BigNumber(id="number")
+                yield Static("", id="details")
+            with Vertical(id="line"):
+                yield Static("Waiting", classes="heading")
+                yield Static("", id="queue")
+        yield Static("", id="message")
+        with Horizontal(id="actions"):
+            for action, label in self.BUTTONS:
+                yield Button(label, id=action, classes="action")
+
+    # the database
+
+    def on_mount(self) -> None:
+        use_high_contrast(self)
+        self.connect()
+        self.set_interval(self.watch_interval, self.follow_changes)
+        self.set_interval(self.tick_interval, self.tick)
+
+    def connect(self) -> bool:
+        """Open the shared database; on failure say so and keep retrying."""
+        try:
+            engine = Engine(self.db_path, clock=self.clock, create=False)
+            engine.counter_state(self.counter_id)  # Refused when the office has no such counter
+        except LoketError as error:
+            self.unavailable(error)
+            return False
+        self.engine = engine
+        self.watcher = ChangeWatcher(engine)
+        if self.problem:
+            self.problem = None
+            self.say("Connected.")
+        self.load()
+        return True
+
+    def unavailable(self, error: Exception) -> None:
+        """No usable database: every action off, a plain message, retries in the background."""
+        log.warning("database unavailable: %s", error)
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = self.watcher = self.desk = None
+        self.problem = f"Database unavailable: {error}. Retrying…"
+        self.show()
+
+    def follow_changes(self) -> None:
+        """Re-read the desk whenever any kiosk or counter committed a change."""
+        if self.engine is None:
+            if self.retry_due():
+                self.connect()
+            return
+        try:
+            if self.watcher.changed():
+                self.load()
+        except StorageError as error:
+            self.unavailable(error)
+
+    def retry_due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_retry:
+            return False
+        self._next_retry = now + self.retry_seconds
+        return True
+
+    def load(self) -> None:
+        try:
+            self.desk = self.engine.desk(self.counter_id)
+        except StorageError as error:
+            self.unavailable(error)
+            return
+        self.show()
+
+    # showing
+
+    @property
+    def office(self):
+        return self.engine.office
+
+    def show(self) -> None:
+        """Paint the desk, the line and which actions apply."""
+        desk = self.desk
+        if desk is None:
+            self.query_one("#state", Static).update("")
+            self.query_one("#number", BigNumber).show("")
+            self.query_one("#details", Static).update("")
+            self.query_one("#queue", Static).update("")
+        else:
+            state = desk.counter
+            self.query_one("#name", Static).update(f"{state.name} · {self.office.name}")
+            paused = state.state == "paused"
+            self.query_one("#state", Static).update("PAUSED" if paused else "OPEN")
+            self.query_one("#state").set_class(paused, "paused")
+            self.query_one("#pause", Button).label = "Resume (p)" if paused else "Pause (p)"
+            self.query_one("#number", BigNumber).show(state.current.number if state.current else "")
+            self.query_one("#queue", Static).update(self.line_text(desk))
+        self.tick()
+        if self.problem:
+            self.say(self.problem, refused=True)
+        for button in self.query(".action").results(Button):
+            button.disabled = not self.check_action(button.id, ())
+        self.refresh_bindings()
+
+    def tick(self) -> None:
+        """Times that move on their own: the clock and how long the visitor waited and stands."""
+        now = self.clock()
+        if self.engine is not None:
+            self.query_one("#clock", Static).update(f"{self.engine.local(now):%H:%M}")
+        current = self.desk.counter.current if self.desk else None
+        if self.desk is not None and current is None:
+            hint = "Paused." if self.desk.counter.state == "paused" else "No visitor."
+            self.query_one("#details", Static).update(hint)
+        elif current is not None:
+            self.query_one("#details", Static).update(self.ticket_text(current, now))
+
+    def ticket_text(self, ticket: Ticket, now: datetime) -> str:
+        """Service, kind, appointment time, waited, called since, recalls."""
+        service = self.office.services[ticket.service].name(self.office.languages[0])
+        kinds = ["appointment" if ticket.kind == APPOINTMENT else "walk-in"]
+        if ticket.priority:
+            kinds.append("priority")
+        lines = [f"{ticket.service}  {service}", " · ".join(kinds)]
+        if ticket.appointment_at is not None:
+            lines.append(f"Appointment at {self.engine.local(ticket.appointment_at):%H:%M}")
+        waited = (ticket.first_called_at or now) - ticket.arrived_at
+        lines.append(f"Waited {_minutes(waited)}")
+        if ticket.called_at is not None:
+            lines.append(f"Called {_clock(now - ticket.called_at)} ago")
+        if ticket.recalls:
+            lines.append(f"Recalled {ticket.recalls}×")
+        return "\n".join(lines)
+
+    def line_text(self, desk: Desk) -> str:
+        """Per service the number waiting, then the longest wait, the next numbers, the tally."""
+        language = self.office.languages[0]
+        lines = [
+            f"{code}  {count:>3}  {self.office.services[code].name(language)}"
+            for code, count in desk.waiting.items()
+        ]
+        if desk.longest_waiting_since is not None:
+            longest = self.clock() - desk.longest_waiting_since
+            lines.append(f"Longest wait: {_minutes(longest)}")
+        upcoming = " ".join(t.number + ("*" if t.priority else "") for t in desk.upcoming)
+        lines.append(f"Next: {upcoming or '-'}")
+        lines.append(f"Served today: {desk.served_today}")
+        return "\n".join(lines)
+
+    def say(self, text: str, refused: bool = False) -> None:
+        """The one-line outcome of the last action; refusals stand out."""
+        message = self.query_one("#message", Static)
+        message.update(text)
+        message.set_class(refused, "refused")
+
+    # which actions apply
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Actions that do not apply now are disabled: the buttons grey out, the keys do nothing."""
+        if action not in {binding.action for binding in self.BINDINGS}:
+            return True
+        if self.desk is None or len(self.screen_stack) > 1:  # a dialog is open
+            return False
+        state = self.desk.counter
+        paused = state.state == "paused"
+        if action in WITH_VISITOR:
+            return state.current is not None
+        if action == "next":
+            return not paused and (state.current is not None or bool(self.desk.upcoming))
+        if action == "call_number":
+            return not paused
+        if action == "pause":
+            return state.current is None
+        return True
+
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        await self.run_action(event.button.id)
+
+    # the clerk's actions
+
+    def shown_number(self) -> str | None:
+        """The number on the clerk's screen: the engine refuses if it is no longer current."""
+        current = self.desk.counter.current if self.desk else None
+        return None if current is None else current.number
+
+    def act(self, what, done) -> None:
+        """Run one engine operation; a refusal is shown, never raised, and the desk re-read."""
+        try:
+            result = what()
+        except Refused as error:
+            self.say(f"Refused: {error}", refused=True)
+        except StorageError as error:
+            self.unavailable(error)
+            return
+        except LoketError as error:
+            self.say(f"Refused: {error}", refused=True)
+        else:
+            self.say(done(result))
+        self.load()
+
+    def action_next(self) -> None:
+        def done(call) -> str:
+            finished = f"{call.finished.number} done. " if call.finished else ""
+            if call.called is None:
+                return finished + "Nobody is waiting."
+            return finished + f"Called {call.called.number}."
+
+        self.act(lambda: self.engine.call_next(self.counter_id, self.shown_number()), done)
+
+    def action_recall(self) -> None:
+        self.act(
+            lambda: self.engine.recall(self.counter_id, self.shown_number()),
+            lambda ticket: f"Called {ticket.number} again.",
+        )
+
+    def action_done(self) -> None:
+        self.act(
+            lambda: self.engine.finish(self.counter_id, self.shown_number()),
+            lambda ticket: f"{ticket.number} done.",
+        )
+
+    def action_no_show(self) -> None:
+        self.act(
+            lambda: self.engine.no_show(self.counter_id, self.shown_number()),
+            lambda ticket: f"{ticket.number} marked as no-show.",
+        )
+
+    def action_transfer(self) -> None:
+        current = self.desk.counter.current
+        choices = [
+            (code, svc.name(self.office.languages[0]))
+            for code, svc in self.office.services.items()
+            if code != current.service
+        ]
+        self.push_screen(ChooseService(f"Transfer {current.number} to", choices), self._transfer)
+
+    def _transfer(self, service: str | None) -> None:
+        if service is None:
+            return
+        self.act(
+            lambda: self.engine.transfer(self.counter_id, service, self.shown_number()),
+            lambda ticket: f"{ticket.number} moved to the line of {service}; it keeps its number.",
+        )
+
+    def action_call_number(self) -> None:
+        self.push_screen(CallNumber(), self._call_number)
+
+    def _call_number(self, number: str | None) -> None:
+        if not number:
+            return
+
+        def done(call) -> str:
+            finished = f"{call.finished.number} done. " if call.finished else ""
+            return finished + f"Called {call.called.number}."
+
+        self.act(
+            lambda: self.engine.call_number(self.counter_id, number, self.shown_number()), done
+        )
+
+    def action_pause(self) -> None:
+        if self.desk.counter.state == "paused":
+            self.act(lambda: self.engine.resume(self.counter_id), lambda _: "Open again.")
+        else:
+            self.act(lambda: self.engine.pause(self.counter_id), lambda _: "Paused.")
+
+    def action_issue(self) -> None:
+        choices = [
+            (code, svc.name(self.office.languages[0]))
+            for code, svc in self.office.services.items()
+            if svc.walk_in
+        ]
+        self.push_screen(ChooseService("Ticket for a visitor", choices, priority=True), self._issue)
+
+    def _issue(self, choice: tuple[str, bool] | None) -> None:
+        if choice is None:
+            return
+        service, priority = choice
+        self.act(
+            lambda: self.engine.issue_ticket(service, priority=priority),
+            lambda receipt: (
+                f"Ticket {receipt.ticket.number} issued: tell the visitor their number "
+                f"({_ordinal(receipt.position)} in line)."
+            ),
+        )
+
+    def on_unmount(self) -> None:
+        if self.engine is not None:
+            self.engine.close()
+
+
+def _minutes(span: timedelta) -> str:
+    minutes = max(0, int(span.total_seconds() // 60))
+    return f"{minutes} min"
+
+
+def _clock(span: timedelta) -> str:
+    seconds = max(0, int(span.total_seconds()))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def _ordinal(position: int) -> str:
+    suffix = (
+        "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
+    )
+    return f"{position}{suffix}"

@@ -1,0 +1,1 @@
+"""The waiting-room display: which number goes to which counter, large, live and spoken."""

@@ -1,0 +1,290 @@
+"""The waiting-room display: the latest call in big glyphs, earlier calls, lines, the clock."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from contextlib import suppress
+from dataclasses import dataclass
+
+from textual.app import App, ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Static
+
+from loket import glyphs, texts
+from loket.announce import Announcer, Speak, SpeechUnavailable, announcement, espeak
+from loket.engine import Engine
+from loket.errors import LoketError, StorageError
+from loket.model import Event, utc_now
+from tui.bignumber import BigNumber
+from tui.theme import use_high_contrast
+from tui.watch import ChangeWatcher
+
+log = logging.getLogger("loket.display")
+
+CALLS = ("call", "recall")
+RETRY_SECONDS = 1.0
+BATCH = 1000  # events read per query while catching up
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One call as the display shows it: the number and the counter it goes to."""
+
+    number: str
+    counter: str
+
+
+class DisplayApp(App):
+    """Full-screen waiting-room display; it only reads the database, never writes."""
+
+    CSS_PATH = "display.tcss"
+    ENABLE_COMMAND_PALETTE = False
+
+    def __init__(
+        self,
+        db_path: str,
+        services: frozenset[str] = frozenset(),
+        counters: frozenset[str] = frozenset(),
+        voice: str | None = None,
+        history: int = 6,
+        clock=utc_now,
+        speak: Speak | None = None,
+        poll_interval: float = 0.05,
+    ):
+        """Empty `services`/`counters` mean all. `clock`, `speak` and the interval are for tests."""
+        super().__init__()
+        self.db_path = str(db_path)
+        self.services = services
+        self.counters = counters
+        self.voice = voice
+        self.clock = clock
+        self.speak = speak
+        self.poll_interval = poll_interval
+        self.engine: Engine | None = None
+        self.watcher: ChangeWatcher | None = None
+        self.calls: deque[Shown] = deque(maxlen=history + 1)
+        self.last_event = 0
+        self.announcer: Announcer | None = None
+        self.highlight_timer = None
+        self._next_retry = 0.0
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="top"):
+            yield Static("", id="office")
+            yield Static("", id="clock")
+        with Vertical(id="board"):
+            with Vertical(id="now"):
+                yield Static("", id="now-label")
+                yield BigNumber(id="now-number")
+                yield BigNumber(id="now-counter")
+                yield Static("", id="now-text")
+            yield Static("", id="earlier-label")
+            yield Static("", id="earlier")
+            yield Static("", id="waiting")
+        yield Static("", id="unavailable")
+        yield Static("", id="message")
+
+    # start-up and the database
+
+    def on_mount(self) -> None:
+        use_high_contrast(self)
+        self.announcer = Announcer(self._voice(), chime=self._chime, warn=self._warn)
+        self.connect()
+        self.set_interval(self.poll_interval, self.follow_changes)
+        self.set_interval(1.0, self.show_clock)
+
+    def _voice(self) -> Speak | None:
+        if self.speak is not None or self.voice is None:
+            return self.speak
+        try:
+            return espeak(self.voice)
+        except SpeechUnavailable as error:
+            self._warn(f"Announcements without voice: {error}")
+            return None
+
+    def _chime(self) -> None:
+        """The terminal's bell before each sentence; from the announcer's thread."""
+        with suppress(RuntimeError):  # the app is closing
+            self.call_from_thread(self.bell)
+
+    def _warn(self, text: str) -> None:
+        """Said once: logged for staff, and shown briefly on the screen."""
+        log.warning(text)
+        try:
+            self.call_from_thread(self.notify, text, severity="warning", timeout=15)
+        except RuntimeError:  # called on the app's own thread
+            self.notify(text, severity="warning", timeout=15)
+
+    def connect(self) -> bool:
+        """Open the shared database and show today's calls so far, without announcing them."""
+        try:
+            engine = Engine(self.db_path, clock=self.clock, create=False)
+            self.watcher = ChangeWatcher(engine)
+            self.watcher.changed()
+            calls = engine.calls_today(limit=500)
+        except LoketError as error:
+            self.unavailable(error)
+            return False
+        self.engine = engine
+        self.last_event = max((event.id for event in calls), default=0)
+        self.calls.clear()
+        for event in reversed(calls):
+            self.remember(event)
+        self.screen.set_class(False, "unavailable")
+        self.show_all()
+        return True
+
+    def unavailable(self, error: Exception) -> None:
+        """Show the calm 'one moment' state instead of calls that may be stale; retry soon."""
+        log.warning("database unavailable: %s", error)
+        if self.engine is not None:
+            self.engine.close()
+        self.engine = self.watcher = None
+        self.screen.set_class(True, "unavailable")
+        self.show_unavailable()
+
+    def follow_changes(self) -> None:
+        """Poll data_version; read only the new events when another process committed."""
+        if self.engine is None:
+            now = self.clock().timestamp()
+            if now >= self._next_retry:
+                self._next_retry = now + RETRY_SECONDS
+                self.connect()
+            return
+        try:
+            if self.watcher.changed():
+                self.read_new_calls()
+        except StorageError as error:
+            self.unavailable(error)
+
+    def read_new_calls(self) -> None:
+        new = []
+        while True:
+            events = self.engine.events_after(self.last_event, CALLS, limit=BATCH)
+            if events:
+                self.last_event = events[-1].id
+            new += [event for event in events if self.wanted(event)]
+            if len(events) < BATCH:
+                break
+        for event in new:
+            self.remember(event)
+        for event in new[-Announcer.MAX_PENDING :]:
+            self.announce(event)
+        self.show_all(fresh=bool(new))
+
+    # what is shown
+
+    def wanted(self, event: Event) -> bool:
+        """Calls for this screen's services and counters (all when no filter is set)."""
+        return (not self.services or event.service in self.services) and (
+            not self.counters or event.counter in self.counters
+        )
+
+    def remember(self, event: Event) -> None:
+        """The newest call goes on top; a number called again is not listed twice."""
+        if not self.wanted(event) or event.number is None:
+            return
+        shown = Shown(event.number, event.counter or "")
+        for earlier in [c for c in self.calls if c.number == shown.number]:
+            self.calls.remove(earlier)
+        self.calls.appendleft(shown)
+
+    def announce(self, event: Event) -> None:
+        language = self.voice or self.language
+        self.announcer.announce(announcement(event.number, event.counter or "", language))
+
+    @property
+    def language(self) -> str:
+        return self.engine.office.languages[0] if self.engine else texts.LANGUAGES[0]
+
+    def t(self, key: str, **fields) -> str:
+        return texts.text(self.language, key, **fields)
+
+    def counter_name(self, counter: str) -> str:
+        desk = self.engine.office.counters.get(counter)
+        return desk.name if desk else f"{self.t('display_counter')} {counter}"
+
+    def show_all(self, fresh: bool = False) -> None:
+        office = self.engine.office
+        self.query_one("#office", Static).update(office.name)
+        self.query_one("#message", Static).update(office.display.message)
+        self.query_one("#now-label", Static).update(self.t("display_now"))
+        self.query_one("#earlier-label", Static).update(self.t("display_earlier"))
+        self.show_latest()
+        self.query_one("#earlier", Static).update(self.earlier_text())
+        self.query_one("#waiting", Static).update(self.waiting_text())
+        self.show_clock()
+        if fresh:
+            self.highlight(office.display.highlight_seconds)
+
+    def show_latest(self) -> None:
+        """The latest call as "A012 > LOKET 3", on two lines or without the counter if narrow."""
+        number, counter = (
+            self.query_one("#now-number", BigNumber),
+            self.query_one("#now-counter", BigNumber),
+        )
+        text = self.query_one("#now-text", Static)
+        if not self.calls:
+            number.show("")
+            counter.show("")
+            text.update(self.t("display_no_calls"))
+            return
+        latest = self.calls[0]
+        where = f"{self.t('display_counter').upper()} {latest.counter}"
+        room = self.size.width - 4
+        text.update("")
+        if glyphs.can_render(where) and glyphs.width(f"{latest.number} > {where}") <= room:
+            number.show(f"{latest.number} > {where}")
+            counter.show("")
+        elif glyphs.can_render(where) and glyphs.width(f"> {where}") <= room:
+            number.show(latest.number)
+            counter.show(f"> {where}")
+        else:
+            number.show(latest.number)
+            counter.show("")
+            text.update(f"→ {self.counter_name(latest.counter)}")
+
+    def earlier_text(self) -> str:
+        earlier = list(self.calls)[1:]
+        return "\n".join(
+            f"{call.number:<8} → {self.counter_name(call.counter)}" for call in earlier
+        )
+
+    def waiting_text(self) -> str:
+        counts = self.engine.waiting_counts()
+        shown = [code for code in counts if not self.services or code in self.services]
+        return f"{self.t('display_waiting')}:  " + "   ".join(
+            f"{code} {counts[code]}" for code in shown
+        )
+
+    def highlight(self, seconds: float) -> None:
+        """The new call stands out for a few seconds."""
+        now = self.query_one("#now")
+        now.add_class("fresh")
+        if self.highlight_timer is not None:
+            self.highlight_timer.stop()
+        self.highlight_timer = self.set_timer(seconds, lambda: now.remove_class("fresh"))
+
+    def show_clock(self) -> None:
+        if self.engine is not None:
+            local = self.engine.local(self.clock())
+        else:
+            local = self.clock().astimezone()
+        self.query_one("#clock", Static).update(f"{local:%H:%M}")
+
+    def show_unavailable(self) -> None:
+        """'One moment please' in every language: nothing that could be stale stays on screen."""
+        self.query_one("#unavailable", Static).update(
+            "\n\n".join(texts.text(language, "display_unavailable") for language in texts.LANGUAGES)
+        )
+
+    def on_resize(self) -> None:
+        if self.engine is not None:
+            self.show_latest()
+
+    def on_unmount(self) -> None:
+        if self.announcer is not None:
+            self.announcer.close()
+        if self.engine is not None:
+            self.engine.close()

@@ -1,0 +1,109 @@
+"""`loket demo`: a fresh demo office with kiosk, counter 1 and display side by side in tmux.
+
+Each pane is a real client of the same database, exactly as in an office; only the
+terminal is shared. The appointments booked for the demo are listed in tmux's status line.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+from loket.engine import Engine
+from loket.errors import LoketError
+from loket.model import utc_now
+
+# Minutes from the next five-minute mark: all within the default 30 minutes early check-in.
+APPOINTMENTS = (("A", 0), ("B", 10), ("D", 20))
+
+
+def seed(path: str, clock=utc_now) -> list[str]:
+    """Create the demo database with the demo office and a few appointments for today.
+
+    Returns the appointments as a visitor would quote them: "14:25 A K7P2-QX9M".
+    """
+    if os.path.exists(path):
+        raise LoketError(f"{path} already exists: the demo needs a fresh database file")
+    with Engine(path, clock=clock) as engine:
+        engine.init()
+        first = _next_five_minutes(clock())
+        booked = [
+            engine.add_appointment(service, first + timedelta(minutes=minutes))
+            for service, minutes in APPOINTMENTS
+        ]
+        return [
+            f"{engine.local(a.starts_at):%H:%M} {a.service} {a.display_reference}" for a in booked
+        ]
+
+
+def _next_five_minutes(moment: datetime) -> datetime:
+    moment = moment.replace(second=0, microsecond=0) + timedelta(minutes=5)
+    return moment - timedelta(minutes=moment.minute % 5)
+
+
+def start(path: str, session: str, clock=None) -> str:
+    """Seed the database and start the tmux session with the three apps; returns its name."""
+    tmux = shutil.which("tmux")
+    if tmux is None:
+        raise LoketError(
+            "loket demo needs tmux (Debian: apt-get install tmux); without it, run "
+            "`loket kiosk`, `loket counter 1` and `loket display` in three terminals"
+        )
+    if _tmux(tmux, "has-session", "-t", f"={session}", check=False).returncode == 0:
+        raise LoketError(
+            f"a demo is already running: `tmux attach -t {session}`, "
+            f"or end it with `tmux kill-session -t {session}`"
+        )
+    appointments = seed(path, clock or utc_now)
+    folder = os.path.dirname(os.path.abspath(path))
+    loket = [sys.executable, "-m", "loket", "--db", path]
+    panes = [
+        [*loket, "kiosk", "--printer", f"file:{folder}/tickets", "--log", f"{folder}/kiosk.log"],
+        [*loket, "counter", "1", "--log", f"{folder}/counter.log"],
+        [*loket, "display", "--log", f"{folder}/display.log"],
+    ]
+    environment = []
+    if os.environ.get("LOKET_FROZEN_CLOCK"):  # panes start in the tmux server's environment
+        environment = ["-e", f"LOKET_FROZEN_CLOCK={os.environ['LOKET_FROZEN_CLOCK']}"]
+    width, height = shutil.get_terminal_size((160, 48))
+    _tmux(tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
+          *environment, shlex.join(panes[0]))  # fmt: skip
+    for command in panes[1:]:
+        _tmux(tmux, "split-window", "-h", "-t", f"={session}", *environment, shlex.join(command))
+    _tmux(tmux, "select-layout", "-t", f"={session}", "even-horizontal")
+    _tmux(tmux, "select-pane", "-t", f"={session}:0.1")  # the counter takes the keys first
+    for option, value in _status_line(appointments, session).items():
+        _tmux(tmux, "set-option", "-t", f"={session}", option, value)
+    # Leaving the demo (detaching) ends it, so no apps linger in the background.
+    _tmux(tmux, "set-hook", "-t", f"={session}", "client-detached",
+          f"kill-session -t ={session}")  # fmt: skip
+    return session
+
+
+def _status_line(appointments: list[str], session: str) -> dict[str, str]:
+    return {
+        "status-left": f" {session} ",
+        "status-left-length": "20",
+        "status-right": "Appointments: " + " · ".join(appointments) + "  |  Ctrl-b o: next pane"
+        "  Ctrl-b d: end demo ",
+        "status-right-length": "150",
+    }
+
+
+def attach(session: str) -> None:
+    """Show the demo in this terminal (switching client when already inside tmux)."""
+    if os.environ.get("TMUX"):
+        _tmux("tmux", "switch-client", "-t", f"={session}")
+        return
+    os.execvp("tmux", ["tmux", "attach-session", "-t", f"={session}"])
+
+
+def _tmux(tmux: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run([tmux, *arguments], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise LoketError(f"tmux {arguments[0]} failed: {result.stderr.strip()}")
+    return result

@@ -1,0 +1,236 @@
+"""The counter app as a clerk uses it: call, recall, finish, transfer, pause, and refusals."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Button, Checkbox, Input, OptionList
+
+from counter.app import CounterApp
+from loket.engine import Engine
+
+SIZE = (100, 32)
+
+
+def shown(app, selector: str) -> str:
+    return str(app.query_one(selector).render())
+
+
+def enabled(app) -> set[str]:
+    return {button.id for button in app.query(".action").results(Button) if not button.disabled}
+
+
+@pytest.fixture
+def make_counter(db_path, clock):
+    """Counter `desk` of the demo office; live updates off unless the test asks for them."""
+
+    def make(desk: str = "1", **kwargs) -> CounterApp:
+        Engine(db_path, clock=clock).close()
+        kwargs.setdefault("watch_interval", 3600)
+        return CounterApp(str(db_path), desk, clock=clock, **kwargs)
+
+    return make
+
+
+async def test_shows_the_counter_its_line_and_nothing_to_do_without_visitors(make_counter, office):
+    office.issue_ticket("A")
+    office.issue_ticket("B", priority=True)
+    office.issue_ticket("C")  # not served at counter 1
+    app = make_counter()
+    async with app.run_test(size=SIZE):
+        assert shown(app, "#name") == "Loket 1 · Stadhuis Demo"
+        assert shown(app, "#state") == "OPEN"
+        line = shown(app, "#queue")
+        assert "A    1  Identiteitskaart en paspoort" in line
+        assert "B    1  Verhuizing en adres" in line
+        assert "C " not in line
+        assert "Next: B001* A001" in line  # priority first, marked
+        assert "Served today: 0" in line
+        assert shown(app, "#details") == "No visitor."
+        assert enabled(app) == {"next", "call_number", "pause", "issue"}
+
+
+async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, clock):
+    office.issue_ticket("A")
+    clock.advance(minutes=7)
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("n")
+        assert app.query_one("#number").text == "A001"
+        assert shown(app, "#message") == "Called A001."
+        details = shown(app, "#details")
+        assert "A  Identiteitskaart en paspoort" in details
+        assert "walk-in" in details and "Waited 7 min" in details
+        clock.advance(seconds=75)
+        app.tick()
+        assert "Called 1:15 ago" in shown(app, "#details")
+        assert office.counter_state("1").current.number == "A001"
+        assert "pause" not in enabled(app)  # finish the visitor before pausing
+        assert {"recall", "done", "no_show", "transfer", "next"} <= enabled(app)
+
+
+async def test_next_with_nobody_waiting_finishes_the_visitor_and_says_so(make_counter, office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#next")
+        assert shown(app, "#message") == "A001 done. Nobody is waiting."
+        assert "Served today: 1" in shown(app, "#queue")
+        assert "next" not in enabled(app)
+
+
+async def test_recall_counts_and_is_announced_again(make_counter, office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("r")
+        await pilot.press("r")
+        assert shown(app, "#message") == "Called A001 again."
+        assert "Recalled 2×" in shown(app, "#details")
+    recalls = office.events_after(0, actions=("recall",))
+    assert [(e.number, e.counter) for e in recalls] == [("A001", "1"), ("A001", "1")]
+
+
+@pytest.mark.parametrize(("key", "status", "said"), [("d", "done", "A001 done."),
+                                                      ("x", "no_show", "A001 marked as no-show.")])  # fmt: skip
+async def test_done_and_no_show_end_the_visit(make_counter, office, key, status, said):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(key)
+        assert shown(app, "#message") == said
+        assert app.query_one("#number").text == ""
+        assert "recall" not in enabled(app)
+    assert office.ticket("A001").status == status
+
+
+async def test_transfer_sends_the_visitor_to_another_line_with_the_same_number(
+    make_counter, office
+):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        options = app.screen.query_one(OptionList)
+        assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
+            "B",
+            "C",
+            "D",
+        ]  # not its own service
+        await pilot.press("down", "enter")  # C
+        assert shown(app, "#message") == "A001 moved to the line of C; it keeps its number."
+    ticket = office.ticket("A001")
+    assert (ticket.service, ticket.status, ticket.number) == ("C", "waiting", "A001")
+
+
+async def test_escape_closes_a_dialog_without_doing_anything(make_counter, office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("t")
+        await pilot.press("n")  # the counter's keys are off while a dialog is open
+        await pilot.press("escape")
+        assert len(app.screen_stack) == 1
+    assert office.ticket("A001").status == "called"
+
+
+async def test_call_a_given_number_out_of_turn(make_counter, office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        assert isinstance(app.focused, Input)
+        await pilot.press("a", "0", "0", "2", "enter")
+        assert shown(app, "#message") == "Called A002."
+        assert app.query_one("#number").text == "A002"
+
+
+async def test_calling_a_number_another_counter_took_is_refused_plainly(make_counter, office):
+    office.issue_ticket("A")
+    office.call_next("2")  # counter 2 took A001
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c", "a", "1", "enter")
+        message = shown(app, "#message")
+        assert message.startswith("Refused: A001 cannot be called")
+        assert "refused" in app.query_one("#message").classes
+        await pilot.press("c", "z", "9", "enter")
+        assert shown(app, "#message").startswith("Refused:")
+    assert office.counter_state("1").current is None
+
+
+async def test_acting_on_a_visitor_someone_else_already_handled_is_refused(
+    make_counter, office, db_path, clock
+):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        office.no_show("1")  # e.g. `loket no-show 1` from a colleague's shell
+        office.issue_ticket("A")
+        await pilot.press("d")  # the screen still showed A001
+        assert shown(app, "#message") == (
+            "Refused: A001 is no longer at Loket 1: it was already handled"
+        )
+        assert app.query_one("#number").text == ""  # re-read after the refusal
+    assert office.ticket("A001").status == "no_show"
+
+
+async def test_pause_and_resume(make_counter, office):
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("p")
+        assert shown(app, "#state") == "PAUSED"
+        assert str(app.query_one("#pause", Button).label) == "Resume (p)"
+        assert enabled(app) == {"pause", "issue"}
+        await pilot.press("n")  # disabled: nothing happens
+        assert office.counter_state("1").current is None
+        await pilot.press("p")
+        assert shown(app, "#state") == "OPEN"
+        assert shown(app, "#message") == "Open again."
+
+
+async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("i")
+        options = app.screen.query_one(OptionList)
+        assert options.option_count == 3  # D takes appointments only
+        app.screen.query_one(Checkbox).value = True
+        await pilot.press("down", "enter")  # B
+        assert shown(app, "#message") == (
+            "Ticket B001 issued: tell the visitor their number (1st in line)."
+        )
+        assert "Next: B001*" in shown(app, "#queue")
+    assert office.ticket("B001").priority
+
+
+async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
+    app = make_counter(watch_interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        office.issue_ticket("A")  # at the kiosk
+        await pilot.pause(0.5)
+        assert "Next: A001" in shown(app, "#queue")
+        office.call_next("2")  # another counter takes it
+        await pilot.pause(0.5)
+        assert "Next: -" in shown(app, "#queue")
+        assert "next" not in enabled(app)
+
+
+async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
+    app = CounterApp(str(db_path), "1", clock=clock, watch_interval=0.05)
+    app.retry_seconds = 0.1
+    async with app.run_test(size=SIZE) as pilot:
+        assert shown(app, "#message").startswith("Database unavailable:")
+        assert enabled(app) == set()
+        await pilot.press("n")
+        Engine(db_path, clock=clock).close()
+        await pilot.pause(0.4)
+        assert shown(app, "#state") == "OPEN"
+        assert enabled(app) == {"call_number", "pause", "issue"}
