@@ -98,8 +98,9 @@ class CounterApp(App):
     def on_mount(self) -> None:
         use_high_contrast(self)
         self.connect()
-        self.set_interval(self.watch_interval, self.follow_changes)
-        self.set_interval(self.tick_interval, self.tick)
+        # Timers on the screen stop with it, before the app tears down its widgets.
+        self.screen.set_interval(self.watch_interval, self.follow_changes)
+        self.screen.set_interval(self.tick_interval, self.tick)
 
     def connect(self) -> bool:
         """Open the shared database; on failure say so and keep retrying."""

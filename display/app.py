@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class DisplayApp(App):
         self.last_event = 0
         self.announcer: Announcer | None = None
         self.highlight_timer = None
+        self.retry_seconds = RETRY_SECONDS
         self._next_retry = 0.0
 
     def compose(self) -> ComposeResult:
@@ -91,8 +93,9 @@ class DisplayApp(App):
         use_high_contrast(self)
         self.announcer = Announcer(self._voice(), chime=self._chime, warn=self._warn)
         self.connect()
-        self.set_interval(self.poll_interval, self.follow_changes)
-        self.set_interval(1.0, self.show_clock)
+        # Timers on the screen stop with it, before the app tears down its widgets.
+        self.screen.set_interval(self.poll_interval, self.follow_changes)
+        self.screen.set_interval(1.0, self.show_clock)
 
     def _voice(self) -> Speak | None:
         if self.speak is not None or self.voice is None:
@@ -147,9 +150,9 @@ class DisplayApp(App):
     def follow_changes(self) -> None:
         """Poll data_version; read only the new events when another process committed."""
         if self.engine is None:
-            now = self.clock().timestamp()
+            now = time.monotonic()
             if now >= self._next_retry:
-                self._next_retry = now + RETRY_SECONDS
+                self._next_retry = now + self.retry_seconds
                 self.connect()
             return
         try:
@@ -219,31 +222,29 @@ class DisplayApp(App):
             self.highlight(office.display.highlight_seconds)
 
     def show_latest(self) -> None:
-        """The latest call as "A012 > LOKET 3", on two lines or without the counter if narrow."""
-        number, counter = (
-            self.query_one("#now-number", BigNumber),
-            self.query_one("#now-counter", BigNumber),
-        )
+        """The latest call as "A012 > LOKET 3" in big glyphs; if narrow, the counter below."""
+        first, second, small = self.latest_lines()
+        self.query_one("#now-number", BigNumber).show(first)
+        counter = self.query_one("#now-counter", BigNumber)
+        counter.show(second)
+        counter.display = bool(second)
         text = self.query_one("#now-text", Static)
+        text.update(small)
+        text.display = bool(small)
+
+    def latest_lines(self) -> tuple[str, str, str]:
+        """(first big line, second big line, small text) that fit the screen's width."""
         if not self.calls:
-            number.show("")
-            counter.show("")
-            text.update(self.t("display_no_calls"))
-            return
+            return "", "", self.t("display_no_calls")
         latest = self.calls[0]
         where = f"{self.t('display_counter').upper()} {latest.counter}"
-        room = self.size.width - 4
-        text.update("")
-        if glyphs.can_render(where) and glyphs.width(f"{latest.number} > {where}") <= room:
-            number.show(f"{latest.number} > {where}")
-            counter.show("")
-        elif glyphs.can_render(where) and glyphs.width(f"> {where}") <= room:
-            number.show(latest.number)
-            counter.show(f"> {where}")
-        else:
-            number.show(latest.number)
-            counter.show("")
-            text.update(f"→ {self.counter_name(latest.counter)}")
+        room = self.size.width - 6  # margins, border and padding of the panel
+        if glyphs.can_render(where):
+            if glyphs.width(f"{latest.number} > {where}") <= room:
+                return f"{latest.number} > {where}", "", ""
+            if glyphs.width(where) <= room:
+                return latest.number, where, ""
+        return latest.number, "", f"→ {self.counter_name(latest.counter)}"
 
     def earlier_text(self) -> str:
         earlier = list(self.calls)[1:]

@@ -6,7 +6,14 @@ from loket import texts
 from loket.texts import LANGUAGES, day_text, fields, missing, text
 
 LONGEST_DAY = date(2026, 9, 30)  # woensdag/mercredi/Mittwoch + september
-SAMPLE = {"minutes": "120", "position": "999", "time": "10:30"}
+SAMPLE = {
+    "minutes": "120",
+    "position": "999",
+    "time": "10:30",
+    "series": "XY",
+    "number": "negenhonderdnegenennegentig",
+    "counter": "twaalf",
+}
 
 
 def sample_fields(language: str) -> dict[str, str]:
@@ -31,6 +38,11 @@ def test_missing_reports_a_removed_text(monkeypatch):
 def test_missing_reports_a_text_only_one_language_has(monkeypatch):
     monkeypatch.setitem(texts.de.TEXTS, "extra", "Extra")
     assert missing() == ["nl:extra", "fr:extra", "en:extra"]
+
+
+def test_missing_reports_a_language_that_cannot_say_numbers(monkeypatch):
+    monkeypatch.delattr(texts.fr, "number_words")
+    assert missing() == ["fr:number_words"]
 
 
 def test_missing_reports_a_wrong_placeholder(monkeypatch):

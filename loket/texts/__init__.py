@@ -46,11 +46,16 @@ def fields(template: str) -> set[str]:
 
 
 def missing() -> list[str]:
-    """Every "lang:key" that is absent, or whose placeholders differ from the English text."""
+    """Every "lang:key" that is absent, or whose placeholders differ from the English text.
+
+    "lang:number_words" means that language cannot say a number aloud.
+    """
     keys = set().union(*(_catalogue(lang).TEXTS for lang in LANGUAGES))
     english = en.TEXTS
     problems = []
     for lang in LANGUAGES:
+        if not callable(getattr(_catalogue(lang), "number_words", None)):
+            problems.append(f"{lang}:number_words")  # the display's voice needs it
         texts = _catalogue(lang).TEXTS
         for key in sorted(keys):
             absent = key not in texts

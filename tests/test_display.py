@@ -1,0 +1,224 @@
+"""The waiting-room display as visitors see it: the latest call, earlier calls, lines, voice."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+
+from display.app import DisplayApp
+from loket.config import default_config_text
+from loket.engine import Engine
+
+WIDE = (120, 40)
+
+
+def shown(app, selector: str) -> str:
+    return str(app.query_one(selector).render())
+
+
+class Voice:
+    """Stands in for espeak-ng: records what would have been said."""
+
+    def __init__(self):
+        self.said: list[str] = []
+        self.done = threading.Event()
+
+    def __call__(self, sentence: str) -> None:
+        self.said.append(sentence)
+        self.done.set()
+
+
+@pytest.fixture
+def make_display(db_path, clock):
+    def make(**kwargs) -> DisplayApp:
+        kwargs.setdefault("poll_interval", 0.02)
+        return DisplayApp(str(db_path), clock=clock, **kwargs)
+
+    return make
+
+
+async def until(pilot, condition, seconds: float = 2.0) -> None:
+    """Let the app run until `condition()` holds (the display polls on its own timer)."""
+    for _ in range(int(seconds / 0.02)):
+        if condition():
+            return
+        await pilot.pause(0.02)
+    raise AssertionError("the display did not catch up in time")
+
+
+async def test_a_call_shows_big_with_its_counter_and_stands_out(make_display, office):
+    office.issue_ticket("A")
+    office.issue_ticket("B")
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        assert shown(app, "#now-text") == "Nog niemand opgeroepen"
+        office.call_next("3")
+        await until(pilot, lambda: app.query_one("#now-number").text)
+        assert app.query_one("#now-number").text == "B001 > LOKET 3"
+        assert "fresh" in app.query_one("#now").classes
+        assert shown(app, "#waiting") == "Wachtend:  A 1   B 0   C 0   D 0"
+        assert shown(app, "#message") == "Welkom · Bienvenue · Welcome · Willkommen"
+        assert shown(app, "#clock") == "09:00"
+
+
+async def test_a_narrow_screen_puts_the_counter_on_a_second_line(make_display, office):
+    office.issue_ticket("A")
+    office.call_next("4")
+    app = make_display()
+    async with app.run_test(size=(50, 30)):
+        assert app.query_one("#now-number").text == "A001"
+        assert app.query_one("#now-counter").text == "LOKET 4"
+    async with make_display().run_test(size=(40, 30)) as pilot:
+        assert pilot.app.query_one("#now-number").text == "A001"
+        assert shown(pilot.app, "#now-text") == "→ Loket 4"
+
+
+async def test_the_highlight_fades_after_the_configured_seconds(make_display, office):
+    office.init(default_config_text().replace("highlight_seconds = 8", "highlight_seconds = 1"))
+    office.issue_ticket("A")
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        assert "fresh" not in app.query_one("#now").classes  # nothing new yet
+        office.call_next("1")
+        await until(pilot, lambda: "fresh" in app.query_one("#now").classes)
+        await pilot.pause(1.2)
+        assert "fresh" not in app.query_one("#now").classes
+
+
+async def test_earlier_calls_newest_first_each_number_once(make_display, office):
+    for _ in range(4):
+        office.issue_ticket("A")
+    app = make_display(history=2)
+    async with app.run_test(size=WIDE) as pilot:
+        office.call_next("1")  # A001 at 1
+        office.call_next("2")  # A002 at 2
+        office.call_next("4")  # A003 at 4
+        office.recall("1")  # A001 again: it moves to the top, not listed twice
+        await until(pilot, lambda: app.query_one("#now-number").text.startswith("A001"))
+        assert shown(app, "#earlier") == "A003     → Loket 4\nA002     → Loket 2"
+
+
+async def test_a_display_for_one_wing_shows_only_its_services_and_counters(make_display, office):
+    office.issue_ticket("A")
+    office.issue_ticket("B")
+    office.issue_ticket("C")
+    app = make_display(services=frozenset({"B", "C"}), counters=frozenset({"3"}))
+    async with app.run_test(size=WIDE) as pilot:
+        office.call_next("2")  # A001 at counter 2: neither its service nor its counter
+        office.call_next("1")  # B001 at counter 1: its service, not its counter
+        office.call_next("3")  # C001 at counter 3
+        await until(pilot, lambda: app.query_one("#now-number").text)
+        assert app.query_one("#now-number").text == "C001 > LOKET 3"
+        assert shown(app, "#earlier") == ""
+        assert shown(app, "#waiting") == "Wachtend:  B 0   C 0"
+
+
+async def test_it_starts_with_todays_calls_and_announces_only_new_ones(make_display, office, clock):
+    office.issue_ticket("A")
+    office.call_next("1")
+    clock.advance(days=1)
+    office.issue_ticket("B")
+    office.issue_ticket("B")
+    office.call_next("3")
+    voice = Voice()
+    app = make_display(voice="nl", speak=voice)
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.query_one("#now-number").text == "B001 > LOKET 3"
+        assert shown(app, "#earlier") == ""  # yesterday's A001 is not today's
+        office.call_next("3")
+        await until(pilot, voice.done.is_set)
+        app.announcer.wait()
+    assert voice.said == ["Nummer B twee, loket drie."]
+
+
+async def test_every_call_and_recall_is_announced_in_order(make_display, office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    voice = Voice()
+    app = make_display(voice="fr", speak=voice)
+    async with app.run_test(size=WIDE) as pilot:
+        office.call_next("1")
+        office.call_next("2")
+        office.recall("1")
+        await until(pilot, lambda: len(voice.said) == 3)
+    assert voice.said == [
+        "Numéro A un, guichet un.",
+        "Numéro A deux, guichet deux.",
+        "Numéro A un, guichet un.",
+    ]
+
+
+async def test_no_names_ever_reach_the_display(make_display, office, clock):
+    booking = office.add_appointment("A", clock.now, name="Marie Peeters")
+    office.check_in(booking.reference)
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        office.call_next("1")
+        await until(pilot, lambda: app.query_one("#now-number").text)
+        everything = "\n".join(str(w.render()) for w in app.screen.query("Static"))
+        assert "Peeters" not in everything and "Marie" not in everything
+
+
+async def test_without_a_database_it_asks_for_a_moment_then_recovers(make_display, db_path, clock):
+    app = make_display()
+    app.retry_seconds = 0.05
+    async with app.run_test(size=WIDE) as pilot:
+        assert "unavailable" in app.screen.classes
+        assert "Een ogenblik geduld" in shown(app, "#unavailable")
+        assert not app.query_one("#board").display
+        with Engine(db_path, clock=clock) as engine:
+            engine.issue_ticket("A")
+            engine.call_next("1")
+        await until(pilot, lambda: "unavailable" not in app.screen.classes)
+        assert app.query_one("#now-number").text == "A001 > LOKET 1"
+
+
+async def test_a_replaced_database_file_is_noticed_and_followed(
+    make_display, db_path, tmp_path, clock
+):
+    # Writers are stopped while a backup is restored: SQLite cannot pair a live
+    # writer's WAL with another file. The display may stay up and must follow.
+    with Engine(db_path, clock=clock) as office:
+        office.issue_ticket("A")
+        office.call_next("1")
+    replacement = tmp_path / "new.db"
+    with Engine(replacement, clock=clock) as engine:
+        engine.issue_ticket("C")
+        engine.call_next("2")
+    app = make_display()
+    app.retry_seconds = 0.05
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.query_one("#now-number").text == "A001 > LOKET 1"
+        os.replace(replacement, db_path)  # e.g. restored from a backup
+        await until(pilot, lambda: app.query_one("#now-number").text.startswith("C001"))
+        assert app.query_one("#now-number").text == "C001 > LOKET 2"
+
+
+async def test_a_deleted_database_file_blanks_the_calls(make_display, office, db_path):
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        os.remove(db_path)
+        await until(pilot, lambda: "unavailable" in app.screen.classes)
+        assert not app.query_one("#board").display  # no stale calls that look live
+        assert app.query_one("#unavailable").display
+
+
+async def test_missing_espeak_gives_one_warning_and_the_display_runs_on(
+    make_display, office, monkeypatch
+):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    app = make_display(voice="nl")
+    async with app.run_test(size=WIDE) as pilot:
+        office.issue_ticket("A")
+        office.call_next("1")
+        await until(pilot, lambda: app.query_one("#now-number").text)
+        notes = [n.message for n in app._notifications]
+        assert notes == [
+            "Announcements without voice: espeak-ng is not installed "
+            "(Debian: apt-get install espeak-ng)"
+        ]
