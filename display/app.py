@@ -7,9 +7,10 @@ import time
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass
+from itertools import zip_longest
 
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Static
 
 from loket import glyphs, texts
@@ -26,6 +27,8 @@ log = logging.getLogger("loket.display")
 CALLS = ("call", "recall")
 RETRY_SECONDS = 1.0
 BATCH = 1000  # events read per query while catching up
+EARLIER_GUTTER = 10  # columns between big earlier calls
+NOW_AND_LINES_HEIGHT = 18  # rows the latest call, headings and the bottom lines take
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class DisplayApp(App):
                 yield Static("", id="now-text")
             yield Static("", id="earlier-label")
             yield Static("", id="earlier")
+            with Grid(id="earlier-big"):
+                for _ in range(self.calls.maxlen - 1):
+                    yield BigNumber(classes="earlier")
             yield Static("", id="waiting")
         yield Static("", id="unavailable")
         yield Static("", id="message")
@@ -215,7 +221,7 @@ class DisplayApp(App):
         self.query_one("#now-label", Static).update(self.t("display_now"))
         self.query_one("#earlier-label", Static).update(self.t("display_earlier"))
         self.show_latest()
-        self.query_one("#earlier", Static).update(self.earlier_text())
+        self.show_earlier()
         self.query_one("#waiting", Static).update(self.waiting_text())
         self.show_clock()
         if fresh:
@@ -245,6 +251,33 @@ class DisplayApp(App):
             if glyphs.width(where) <= room:
                 return latest.number, where, ""
         return latest.number, "", f"→ {self.counter_name(latest.counter)}"
+
+    def show_earlier(self) -> None:
+        """Earlier calls as "A011 > 2" in big glyphs where the screen has room, else as text."""
+        earlier = list(self.calls)[1:]
+        self.query_one("#earlier", Static).update(self.earlier_text())
+        big = [f"{call.number} > {call.counter}" for call in earlier]
+        columns = self.big_columns(big)
+        grid = self.query_one("#earlier-big", Grid)
+        grid.display = columns > 0
+        self.query_one("#earlier").display = columns == 0
+        if columns:
+            grid.styles.grid_size_columns = columns
+            grid.styles.grid_columns = str(max(map(glyphs.width, big)) + EARLIER_GUTTER)
+            for widget, text in zip_longest(grid.query(BigNumber), big, fillvalue=""):
+                widget.show(text)
+
+    def big_columns(self, big: list[str]) -> int:
+        """How many big earlier calls fit side by side; 0 when they do not all fit."""
+        if not big or not all(glyphs.can_render(text) for text in big):
+            return 0
+        widest = max(glyphs.width(text) for text in big) + EARLIER_GUTTER
+        columns = min(self.calls.maxlen - 1, (self.size.width - 2) // widest)
+        if columns == 0:
+            return 0
+        rows = -(-len(big) // columns)
+        spare = self.size.height - NOW_AND_LINES_HEIGHT
+        return columns if rows * (glyphs.GLYPH_HEIGHT + 1) <= spare else 0
 
     def earlier_text(self) -> str:
         earlier = list(self.calls)[1:]

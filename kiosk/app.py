@@ -46,6 +46,7 @@ class KioskApp(App, inherit_bindings=False):
     """Full-screen kiosk; no key reaches a visitor that could quit or break out of it."""
 
     CSS_PATH = "kiosk.tcss"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-wide")]
     ENABLE_COMMAND_PALETTE = False
     TITLE = "Loket"
 

@@ -60,7 +60,8 @@ def start(path: str, session: str, clock=None) -> str:
         )
     appointments = seed(path, clock or utc_now)
     folder = os.path.dirname(os.path.abspath(path))
-    loket = [sys.executable, "-m", "loket", "--db", path]
+    # COLUMNS and LINES would pin each app to the whole terminal's size, not its pane's.
+    loket = ["env", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "loket", "--db", path]
     panes = [
         [*loket, "kiosk", "--printer", f"file:{folder}/tickets", "--log", f"{folder}/kiosk.log"],
         [*loket, "counter", "1", "--log", f"{folder}/counter.log"],
@@ -72,20 +73,26 @@ def start(path: str, session: str, clock=None) -> str:
     width, height = shutil.get_terminal_size((160, 48))
     _tmux(tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           *environment, shlex.join(panes[0]))  # fmt: skip
-    for command in panes[1:]:
-        _tmux(tmux, "split-window", "-h", "-t", f"={session}", *environment, shlex.join(command))
-    _tmux(tmux, "select-layout", "-t", f"={session}", "even-horizontal")
-    _tmux(tmux, "select-pane", "-t", f"={session}:0.1")  # the counter takes the keys first
-    for option, value in _status_line(appointments, session).items():
-        _tmux(tmux, "set-option", "-t", f"={session}", option, value)
-    # Leaving the demo (detaching) ends it, so no apps linger in the background.
-    _tmux(tmux, "set-hook", "-t", f"={session}", "client-detached",
-          f"kill-session -t ={session}")  # fmt: skip
+    window = f"={session}:0"
+    try:
+        for command in panes[1:]:
+            _tmux(tmux, "split-window", "-h", "-t", window, *environment, shlex.join(command))
+        _tmux(tmux, "select-layout", "-t", window, "even-horizontal")
+        _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
+        for option, value in _status_line(appointments, session).items():
+            _tmux(tmux, "set-option", "-t", session, option, value)
+        # Leaving the demo (detaching) ends it, so no apps linger in the background.
+        _tmux(tmux, "set-hook", "-t", session, "client-detached",
+              f"kill-session -t ={session}")  # fmt: skip
+    except LoketError:
+        _tmux(tmux, "kill-session", "-t", f"={session}", check=False)
+        raise
     return session
 
 
 def _status_line(appointments: list[str], session: str) -> dict[str, str]:
     return {
+        "mouse": "on",  # a click chooses the pane and reaches the app's buttons
         "status-left": f" {session} ",
         "status-left-length": "20",
         "status-right": "Appointments: " + " · ".join(appointments) + "  |  Ctrl-b o: next pane"

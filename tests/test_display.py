@@ -222,3 +222,20 @@ async def test_missing_espeak_gives_one_warning_and_the_display_runs_on(
             "Announcements without voice: espeak-ng is not installed "
             "(Debian: apt-get install espeak-ng)"
         ]
+
+
+async def test_a_large_screen_shows_earlier_calls_big_too(make_display, office):
+    for service in "ABC":
+        office.issue_ticket(service)
+    for desk in "123":
+        office.call_next(desk)
+    app = make_display()
+    async with app.run_test(size=(160, 48)):
+        assert app.query_one("#earlier-big").display
+        assert not app.query_one("#earlier").display
+        big = [n.text for n in app.query(".earlier")]
+        assert app.query_one("#now-number").text == "B001 > LOKET 3"
+        assert big == ["C001 > 2", "A001 > 1", "", "", "", ""]
+    async with make_display().run_test(size=(100, 24)) as pilot:  # no room: a plain list
+        assert not pilot.app.query_one("#earlier-big").display
+        assert shown(pilot.app, "#earlier") == "C001     → Loket 2\nA001     → Loket 1"

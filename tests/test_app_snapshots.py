@@ -1,0 +1,69 @@
+"""What the counter app and the display look like, with a frozen clock.
+
+Run `pytest tests/test_app_snapshots.py --snapshot-update` after a deliberate change of
+look, and read the new SVGs (tests/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from counter.app import CounterApp
+from display.app import DisplayApp
+from loket.engine import Engine
+from tests.conftest import Clock
+
+
+@pytest.fixture
+def busy_office(tmp_path):
+    """A morning at the demo office: a few calls made, a few visitors waiting."""
+    clock = Clock()
+    path = tmp_path / "loket.db"
+    with Engine(path, clock=clock) as engine:
+        for service in "AABCA":
+            engine.issue_ticket(service)
+            clock.advance(minutes=2)
+        engine.issue_ticket("B", priority=True)
+        booking = engine.add_appointment("A", clock.now + timedelta(minutes=5), name="Not Shown")
+        engine.check_in(booking.reference)
+        engine.call_next("2")
+        engine.call_next("3")
+        clock.advance(minutes=3)
+        engine.call_next("1")
+        engine.recall("1")
+        clock.advance(minutes=1, seconds=20)
+    return str(path), clock
+
+
+def test_counter_serving_a_visitor(busy_office, snap_compare):
+    path, clock = busy_office
+    app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
+    assert snap_compare(app, terminal_size=(100, 32))
+
+
+def test_counter_transfer_dialog(busy_office, snap_compare):
+    path, clock = busy_office
+    app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
+    assert snap_compare(app, press=["t"], terminal_size=(100, 32))
+
+
+def test_counter_narrow_and_paused(tmp_path, snap_compare):
+    clock = Clock()
+    path = tmp_path / "loket.db"
+    with Engine(path, clock=clock) as engine:
+        engine.pause("4")
+    app = CounterApp(str(path), "4", clock=clock, watch_interval=3600, tick_interval=3600)
+    assert snap_compare(app, terminal_size=(52, 40))
+
+
+def test_display_on_a_large_screen(busy_office, snap_compare):
+    path, clock = busy_office
+    app = DisplayApp(path, clock=clock, poll_interval=3600)
+    assert snap_compare(app, terminal_size=(160, 48))
+
+
+def test_display_when_the_database_is_unavailable(tmp_path, snap_compare):
+    app = DisplayApp(str(tmp_path / "missing.db"), clock=Clock(), poll_interval=3600)
+    assert snap_compare(app, terminal_size=(100, 30))

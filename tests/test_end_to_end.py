@@ -1,0 +1,82 @@
+"""The whole office in real terminals: kiosk, counter and display as separate processes.
+
+tmux is the terminal; `.ci/system-packages` installs it where it is missing.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from loket import glyphs
+from tests.terminal import Tmux
+
+FROZEN = "2026-12-01T08:00:00+00:00"  # a Tuesday, 09:00 in Brussels
+
+
+def big(text: str) -> list[str]:
+    return [line.rstrip() for line in glyphs.render(text)]
+
+
+@pytest.fixture
+def tmux(tmp_path):
+    terminal = Tmux(tmp_path, LOKET_FROZEN_CLOCK=FROZEN)
+    yield terminal
+    terminal.close()
+
+
+def test_a_ticket_taken_at_the_kiosk_is_called_at_a_counter_and_shown(tmux, tmp_path):
+    db = str(tmp_path / "office.db")
+    assert tmux.loket("--db", db, "init").returncode == 0
+    tmux.start("kiosk", "--db", db, "kiosk", "--printer", f"file:{tmp_path}/tickets")
+    tmux.start("counter", "--db", db, "counter", "2")
+    tmux.start("display", "--db", db, "display", "--counters", "2")
+    tmux.wait_for("kiosk", "Raak een dienst aan")
+    tmux.wait_for("counter", "Loket 2 · Stadhuis Demo", "No visitor.")
+    tmux.wait_for("display", "Nog niemand opgeroepen")
+
+    tmux.keys("kiosk", "3")  # the button box's third service: Burgerlijke stand
+    tmux.wait_for("kiosk", "Uw nummer")
+    tmux.wait_for("counter", "Next: C001")
+
+    tmux.keys("counter", "n")
+    tmux.wait_for("counter", "Called C001.")
+    screen = tmux.wait_for("display", *big("C001 > LOKET 2"))
+    assert "Wachtend:  A 0   B 0   C 0   D 0" in screen
+
+    tmux.keys("counter", "d")
+    tmux.wait_for("counter", "C001 done.", "Served today: 1")
+
+
+def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path, snapshot):
+    db = str(tmp_path / "demo.db")
+    started = tmux.loket("--db", db, "demo", "--detach", "--session", "demo")
+    assert started.returncode == 0, started.stderr
+    panes = tmux("list-panes", "-t", "demo", "-F", "#{pane_index}").split()
+    assert panes == ["0", "1", "2"]
+    kiosk = tmux.wait_for("demo:0.0", "Ik heb een afspraak", "09:00")
+    counter = tmux.wait_for("demo:0.1", "No visitor.", "09:00")
+    display = tmux.wait_for("demo:0.2", "Nog niemand opgeroepen", "09:00")
+    assert "\n---\n".join([kiosk, counter, display]) == snapshot
+    status = tmux("show-options", "-v", "-t", "demo", "status-right")
+    assert status.startswith("Appointments: 09:05 A ")  # with their references
+
+    tmux.keys("demo:0.0", "1")
+    tmux.wait_for("demo:0.0", "Uw nummer")
+    tmux.keys("demo:0.1", "n")
+    tmux.wait_for("demo:0.2", *big("A001"), *big("LOKET 1"))
+
+
+def test_a_second_demo_with_the_same_name_is_refused(tmux, tmp_path):
+    assert tmux.loket("--db", str(tmp_path / "a.db"), "demo", "--detach").returncode == 0
+    again = tmux.loket("--db", str(tmp_path / "b.db"), "demo", "--detach")
+    assert again.returncode == 1
+    assert "a demo is already running: `tmux attach -t loket-demo`" in again.stderr
+    assert not (tmp_path / "b.db").exists()
+
+
+def test_the_demo_refuses_an_existing_database(tmux, tmp_path):
+    db = str(tmp_path / "office.db")
+    tmux.loket("--db", db, "init")
+    refused = tmux.loket("--db", db, "demo", "--detach")
+    assert refused.returncode == 1
+    assert "already exists: the demo needs a fresh database file" in refused.stderr
