@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format bench tour kiosk clean
+.PHONY: test lint format bench tour demo kiosk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,9 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+demo: $(STAMP)
+	$(BIN)/loket demo
 
 kiosk: $(STAMP)
 	$(BIN)/loket --db "$$(mktemp -d)/loket.db" kiosk --printer "file:$${TMPDIR:-/tmp}/loket-tickets"

@@ -4,6 +4,8 @@
    (one-row BEGIN IMMEDIATE transactions with the same pragmas) measured in the same run.
 2. The latency of a counter's call with 1,000 and 100,000 tickets in the database.
 3. The start-up time of the `loket ticket` command.
+4. The kiosk: a tap to the ticket on screen, and cold start (kiosk_figures.py).
+5. The display: a counter's call to the display's screen, and memory (display_figures.py).
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-import kiosk_figures  # benchmarks/ is this script's folder
+import display_figures  # benchmarks/ is this script's folder
+import kiosk_figures
 from timing import process_times
 
 from loket.config import default_config_text
@@ -271,6 +274,7 @@ def report(
     checkpoint: float,
     startup: dict[str, list[float]],
     kiosk: dict[str, list[float]],
+    display: dict,
 ) -> str:
     machine = (
         f"{len(os.sched_getaffinity(0))} CPUs ({platform.machine()}), "
@@ -279,6 +283,7 @@ def report(
     one, _ = rates(issuance, 1)
     many, ratio = rates(issuance, PROCESSES)
     clean = issuance["duplicates"] == 0 and issuance["errors"] == 0
+    rss = display["rss_mib"]
     growth = statistics.median(large) / statistics.median(small)
     ticket = statistics.median(startup["ticket"])
     rows = [
@@ -335,6 +340,24 @@ def report(
             "median < 1 s",
             verdict(statistics.median(kiosk["cold"]) < 1000),
         ),
+        (
+            "Call committed by a counter process to painted on the display: p50 / p95",
+            spread(display["latencies"], 50, 95, 1),
+            "p95 < 150 ms",
+            verdict(percentile(display["latencies"], 95) < 150),
+        ),
+        (
+            f"Display memory growth over {display_figures.MEMORY_CALLS:,} calls (RSS at start)",
+            f"+{rss[2] - rss[0]:.1f} MiB ({rss[0]:.0f} MiB)",
+            "< 5 MB",
+            verdict((rss[2] - rss[0]) * 1.048576 < 5),
+        ),
+        (
+            f"same, over the second {display_figures.MEMORY_CALLS // 2:,} calls only",
+            f"+{rss[2] - rss[1]:.1f} MiB",
+            "",
+            "",
+        ),
     ]
     lines = [
         f"# Loket benchmark, {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}",
@@ -343,7 +366,10 @@ def report(
         f"Issuance: {PROCESSES} x {TICKETS_EACH} tickets (A, B, C), median of {ROUNDS} rounds on "
         f"fresh files. Calls: {CALLS} at counter 1, {WAITING_TODAY} tickets issued today, the "
         f"rest finished on earlier days. Start-up: {STARTUP_RUNS} runs each. Kiosk: "
-        f"{kiosk_figures.TAPS} taps in a headless terminal, {kiosk_figures.COLD_STARTS} cold starts.",
+        f"{kiosk_figures.TAPS} taps in a headless terminal, {kiosk_figures.COLD_STARTS} cold starts. "
+        f"Display: {display_figures.CALLS} calls from a counter process, one every "
+        f"{display_figures.CALL_GAP_SECONDS[0]}-{display_figures.CALL_GAP_SECONDS[1]} s, to a "
+        "headless display polling every 50 ms; memory as resident set size.",
         "",
         "| Figure | Measured | Goal | Result |",
         "|---|---|---|---|",
@@ -370,7 +396,8 @@ def main() -> None:
             "bare": process_times([sys.executable, "-c", "pass"], STARTUP_RUNS, pycache),
         }
     kiosk = kiosk_figures.measure()
-    text = report(issuance, small, large, checkpoint, startup, kiosk)
+    display = display_figures.measure()
+    text = report(issuance, small, large, checkpoint, startup, kiosk, display)
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)

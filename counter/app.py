@@ -124,7 +124,7 @@ class CounterApp(App):
         if self.engine is not None:
             self.engine.close()
         self.engine = self.watcher = self.desk = None
-        self.problem = f"Database unavailable: {error}. Retrying…"
+        self.problem = f"Not connected: {error}. Retrying…"
         self.show()
 
     def follow_changes(self) -> None:

@@ -26,7 +26,7 @@ log = logging.getLogger("loket.display")
 
 CALLS = ("call", "recall")
 RETRY_SECONDS = 1.0
-BATCH = 1000  # events read per query while catching up
+BATCH = 500  # events read per query while catching up
 EARLIER_GUTTER = 10  # columns between big earlier calls
 NOW_AND_LINES_HEIGHT = 18  # rows the latest call, headings and the bottom lines take
 
@@ -168,19 +168,20 @@ class DisplayApp(App):
             self.unavailable(error)
 
     def read_new_calls(self) -> None:
-        new = []
+        """Take in every new call, a batch at a time; announce the latest few."""
+        to_announce: deque[Event] = deque(maxlen=Announcer.MAX_PENDING)
         while True:
             events = self.engine.events_after(self.last_event, CALLS, limit=BATCH)
             if events:
                 self.last_event = events[-1].id
-            new += [event for event in events if self.wanted(event)]
+            for event in filter(self.wanted, events):
+                self.remember(event)
+                to_announce.append(event)
             if len(events) < BATCH:
                 break
-        for event in new:
-            self.remember(event)
-        for event in new[-Announcer.MAX_PENDING :]:
+        for event in to_announce:
             self.announce(event)
-        self.show_all(fresh=bool(new))
+        self.show_all(fresh=bool(to_announce))
 
     # what is shown
 
@@ -316,6 +317,7 @@ class DisplayApp(App):
     def on_resize(self) -> None:
         if self.engine is not None:
             self.show_latest()
+            self.show_earlier()
 
     def on_unmount(self) -> None:
         if self.announcer is not None:

@@ -558,7 +558,7 @@ def cmd_kiosk(args) -> int:
 
 def cmd_counter(args) -> int:
     path = database_path(args.db)
-    _refuse_unknown_counter(args, path)
+    _refuse_unknown(path, counters={args.counter})
     from counter.app import CounterApp  # Textual only on the path that opens a screen
 
     _log_to_file(args.log, "counter.log")
@@ -567,25 +567,34 @@ def cmd_counter(args) -> int:
     return 0
 
 
-def _refuse_unknown_counter(args, path: str) -> None:
-    """A typo in the counter id is refused at once; a database not there yet is waited for."""
+def _refuse_unknown(path: str, counters=frozenset(), services=frozenset()) -> None:
+    """A typo in a counter id or service code is refused at once, before the screen opens.
+
+    A database that is not there yet is no error: the app waits for it.
+    """
     from loket.engine import Engine
     from loket.errors import StorageError
 
     try:
         engine = Engine(path, create=False)
     except StorageError:
-        return  # the app says "unavailable" and retries until it appears
+        return
     with engine:
-        if args.counter not in engine.office.counters:
-            known = ", ".join(engine.office.counters)
-            raise LoketError(f"no counter {args.counter!r} in {engine.office.name}; known: {known}")
+        office = engine.office
+        for kind, asked, known in (("counter", counters, office.counters),
+                                   ("service", services, office.services)):  # fmt: skip
+            unknown = sorted(set(asked) - set(known))
+            if unknown:
+                raise LoketError(
+                    f"unknown {kind} {', '.join(map(repr, unknown))} (known: {', '.join(known)})"
+                )
 
 
 def cmd_display(args) -> int:
     if args.history < 0 or args.history > 50:
         raise LoketError("--history: expected 0 to 50 earlier calls")
     path = database_path(args.db)
+    _refuse_unknown(path, counters=args.counters, services=args.services)
     from display.app import DisplayApp  # Textual only on the path that opens a screen
 
     _log_to_file(args.log, "display.log")

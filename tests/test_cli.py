@@ -86,6 +86,39 @@ def test_usage_errors_exit_2(loket):
     assert exit.value.code == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("counter", "9"), "loket: unknown counter '9' (known: 1, 2, 3, 4)\n"),
+        (("display", "--services", "a,z"), "loket: unknown service 'Z' (known: A, B, C, D)\n"),
+        (
+            ("display", "--counters", "1,7,8"),
+            "loket: unknown counter '7', '8' (known: 1, 2, 3, 4)\n",
+        ),
+        (("display", "--history", "99"), "loket: --history: expected 0 to 50 earlier calls\n"),
+    ],
+)
+def test_apps_refuse_a_typo_before_opening_a_screen(loket, args, message):
+    loket("init")
+    code, out, err = loket(*args)
+    assert (code, err) == (1, message)
+
+
+def test_display_voice_must_be_a_language_or_off(loket):
+    with pytest.raises(SystemExit) as exit:
+        loket("display", "--voice", "es")
+    assert exit.value.code == 2
+
+
+def test_a_frozen_clock_stops_time_for_screenshots(db_path, monkeypatch, capsys):
+    monkeypatch.setenv("LOKET_FROZEN_CLOCK", "2026-12-01T08:00:00+00:00")
+    assert main(["--db", str(db_path), "ticket", "A", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["arrived_at"] == "2026-12-01T08:00:00.000000+00:00"
+    monkeypatch.setenv("LOKET_FROZEN_CLOCK", "2026-12-01 09:00")
+    with pytest.raises(SystemExit, match="needs a UTC offset"):
+        main(["--db", str(db_path), "status"])
+
+
 def test_a_clerk_calls_recalls_transfers_and_finishes(loket):
     loket("ticket", "A")
     loket("ticket", "A")

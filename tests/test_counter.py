@@ -227,7 +227,7 @@ async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
     app = CounterApp(str(db_path), "1", clock=clock, watch_interval=0.05)
     app.retry_seconds = 0.1
     async with app.run_test(size=SIZE) as pilot:
-        assert shown(app, "#message").startswith("Database unavailable:")
+        assert shown(app, "#message").startswith("Not connected: the database")
         assert enabled(app) == set()
         await pilot.press("n")
         Engine(db_path, clock=clock).close()
