@@ -106,8 +106,13 @@ class CounterApp(App):
         """Open the shared database; on failure say so and keep retrying."""
         try:
             engine = Engine(self.db_path, clock=self.clock, create=False)
+        except LoketError as error:
+            self.unavailable(error)
+            return False
+        try:
             engine.counter_state(self.counter_id)  # Refused when the office has no such counter
         except LoketError as error:
+            engine.close()
             self.unavailable(error)
             return False
         self.engine = engine

@@ -69,6 +69,7 @@ class DisplayApp(App):
         self.watcher: ChangeWatcher | None = None
         self.calls: deque[Shown] = deque(maxlen=history + 1)
         self.last_event = 0
+        self.day = ""
         self.announcer: Announcer | None = None
         self.highlight_timer = None
         self.retry_seconds = RETRY_SECONDS
@@ -127,22 +128,31 @@ class DisplayApp(App):
 
     def connect(self) -> bool:
         """Open the shared database and show today's calls so far, without announcing them."""
+        engine = None
         try:
             engine = Engine(self.db_path, clock=self.clock, create=False)
             self.watcher = ChangeWatcher(engine)
             self.watcher.changed()
-            calls = engine.calls_today(limit=500)
+            self.engine = engine
+            self.load_today()
         except LoketError as error:
+            if engine is not None and self.engine is None:
+                engine.close()
             self.unavailable(error)
             return False
-        self.engine = engine
-        self.last_event = max((event.id for event in calls), default=0)
+        self.screen.set_class(False, "unavailable")
+        return True
+
+    def load_today(self) -> None:
+        """Today's calls so far, newest on top, not announced: at start and after midnight."""
+        # Read the position first: a call committed in between is then shown and announced.
+        self.last_event = self.engine.last_event_id()
+        calls = self.engine.calls_today(limit=500)
+        self.day = self.engine.today()
         self.calls.clear()
         for event in reversed(calls):
             self.remember(event)
-        self.screen.set_class(False, "unavailable")
         self.show_all()
-        return True
 
     def unavailable(self, error: Exception) -> None:
         """Show the calm 'one moment' state instead of calls that may be stale; retry soon."""
@@ -302,6 +312,13 @@ class DisplayApp(App):
         self.highlight_timer = self.set_timer(seconds, lambda: now.remove_class("fresh"))
 
     def show_clock(self) -> None:
+        """The clock; at the first tick of a new day, yesterday's calls leave the screen."""
+        if self.engine is not None and self.engine.today() != self.day:
+            try:
+                self.load_today()
+            except StorageError as error:
+                self.unavailable(error)
+                return
         if self.engine is not None:
             local = self.engine.local(self.clock())
         else:

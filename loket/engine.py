@@ -625,6 +625,11 @@ class Engine:
             counts = self.store.waiting_counts(day)
         return {code: counts.get(code, 0) for code in self.office.services}
 
+    def last_event_id(self) -> int:
+        """The newest event's id (0 when none): followers read `events_after` it."""
+        with self.store.read():
+            return self.store.last_event_id()
+
     def calls_today(self, limit: int = 50) -> list[Event]:
         """Today's latest calls and recalls, newest first."""
         with self.store.read():

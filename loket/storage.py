@@ -441,6 +441,9 @@ class Store:
         )
         return [_event(row) for row in rows]
 
+    def last_event_id(self) -> int:
+        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+
     def last_events(
         self, actions: Sequence[str], limit: int, day: str | None = None
     ) -> list[Event]:

@@ -239,3 +239,20 @@ async def test_a_large_screen_shows_earlier_calls_big_too(make_display, office):
     async with make_display().run_test(size=(100, 24)) as pilot:  # no room: a plain list
         assert not pilot.app.query_one("#earlier-big").display
         assert shown(pilot.app, "#earlier") == "C001     → Loket 2\nA001     → Loket 1"
+
+
+async def test_at_midnight_yesterdays_calls_leave_the_screen(make_display, office, clock):
+    clock.now = clock.now.replace(hour=22, minute=59, second=58)  # 23:59:58 in Brussels
+    office.issue_ticket("A")
+    office.call_next("1")
+    voice = Voice()
+    app = make_display(voice="nl", speak=voice)
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.query_one("#now-number").text == "A001 > LOKET 1"
+        clock.advance(seconds=3)
+        await until(pilot, lambda: app.query_one("#now-number").text == "", seconds=3)
+        assert shown(app, "#now-text") == "Nog niemand opgeroepen"
+        office.issue_ticket("B")
+        office.call_next("3")
+        await until(pilot, voice.done.is_set)
+    assert voice.said == ["Nummer B één, loket drie."]
