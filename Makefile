@@ -34,7 +34,7 @@ demo: $(STAMP)
 	$(BIN)/loket demo
 
 kiosk: $(STAMP)
-	$(BIN)/loket --db "$$(mktemp -d)/loket.db" kiosk --printer "file:$${TMPDIR:-/tmp}/loket-tickets"
+	db="$$(mktemp -d)/loket.db" && $(BIN)/loket --db "$$db" init && $(BIN)/loket --db "$$db" kiosk --printer "file:$${TMPDIR:-/tmp}/loket-tickets"
 
 tour: $(STAMP)
 	$(BIN)/python -m loket.tour

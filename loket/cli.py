@@ -75,12 +75,23 @@ def database_path(option: str | None) -> str:
     return os.path.join(folder, "loket.db")
 
 
-def _engine(args):
+def _engine(args, create: bool | None = None):
+    """The office at --db, $LOKET_DB or the per-user default.
+
+    Only the per-user default is created on first use, so that `loket ticket A` works with
+    no set-up. A file named with --db or $LOKET_DB must exist (`init` creates it): a typo
+    or a share that is briefly gone must never become a second office handing out A001 again.
+    """
     from loket.engine import Engine
 
+    path = database_path(args.db)
+    if create is None:
+        create = not (args.db or os.environ.get("LOKET_DB"))
+    if not create and not os.path.exists(path):
+        raise LoketError(f"no database at {path}: create it with `loket --db {path} init`")
     if args.clock is None:
-        return Engine(database_path(args.db))
-    return Engine(database_path(args.db), clock=args.clock)
+        return Engine(path, create=create)
+    return Engine(path, clock=args.clock, create=create)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -238,7 +249,7 @@ def cmd_init(args) -> None:
         except (OSError, UnicodeDecodeError) as error:
             raise LoketError(f"cannot read {args.config}: {error}") from None
         load_config(text)  # refuse an invalid config before the database is even created
-    with _engine(args) as engine:
+    with _engine(args, create=True) as engine:
         office = engine.init(text)
         data = {
             "database": engine.path,
@@ -547,8 +558,8 @@ def cmd_kiosk(args) -> int:
 
     path = database_path(args.db)
     _log_to_file(args.log)
-    # Created here, on first use; the app itself never creates one (see Engine's create).
-    # If it cannot be opened now, the kiosk shows "one moment" and retries by itself.
+    # The per-user default is created here, on first use; the app itself never creates one.
+    # If the database cannot be opened now, the kiosk shows "one moment" and retries.
     with suppress(LoketError):
         _engine(args).close()
     kwargs = {} if args.clock is None else {"clock": args.clock}

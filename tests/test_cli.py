@@ -11,7 +11,9 @@ from loket.cli import main
 
 @pytest.fixture
 def loket(db_path, clock, capsys):
-    """Run `loket --db <fresh file> ARGS...`; returns (exit code, stdout, stderr)."""
+    """Run `loket --db <fresh demo office> ARGS...`; returns (exit code, stdout, stderr)."""
+    assert main(["--db", str(db_path), "init"], clock=clock) == 0
+    capsys.readouterr()
 
     def run(*args: str):
         code = main(["--db", str(db_path), *args], clock=clock)
@@ -77,6 +79,22 @@ def test_refusals_exit_1_with_one_line_on_stderr(loket, args, message):
     assert (code, out, err) == (1, "", message)
 
 
+def test_a_database_named_with_db_must_exist(tmp_path, capsys):
+    typo = tmp_path / "ofice.db"
+    assert main(["--db", str(typo), "ticket", "A"]) == 1
+    assert capsys.readouterr().err == (
+        f"loket: no database at {typo}: create it with `loket --db {typo} init`\n"
+    )
+    assert not typo.exists()  # never a second office that hands out A001 again
+
+
+def test_the_per_user_database_is_created_on_first_use(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("LOKET_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    assert main(["ticket", "A"]) == 0
+    assert (tmp_path / "loket" / "loket.db").exists()
+
+
 def test_usage_errors_exit_2(loket):
     with pytest.raises(SystemExit) as exit:
         loket("ticket")
@@ -112,6 +130,8 @@ def test_display_voice_must_be_a_language_or_off(loket):
 
 def test_a_frozen_clock_stops_time_for_screenshots(db_path, monkeypatch, capsys):
     monkeypatch.setenv("LOKET_FROZEN_CLOCK", "2026-12-01T08:00:00+00:00")
+    assert main(["--db", str(db_path), "init"]) == 0
+    capsys.readouterr()
     assert main(["--db", str(db_path), "ticket", "A", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["arrived_at"] == "2026-12-01T08:00:00.000000+00:00"
     monkeypatch.setenv("LOKET_FROZEN_CLOCK", "2026-12-01 09:00")
@@ -203,15 +223,17 @@ def test_qr_in_the_terminal_is_drawn_with_blocks(loket):
     assert code == 0 and "█" in out and booked["reference"] in out
 
 
-def test_init_with_an_invalid_config_file_exits_1_and_creates_nothing(loket, tmp_path, db_path):
+def test_init_with_an_invalid_config_file_exits_1_and_creates_nothing(tmp_path, capsys):
     bad = tmp_path / "office.toml"
     bad.write_text('office = "X"\ntimezone = "Nowhere/Town"\n')
-    code, _, err = loket("init", "--config", str(bad))
+    fresh = tmp_path / "new.db"
+    code = main(["--db", str(fresh), "init", "--config", str(bad)])
+    err = capsys.readouterr().err
     assert (
         code == 1
         and err == "loket: invalid office config: timezone: unknown time zone 'Nowhere/Town'\n"
     )
-    assert not db_path.exists()
+    assert not fresh.exists()
 
 
 def test_stats_of_a_day_as_json_and_csv(loket, clock, tmp_path):

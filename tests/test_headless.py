@@ -43,12 +43,14 @@ def test_issuing_a_ticket_imports_neither_textual_rich_nor_sqlite_utils(tmp_path
 
 def test_table_commands_use_rich_but_never_textual(tmp_path):
     db = str(tmp_path / "x.db")
+    subprocess.run([sys.executable, "-m", "loket", "--db", db, "init"], check=True)
     modules = loaded_modules("--db", db, "status")
     assert "rich" in modules and "textual" not in modules
 
 
 def test_json_output_is_one_object(tmp_path):
     db = str(tmp_path / "x.db")
+    subprocess.run([sys.executable, "-m", "loket", "--db", db, "init"], check=True)
     out = subprocess.run(
         [sys.executable, "-m", "loket", "--db", db, "services", "--json"],
         capture_output=True,

@@ -88,9 +88,11 @@ def test_a_failed_operation_leaves_no_half_written_ticket(office, monkeypatch):
 
 
 def test_two_processes_creating_the_same_database_at_once_both_succeed(tmp_path):
-    path = tmp_path / "new.db"
+    # The per-user database is created by whichever command comes first.
+    env = {k: v for k, v in os.environ.items() if k != "LOKET_DB"}
+    env["XDG_DATA_HOME"] = str(tmp_path)
     runs = [
-        subprocess.Popen([*LOKET, "--db", str(path), "ticket", "A"], stdout=subprocess.PIPE)
+        subprocess.Popen([*LOKET, "ticket", "A"], stdout=subprocess.PIPE, env=env)
         for _ in range(4)
     ]
     numbers = sorted(run.communicate()[0].decode().split()[1] for run in runs)
