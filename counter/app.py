@@ -139,10 +139,14 @@ class CounterApp(App):
                 self.connect()
             return
         try:
-            if self.watcher.changed():
-                self.load()
-        except StorageError as error:
+            if not self.watcher.changed():
+                return
+            if self.engine.refresh_config() and self.counter_id not in self.office.counters:
+                raise Refused(f"counter {self.counter_id} was removed from the office config")
+        except LoketError as error:
             self.unavailable(error)
+            return
+        self.load()
 
     def retry_due(self) -> bool:
         now = time.monotonic()
@@ -154,7 +158,7 @@ class CounterApp(App):
     def load(self) -> None:
         try:
             self.desk = self.engine.desk(self.counter_id)
-        except StorageError as error:
+        except LoketError as error:
             self.unavailable(error)
             return
         self.show()

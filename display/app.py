@@ -173,6 +173,7 @@ class DisplayApp(App):
             return
         try:
             if self.watcher.changed():
+                self.engine.refresh_config()  # names, message: shown with the calls
                 self.read_new_calls()
         except StorageError as error:
             self.unavailable(error)

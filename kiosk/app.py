@@ -140,16 +140,22 @@ class KioskApp(App, inherit_bindings=False):
         return True
 
     def follow_changes(self) -> None:
-        """Refresh the start screen when any kiosk or counter changed the queue."""
+        """Refresh the start screen when any kiosk or counter changed the queue or the office."""
         if self.watcher is None or isinstance(self.screen, UnavailableScreen):
             return
         try:
             changed = self.watcher.changed()
+            new_office = changed and self.engine.refresh_config()
         except StorageError as error:
             self.unavailable(error)
             return
+        if new_office:
+            log.info("office config changed: services %s", ", ".join(self.office.services))
         if changed and isinstance(self.screen, StartScreen):
-            self.screen.refresh_services()
+            if new_office:  # services may have come or gone: build the buttons anew
+                self.screen.refresh(recompose=True)
+            else:
+                self.screen.refresh_services()
 
     # texts
 

@@ -204,11 +204,11 @@ class Engine:
         self.clock = clock
         self._days_closed_before: str | None = None
         self.path = str(path)
-        text = self.store.setting("config")
-        if text is None:
+        self._config_text = self.store.setting("config")
+        if self._config_text is None:
             self.office = self._store_config(default_config_text(), only_if_missing=True)
         else:
-            self.office = office_from_dict(json.loads(text))
+            self.office = office_from_dict(json.loads(self._config_text))
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database; long-running clients call it when idle."""
@@ -239,13 +239,28 @@ class Engine:
         office = load_config(text)  # invalid config raises before anything is written
         with self.store.write() as db:
             if only_if_missing and db.setting("config") is not None:
-                return office_from_dict(json.loads(db.setting("config")))
+                self._config_text = db.setting("config")
+                return office_from_dict(json.loads(self._config_text))
             # Stored validated and as JSON: opening the database then needs no TOML parser.
-            db.set_setting("config", json.dumps(office.raw, ensure_ascii=False))
+            self._config_text = json.dumps(office.raw, ensure_ascii=False)
+            db.set_setting("config", self._config_text)
             if db.setting("qr_secret") is None:
                 db.set_setting("qr_secret", codes.new_secret())
             db.sync_counters(list(office.counters))
         return office
+
+    def refresh_config(self) -> bool:
+        """Take up an office config stored since this engine opened (`loket init --config`).
+
+        Long-running apps call it when the database changed; True when the office changed.
+        """
+        with self.store.read():
+            text = self.store.setting("config")
+        if text is None or text == self._config_text:
+            return False
+        self.office = office_from_dict(json.loads(text))
+        self._config_text = text
+        return True
 
     # time
 

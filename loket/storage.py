@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from loket.errors import StorageError
+from loket.errors import Refused, StorageError
 from loket.model import Appointment, Event, Ticket, from_text, to_text
 
 BUSY_TIMEOUT_MS = 10_000
@@ -242,6 +242,8 @@ class Store:
             "WHERE c.id = ?",
             (counter_id,),
         ).fetchone()
+        if row is None:  # a newer config dropped it while a client still had the old one
+            raise Refused(f"counter {counter_id} is no longer in the office config")
         return row[0], None if row[1] is None else _ticket(row[1:])
 
     def counters(self) -> dict[str, tuple[str, int | None]]:

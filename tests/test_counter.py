@@ -6,6 +6,7 @@ import pytest
 from textual.widgets import Button, Checkbox, Input, OptionList
 
 from counter.app import CounterApp
+from loket.config import default_config_text
 from loket.engine import Engine
 
 SIZE = (100, 32)
@@ -234,3 +235,22 @@ async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
         await pilot.pause(0.4)
         assert shown(app, "#state") == "OPEN"
         assert enabled(app) == {"call_number", "pause", "issue"}
+
+
+async def test_a_new_office_config_is_taken_up_without_a_restart(make_counter, office):
+    app = make_counter(watch_interval=0.05)
+    app.retry_seconds = 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        office.init(default_config_text().replace('name = "Loket 1"', 'name = "Balie 1"'))
+        await pilot.pause(0.3)
+        assert shown(app, "#name") == "Balie 1 · Stadhuis Demo"
+        without_1 = default_config_text().replace(
+            '[[counters]]\nid = "1"\nname = "Loket 1"\nservices = ["A", "B"]\n', ""
+        )
+        assert without_1 != default_config_text()
+        office.init(without_1)
+        await pilot.pause(0.3)
+        assert shown(app, "#message") == (
+            "Not connected: unknown counter '1' (known: 2, 3, 4). Retrying…"
+        )
+        assert enabled(app) == set()

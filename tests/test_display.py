@@ -256,3 +256,15 @@ async def test_at_midnight_yesterdays_calls_leave_the_screen(make_display, offic
         office.call_next("3")
         await until(pilot, voice.done.is_set)
     assert voice.said == ["Nummer B één, loket drie."]
+
+
+async def test_a_new_message_line_shows_without_a_restart(make_display, office):
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        office.init(
+            default_config_text().replace(
+                'message = "Welkom · Bienvenue · Welcome · Willkommen"',
+                'message = "Vandaag sluiten we om 12:00"',
+            )
+        )
+        await until(pilot, lambda: shown(app, "#message") == "Vandaag sluiten we om 12:00")

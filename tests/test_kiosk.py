@@ -549,3 +549,15 @@ async def test_scanning_a_waiting_ticket_says_what_it_is_instead_of_sending_to_t
     async with app.run_test(size=SIZE) as pilot:
         await scan(pilot, "LOKET A001 2026-12-01")
         assert texts.text("nl", "own_ticket") in screen_text(app)
+
+
+async def test_a_new_office_config_reaches_the_kiosk_without_a_restart(make_kiosk, office):
+    app = make_kiosk(watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        changed = default_config_text().replace("walk_in = false ", "walk_in = true ")
+        assert changed != default_config_text()
+        office.init(changed)  # D now takes walk-ins too
+        await pilot.pause(0.4)
+        assert "4  Bouwen en wonen" in screen_text(app)
+        await button_box(pilot, "4")
+        assert app.screen.query_one("#number").text == "D001"

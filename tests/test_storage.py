@@ -92,8 +92,7 @@ def test_two_processes_creating_the_same_database_at_once_both_succeed(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "LOKET_DB"}
     env["XDG_DATA_HOME"] = str(tmp_path)
     runs = [
-        subprocess.Popen([*LOKET, "ticket", "A"], stdout=subprocess.PIPE, env=env)
-        for _ in range(4)
+        subprocess.Popen([*LOKET, "ticket", "A"], stdout=subprocess.PIPE, env=env) for _ in range(4)
     ]
     numbers = sorted(run.communicate()[0].decode().split()[1] for run in runs)
     assert [run.returncode for run in runs] == [0, 0, 0, 0]
