@@ -42,6 +42,7 @@ class CounterApp(App):
         Binding("p", "pause", "Pause/Resume", id="pause"),
         Binding("i", "issue", "Ticket for a visitor", id="issue"),
     ]
+    ACTIONS = frozenset(binding.action for binding in BINDINGS)
     BUTTONS = [
         ("next", "Next (n)"),
         ("recall", "Recall (r)"),
@@ -73,6 +74,7 @@ class CounterApp(App):
         self.desk: Desk | None = None
         self.problem: str | None = None
         self.retry_seconds = RETRY_SECONDS
+        self.timezone = None  # the office's, once known; until then the machine's
         self._next_retry = 0.0
 
     def compose(self) -> ComposeResult:
@@ -146,7 +148,15 @@ class CounterApp(App):
         except LoketError as error:
             self.unavailable(error)
             return
+        before = self.shown_number()
         self.load()
+        after = self.shown_number()
+        if self.desk is not None and after != before:  # e.g. `loket call 1` from a shell
+            self.say(
+                f"{after} was called to this counter from elsewhere."
+                if after
+                else f"{before} was handled elsewhere."
+            )
 
     def retry_due(self) -> bool:
         now = time.monotonic()
@@ -190,14 +200,15 @@ class CounterApp(App):
         if self.problem:
             self.say(self.problem, refused=True)
         for button in self.query(".action").results(Button):
-            button.disabled = not self.check_action(button.id, ())
+            button.disabled = self.why_not(button.id) is not None
         self.refresh_bindings()
 
     def tick(self) -> None:
         """Times that move on their own: the clock and how long the visitor waited and stands."""
         now = self.clock()
         if self.engine is not None:
-            self.query_one("#clock", Static).update(f"{self.engine.local(now):%H:%M}")
+            self.timezone = self.office.timezone  # kept for when it is unavailable
+        self.query_one("#clock", Static).update(f"{now.astimezone(self.timezone):%H:%M}")
         current = self.desk.counter.current if self.desk else None
         if self.desk is not None and current is None:
             hint = "Paused." if self.desk.counter.state == "paused" else "No visitor."
@@ -245,23 +256,34 @@ class CounterApp(App):
 
     # which actions apply
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Actions that do not apply now are disabled: the buttons grey out, the keys do nothing."""
-        if action not in {binding.action for binding in self.BINDINGS}:
-            return True
-        if self.desk is None or len(self.screen_stack) > 1:  # a dialog is open
-            return False
+    def why_not(self, action: str) -> str | None:
+        """Why `action` does not apply now (its button is greyed out), or None when it does."""
+        if self.desk is None:
+            return "Not connected to the database."
         state = self.desk.counter
         paused = state.state == "paused"
-        if action in WITH_VISITOR:
-            return state.current is not None
-        if action == "next":
-            return not paused and (state.current is not None or bool(self.desk.upcoming))
-        if action == "call_number":
-            return not paused
-        if action == "pause":
-            return state.current is None
+        if action in WITH_VISITOR and state.current is None:
+            return "There is no visitor at the counter."
+        if action in ("next", "call_number") and paused:
+            return "The counter is paused: resume it first (p)."
+        if action == "next" and state.current is None and not self.desk.upcoming:
+            return "Nobody is waiting."
+        if action == "pause" and state.current is not None:
+            return f"Finish {state.current.number} first (done, no-show or transfer)."
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The counter's keys are off while a dialog is open (its keys are the dialog's)."""
+        if action in self.ACTIONS:
+            return self.desk is not None and len(self.screen_stack) == 1
         return True
+
+    async def run_action(self, action, *args, **kwargs):
+        """A key or button of an action that does not apply says why instead of acting."""
+        if isinstance(action, str) and action in self.ACTIONS and (reason := self.why_not(action)):
+            self.say(reason, refused=True)
+            return False
+        return await super().run_action(action, *args, **kwargs)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
         await self.run_action(event.button.id)

@@ -36,10 +36,17 @@ class ChooseService(Dialog):
                 id="services",
             )
             if self.ask_priority:
-                yield Checkbox("Priority (cannot wait standing)", id="priority")
-                yield Label("Enter: choose · Tab: priority · Esc: cancel", classes="dialog-help")
+                # Never focused: Enter always issues, `p` (or a click) ticks priority.
+                priority = Checkbox("Priority (cannot wait standing)", id="priority")
+                priority.can_focus = False
+                yield priority
+                yield Label("Enter: issue · p: priority · Esc: cancel", classes="dialog-help")
             else:
                 yield Label("Enter: choose · Esc: cancel", classes="dialog-help")
+
+    def key_p(self) -> None:
+        if self.ask_priority:
+            self.query_one("#priority", Checkbox).toggle()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.ask_priority:

@@ -70,6 +70,7 @@ class DisplayApp(App):
         self.calls: deque[Shown] = deque(maxlen=history + 1)
         self.last_event = 0
         self.day = ""
+        self.timezone = None  # the office's, once known; until then the machine's
         self.announcer: Announcer | None = None
         self.highlight_timer = None
         self.retry_seconds = RETRY_SECONDS
@@ -321,10 +322,8 @@ class DisplayApp(App):
                 self.unavailable(error)
                 return
         if self.engine is not None:
-            local = self.engine.local(self.clock())
-        else:
-            local = self.clock().astimezone()
-        self.query_one("#clock", Static).update(f"{local:%H:%M}")
+            self.timezone = self.engine.office.timezone  # kept for when it is unavailable
+        self.query_one("#clock", Static).update(f"{self.clock().astimezone(self.timezone):%H:%M}")
 
     def show_unavailable(self) -> None:
         """'One moment please' in every language: nothing that could be stale stays on screen."""
@@ -333,6 +332,10 @@ class DisplayApp(App):
         )
 
     def on_resize(self) -> None:
+        self.call_after_refresh(self.fit_to_screen)  # self.size is the new one only then
+
+    def fit_to_screen(self) -> None:
+        """Big glyphs on one line or two, earlier calls big or listed: whatever fits now."""
         if self.engine is not None:
             self.show_latest()
             self.show_earlier()

@@ -66,6 +66,9 @@ async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, 
         assert "Called 1:15 ago" in shown(app, "#details")
         assert office.counter_state("1").current.number == "A001"
         assert "pause" not in enabled(app)  # finish the visitor before pausing
+        await pilot.press("p")
+        assert shown(app, "#message") == "Finish A001 first (done, no-show or transfer)."
+        assert "refused" in app.query_one("#message").classes
         assert {"recall", "done", "no_show", "transfer", "next"} <= enabled(app)
 
 
@@ -190,7 +193,8 @@ async def test_pause_and_resume(make_counter, office):
         assert shown(app, "#state") == "PAUSED"
         assert str(app.query_one("#pause", Button).label) == "Resume (p)"
         assert enabled(app) == {"pause", "issue"}
-        await pilot.press("n")  # disabled: nothing happens
+        await pilot.press("n")  # disabled: it says why, and nothing happens
+        assert shown(app, "#message") == "The counter is paused: resume it first (p)."
         assert office.counter_state("1").current is None
         await pilot.press("p")
         assert shown(app, "#state") == "OPEN"
@@ -203,7 +207,8 @@ async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
         await pilot.press("i")
         options = app.screen.query_one(OptionList)
         assert options.option_count == 3  # D takes appointments only
-        app.screen.query_one(Checkbox).value = True
+        await pilot.press("p")  # ticks priority; Enter then issues, never unticks
+        assert app.screen.query_one(Checkbox).value
         await pilot.press("down", "enter")  # B
         assert shown(app, "#message") == (
             "Ticket B001 issued: tell the visitor their number (1st in line)."
@@ -222,6 +227,13 @@ async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
         await pilot.pause(0.5)
         assert "Next: -" in shown(app, "#queue")
         assert "next" not in enabled(app)
+        office.issue_ticket("B")
+        office.call_next("1")  # a colleague calls from a shell for this desk
+        await pilot.pause(0.5)
+        assert shown(app, "#message") == "B001 was called to this counter from elsewhere."
+        office.finish("1")
+        await pilot.pause(0.5)
+        assert shown(app, "#message") == "B001 was handled elsewhere."
 
 
 async def test_without_a_database_it_waits_and_then_starts(db_path, clock):

@@ -268,3 +268,21 @@ async def test_a_new_message_line_shows_without_a_restart(make_display, office):
             )
         )
         await until(pilot, lambda: shown(app, "#message") == "Vandaag sluiten we om 12:00")
+
+
+async def test_the_layout_follows_the_screen_when_it_is_resized(make_display, office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.call_next("2")
+    app = make_display()
+    async with app.run_test(size=WIDE) as pilot:
+        assert app.query_one("#now-number").text == "A002 > LOKET 2"
+        await pilot.resize_terminal(60, 30)
+        await pilot.pause()
+        assert app.query_one("#now-number").text == "A002"
+        assert app.query_one("#now-counter").text == "LOKET 2"
+        await pilot.resize_terminal(160, 48)
+        await pilot.pause()
+        assert app.query_one("#now-number").text == "A002 > LOKET 2"
+        assert app.query_one("#earlier-big").display
