@@ -280,9 +280,12 @@ class CounterApp(App):
 
     async def run_action(self, action, *args, **kwargs):
         """A key or button of an action that does not apply says why instead of acting."""
-        if isinstance(action, str) and action in self.ACTIONS and (reason := self.why_not(action)):
-            self.say(reason, refused=True)
-            return False
+        if isinstance(action, str) and action in self.ACTIONS and self.why_not(action):
+            if self.engine is not None:
+                self.load()  # the screen may be a poll behind: a ticket may have just come in
+            if reason := self.why_not(action):
+                self.say(reason, refused=True)
+                return False
         return await super().run_action(action, *args, **kwargs)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:

@@ -81,9 +81,6 @@ def start(path: str, session: str, clock=None) -> str:
         _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
         for option, value in _status_line(appointments, session).items():
             _tmux(tmux, "set-option", "-t", session, option, value)
-        # Leaving the demo (detaching) ends it, so no apps linger in the background.
-        _tmux(tmux, "set-hook", "-t", session, "client-detached",
-              f"kill-session -t ={session}")  # fmt: skip
     except LoketError:
         _tmux(tmux, "kill-session", "-t", f"={session}", check=False)
         raise
@@ -102,11 +99,22 @@ def _status_line(appointments: list[str], session: str) -> dict[str, str]:
 
 
 def attach(session: str) -> None:
-    """Show the demo in this terminal (switching client when already inside tmux)."""
+    """Show the demo in this terminal (switching client when already inside tmux).
+
+    Once shown, leaving it (detaching) ends it, so no apps linger in the background; set
+    any earlier, tmux would end the session before anyone attached.
+    """
+    end_when_left = [";", "set-option", "-t", session, "destroy-unattached", "on"]
     if os.environ.get("TMUX"):
-        _tmux("tmux", "switch-client", "-t", f"={session}")
+        try:
+            _tmux("tmux", "switch-client", "-t", f"={session}", *end_when_left)
+        except LoketError:
+            raise LoketError(
+                f"the demo runs in tmux session {session}: show it with "
+                f"`tmux switch-client -t {session}`, end it with `tmux kill-session -t {session}`"
+            ) from None
         return
-    os.execvp("tmux", ["tmux", "attach-session", "-t", f"={session}"])
+    os.execvp("tmux", ["tmux", "attach-session", "-t", f"={session}", *end_when_left])
 
 
 def _tmux(tmux: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:

@@ -217,6 +217,14 @@ async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
     assert office.ticket("B001").priority
 
 
+async def test_next_right_after_a_ticket_came_in_calls_it(make_counter, office):
+    app = make_counter()  # polls only hourly here: its screen still says nobody waits
+    async with app.run_test(size=SIZE) as pilot:
+        office.issue_ticket("A")
+        await pilot.press("n")
+        assert shown(app, "#message") == "Called A001."
+
+
 async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
     app = make_counter(watch_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:

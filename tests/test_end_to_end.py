@@ -5,6 +5,8 @@ tmux is the terminal; `.ci/system-packages` installs it where it is missing.
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from loket import glyphs
@@ -62,7 +64,7 @@ def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path,
 
     tmux.keys("demo:0.0", "1")
     tmux.wait_for("demo:0.0", "Uw nummer")
-    tmux.keys("demo:0.1", "n")
+    tmux.keys("demo:0.1", "n")  # at once: the counter checks the queue before refusing
     tmux.wait_for("demo:0.2", *big("A001"), *big("LOKET 1"))
 
 
@@ -80,3 +82,16 @@ def test_the_demo_refuses_an_existing_database(tmux, tmp_path):
     refused = tmux.loket("--db", db, "demo", "--detach")
     assert refused.returncode == 1
     assert "already exists: the demo needs a fresh database file" in refused.stderr
+
+
+def test_leaving_the_demo_ends_it(tmux, tmp_path):
+    """A newcomer runs `loket demo` in their terminal (here: a pane) and leaves with Ctrl-b d."""
+    db = str(tmp_path / "demo.db")
+    command = f"env -u TMUX -u COLUMNS -u LINES {sys.executable} -m loket --db {db} demo"
+    tmux("new-session", "-d", "-s", "terminal", "-x", "160", "-y", "48", command + "; sleep 60")
+    tmux.wait_for("terminal", "Nu aan de beurt", "Now at the counter", "Raak een dienst")
+    assert "loket-demo" in tmux("list-sessions", "-F", "#{session_name}").split()
+    tmux.keys("terminal", "C-b")
+    tmux.keys("terminal", "d")
+    tmux.wait_for("terminal", "[detached")
+    assert tmux("list-sessions", "-F", "#{session_name}").split() == ["terminal"]
