@@ -24,6 +24,7 @@ VOICES = {"nl": "nl", "fr": "fr-be", "en": "en-gb", "de": "de"}
 WORDS_PER_MINUTE = 140  # a little slower than espeak's 175: a waiting room echoes
 NUMBER = re.compile(r"([A-Z]{1,2})0*(\d+)")
 LETTERS = re.compile(r"\b([A-Z]{1,2})\b")
+ALSA_LOCATION = re.compile(r"^ALSA lib \S+ ")
 
 Speak = Callable[[str], None]
 
@@ -79,10 +80,17 @@ def espeak(language: str) -> Speak:
         # Without a sound card espeak-ng still exits 0, but ALSA complains on stderr.
         problem = result.returncode != 0 or "error" in result.stderr.lower()
         if problem:
-            lines = result.stderr.strip().splitlines()
-            raise SpeechUnavailable(f"no sound: {lines[-1] if lines else result.returncode}")
+            raise SpeechUnavailable(f"no sound device ({_first_complaint(result)})")
 
     return speak
+
+
+def _first_complaint(result: subprocess.CompletedProcess) -> str:
+    """ALSA's first line without its source location: "Unknown PCM default"."""
+    lines = result.stderr.strip().splitlines()
+    if not lines:
+        return f"espeak-ng exited with {result.returncode}"
+    return ALSA_LOCATION.sub("", lines[0]).strip()
 
 
 class Announcer:
