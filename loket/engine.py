@@ -598,12 +598,10 @@ class Engine:
                 current = None if ticket_id is None else self.store.ticket(ticket_id)
                 counters.append(CounterState(desk.id, desk.name, state, desk.services, current))
             waiting = {}
-            max_wait = timedelta(minutes=self.office.max_wait_minutes)
-            in_order = sorted(
-                self.store.waiting(list(self.office.services), day),
-                key=lambda ticket: routing_key(ticket, now, max_wait),
+            in_order = self._in_calling_order(
+                self.store.waiting(list(self.office.services), day), now
             )
-            for ticket in in_order:  # in the order the routing rule calls them
+            for ticket in in_order:
                 waiting.setdefault(ticket.service, []).append(ticket)
             calls = self.store.last_events(("call", "recall"), recent)
         return Status(services, counters, calls, waiting)
@@ -623,15 +621,18 @@ class Engine:
             state, current = self.store.counter(desk.id)
             waiting = self.store.waiting(desk.services, day)
             served = self.store.served_count(desk.id, day)
-        max_wait = timedelta(minutes=self.office.max_wait_minutes)
-        in_order = sorted(waiting, key=lambda ticket: routing_key(ticket, now, max_wait))
         return Desk(
             counter=CounterState(desk.id, desk.name, state, desk.services, current),
             waiting={code: sum(t.service == code for t in waiting) for code in desk.services},
             longest_waiting_since=min((t.arrived_at for t in waiting), default=None),
-            upcoming=in_order[:upcoming],
+            upcoming=self._in_calling_order(waiting, now)[:upcoming],
             served_today=served,
         )
+
+    def _in_calling_order(self, tickets: list[Ticket], now: datetime) -> list[Ticket]:
+        """Waiting tickets in the order the routing rule calls them."""
+        max_wait = timedelta(minutes=self.office.max_wait_minutes)
+        return sorted(tickets, key=lambda ticket: routing_key(ticket, now, max_wait))
 
     def waiting_counts(self) -> dict[str, int]:
         """How many tickets wait in each service's line today (0 for an empty line)."""
