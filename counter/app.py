@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from textual.app import App, ComposeResult
@@ -17,7 +16,7 @@ from loket.errors import LoketError, Refused, StorageError
 from loket.model import APPOINTMENT, Ticket, utc_now
 from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
-from tui.watch import ChangeWatcher
+from tui.watch import ChangeWatcher, Retry
 
 log = logging.getLogger("loket.counter")
 
@@ -73,9 +72,8 @@ class CounterApp(App):
         self.watcher: ChangeWatcher | None = None
         self.desk: Desk | None = None
         self.problem: str | None = None
-        self.retry_seconds = RETRY_SECONDS
+        self.retry = Retry(RETRY_SECONDS)
         self.timezone = None  # the office's, once known; until then the machine's
-        self._next_retry = 0.0
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -104,26 +102,18 @@ class CounterApp(App):
         self.screen.set_interval(self.watch_interval, self.follow_changes)
         self.screen.set_interval(self.tick_interval, self.tick)
 
-    def connect(self) -> bool:
+    def connect(self) -> None:
         """Open the shared database; on failure say so and keep retrying."""
         try:
-            engine = Engine(self.db_path, clock=self.clock, create=False)
+            self.engine = Engine(self.db_path, clock=self.clock, create=False)
         except LoketError as error:
             self.unavailable(error)
-            return False
-        try:
-            engine.counter_state(self.counter_id)  # Refused when the office has no such counter
-        except LoketError as error:
-            engine.close()
-            self.unavailable(error)
-            return False
-        self.engine = engine
-        self.watcher = ChangeWatcher(engine)
-        if self.problem:
-            self.problem = None
+            return
+        self.watcher = ChangeWatcher(self.engine)
+        reconnected, self.problem = self.problem is not None, None
+        self.load()  # an office without this counter makes it unavailable again
+        if reconnected and self.desk is not None:
             self.say("Connected.")
-        self.load()
-        return True
 
     def unavailable(self, error: Exception) -> None:
         """No usable database: every action off, a plain message, retries in the background."""
@@ -137,7 +127,7 @@ class CounterApp(App):
     def follow_changes(self) -> None:
         """Re-read the desk whenever any kiosk or counter committed a change."""
         if self.engine is None:
-            if self.retry_due():
+            if self.retry.due():
                 self.connect()
             return
         try:
@@ -157,13 +147,6 @@ class CounterApp(App):
                 if after
                 else f"{before} was handled elsewhere."
             )
-
-    def retry_due(self) -> bool:
-        now = time.monotonic()
-        if now < self._next_retry:
-            return False
-        self._next_retry = now + self.retry_seconds
-        return True
 
     def load(self) -> None:
         try:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from loket.errors import LoketError, StorageError
 from loket.model import Event, utc_now
 from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
-from tui.watch import ChangeWatcher
+from tui.watch import ChangeWatcher, Retry
 
 log = logging.getLogger("loket.display")
 
@@ -73,8 +72,7 @@ class DisplayApp(App):
         self.timezone = None  # the office's, once known; until then the machine's
         self.announcer: Announcer | None = None
         self.highlight_timer = None
-        self.retry_seconds = RETRY_SECONDS
-        self._next_retry = 0.0
+        self.retry = Retry(RETRY_SECONDS)
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -127,22 +125,17 @@ class DisplayApp(App):
         except RuntimeError:  # called on the app's own thread
             self.notify(text, severity="warning", timeout=15)
 
-    def connect(self) -> bool:
+    def connect(self) -> None:
         """Open the shared database and show today's calls so far, without announcing them."""
-        engine = None
         try:
-            engine = Engine(self.db_path, clock=self.clock, create=False)
-            self.watcher = ChangeWatcher(engine)
-            self.watcher.changed()
-            self.engine = engine
+            self.engine = Engine(self.db_path, clock=self.clock, create=False)
+            self.watcher = ChangeWatcher(self.engine)
+            self.watcher.changed()  # from here on, only what others commit
             self.load_today()
         except LoketError as error:
-            if engine is not None and self.engine is None:
-                engine.close()
-            self.unavailable(error)
-            return False
+            self.unavailable(error)  # closes the engine if it did open
+            return
         self.screen.set_class(False, "unavailable")
-        return True
 
     def load_today(self) -> None:
         """Today's calls so far, newest on top, not announced: at start and after midnight."""
@@ -167,9 +160,7 @@ class DisplayApp(App):
     def follow_changes(self) -> None:
         """Poll data_version; read only the new events when another process committed."""
         if self.engine is None:
-            now = time.monotonic()
-            if now >= self._next_retry:
-                self._next_retry = now + self.retry_seconds
+            if self.retry.due():
                 self.connect()
             return
         try:

@@ -246,7 +246,7 @@ async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
 
 async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
     app = CounterApp(str(db_path), "1", clock=clock, watch_interval=0.05)
-    app.retry_seconds = 0.1
+    app.retry.seconds = 0.1
     async with app.run_test(size=SIZE) as pilot:
         assert shown(app, "#message").startswith("Not connected: the database")
         assert enabled(app) == set()
@@ -259,7 +259,7 @@ async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
 
 async def test_a_new_office_config_is_taken_up_without_a_restart(make_counter, office):
     app = make_counter(watch_interval=0.05)
-    app.retry_seconds = 0.05
+    app.retry.seconds = 0.05
     async with app.run_test(size=SIZE) as pilot:
         office.init(default_config_text().replace('name = "Loket 1"', 'name = "Balie 1"'))
         await pilot.pause(0.3)

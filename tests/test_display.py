@@ -164,7 +164,7 @@ async def test_no_names_ever_reach_the_display(make_display, office, clock):
 
 async def test_without_a_database_it_asks_for_a_moment_then_recovers(make_display, db_path, clock):
     app = make_display()
-    app.retry_seconds = 0.05
+    app.retry.seconds = 0.05
     async with app.run_test(size=WIDE) as pilot:
         assert "unavailable" in app.screen.classes
         assert "Een ogenblik geduld" in shown(app, "#unavailable")
@@ -189,7 +189,7 @@ async def test_a_replaced_database_file_is_noticed_and_followed(
         engine.issue_ticket("C")
         engine.call_next("2")
     app = make_display()
-    app.retry_seconds = 0.05
+    app.retry.seconds = 0.05
     async with app.run_test(size=WIDE) as pilot:
         assert app.query_one("#now-number").text == "A001 > LOKET 1"
         os.replace(replacement, db_path)  # e.g. restored from a backup

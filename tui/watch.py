@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from loket.errors import StorageError
 
@@ -45,3 +46,19 @@ def _identity(path: str) -> tuple[int, int] | None:
     except OSError:
         return None
     return status.st_dev, status.st_ino
+
+
+class Retry:
+    """Spaces an app's attempts to reopen a database that is unavailable."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._next = 0.0
+
+    def due(self) -> bool:
+        """True at most once every `seconds`; the first time at once."""
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + self.seconds
+        return True
