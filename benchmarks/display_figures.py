@@ -42,15 +42,15 @@ async def call_latencies(path: str) -> list[float]:
 
     app = DisplayApp(path)
     painted: dict[str, float] = {}
-    show_all = app.show_all
+    show_calls = app.show_calls
 
     def show_and_stamp(fresh: bool = False) -> None:
-        show_all(fresh)
+        show_calls(fresh)
         if fresh and app.calls:
             number = app.calls[0].number
             app.call_after_refresh(lambda: painted.setdefault(number, time.time()))
 
-    app.show_all = show_and_stamp
+    app.show_calls = show_and_stamp
     sent = multiprocessing.Queue()
     counter = multiprocessing.Process(
         target=counter_process, args=(path, CALLS, CALL_GAP_SECONDS, sent)

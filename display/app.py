@@ -146,7 +146,8 @@ class DisplayApp(App):
         self.calls.clear()
         for event in reversed(calls):
             self.remember(event)
-        self.show_all()
+        self.show_office()
+        self.show_calls()
 
     def unavailable(self, error: Exception) -> None:
         """Show the calm 'one moment' state instead of calls that may be stale; retry soon."""
@@ -165,7 +166,8 @@ class DisplayApp(App):
             return
         try:
             if self.watcher.changed():
-                self.engine.refresh_config()  # names, message: shown with the calls
+                if self.engine.refresh_config():
+                    self.show_office()
                 self.read_new_calls()
         except StorageError as error:
             self.unavailable(error)
@@ -177,14 +179,12 @@ class DisplayApp(App):
             events = self.engine.events_after(self.last_event, CALLS, limit=BATCH)
             if events:
                 self.last_event = events[-1].id
-            for event in filter(self.wanted, events):
-                self.remember(event)
-                to_announce.append(event)
+            to_announce.extend(filter(self.remember, events))
             if len(events) < BATCH:
                 break
         for event in to_announce:
             self.announce(event)
-        self.show_all(fresh=bool(to_announce))
+        self.show_calls(fresh=bool(to_announce))
 
     # what is shown
 
@@ -194,14 +194,18 @@ class DisplayApp(App):
             not self.counters or event.counter in self.counters
         )
 
-    def remember(self, event: Event) -> None:
-        """The newest call goes on top; a number called again is not listed twice."""
+    def remember(self, event: Event) -> bool:
+        """Put one of this screen's calls on top (a number called again is not listed twice).
+
+        False for a call this screen does not show.
+        """
         if not self.wanted(event) or event.number is None:
-            return
+            return False
         shown = Shown(event.number, event.counter or "")
         for earlier in [c for c in self.calls if c.number == shown.number]:
             self.calls.remove(earlier)
         self.calls.appendleft(shown)
+        return True
 
     def announce(self, event: Event) -> None:
         language = self.voice or self.language
@@ -218,18 +222,22 @@ class DisplayApp(App):
         desk = self.engine.office.counters.get(counter)
         return desk.name if desk else f"{self.t('display_counter')} {counter}"
 
-    def show_all(self, fresh: bool = False) -> None:
+    def show_office(self) -> None:
+        """What only a new office config changes: the name, the message, the headings."""
         office = self.engine.office
         self.query_one("#office", Static).update(office.name)
         self.query_one("#message", Static).update(office.display.message)
         self.query_one("#now-label", Static).update(self.t("display_now"))
         self.query_one("#earlier-label", Static).update(self.t("display_earlier"))
+
+    def show_calls(self, fresh: bool = False) -> None:
+        """The calls and the lines, after any change; `fresh` when a new call came in."""
         self.show_latest()
         self.show_earlier()
         self.query_one("#waiting", Static).update(self.waiting_text())
         self.show_clock()
         if fresh:
-            self.highlight(office.display.highlight_seconds)
+            self.highlight(self.engine.office.display.highlight_seconds)
 
     def show_latest(self) -> None:
         """The latest call as "A012 > LOKET 3" in big glyphs; if narrow, the counter below."""
