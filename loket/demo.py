@@ -79,7 +79,7 @@ def start(path: str, session: str, clock=None) -> str:
             _tmux(tmux, "split-window", "-h", "-t", window, *environment, shlex.join(command))
         _tmux(tmux, "select-layout", "-t", window, "even-horizontal")
         _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
-        for option, value in _status_line(appointments, session).items():
+        for option, value in _session_options(appointments, session).items():
             _tmux(tmux, "set-option", "-t", session, option, value)
     except LoketError:
         _tmux(tmux, "kill-session", "-t", f"={session}", check=False)
@@ -87,7 +87,8 @@ def start(path: str, session: str, clock=None) -> str:
     return session
 
 
-def _status_line(appointments: list[str], session: str) -> dict[str, str]:
+def _session_options(appointments: list[str], session: str) -> dict[str, str]:
+    """tmux options of the demo session: mouse, and a status line with the appointments."""
     return {
         "mouse": "on",  # a click chooses the pane and reaches the app's buttons
         "status-left": f" {session} ",
