@@ -326,6 +326,8 @@ def cmd_cancel(args) -> None:
 CHECKIN_TEXTS = {
     "accepted": "Welcome: your ticket is {number}",
     "already_checked_in": "Already checked in: your ticket is {number}",
+    "already_served": "Ticket {number} of this appointment has been served",
+    "missed": "Ticket {number} of this appointment was already called: please ask at the desk",
     "too_early": "Too early: check in from {allowed_from}",
     "too_late": "Too late for the appointment at {at}",
     "other_day": "Your appointment is on another day: {day}",
@@ -339,7 +341,7 @@ def cmd_checkin(args) -> int:
         result = engine.check_in(args.code)
         local = engine.local
         fields = {
-            "number": result.receipt.ticket.number if result.receipt else None,
+            "number": result.receipt.ticket.number if result.receipt else result.number,
             "allowed_from": f"{local(result.allowed_from):%H:%M}" if result.allowed_from else "",
             "at": f"{local(result.appointment_at):%H:%M}" if result.appointment_at else "",
             "day": result.day or "",
@@ -352,7 +354,7 @@ def cmd_checkin(args) -> int:
                 else f" ({result.reason})"
             )
         data = {"outcome": result.outcome, "message": message}
-        data.update(result.receipt.to_dict() if result.receipt else {"number": None})
+        data.update(result.receipt.to_dict() if result.receipt else {"number": result.number})
         if result.receipt:
             _emit(args, data, message + "\n" + _receipt_text(engine, result.receipt))
             return 0

@@ -50,6 +50,8 @@ NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
 # Check-in outcomes.
 ACCEPTED = "accepted"
 ALREADY_CHECKED_IN = "already_checked_in"
+ALREADY_SERVED = "already_served"
+MISSED = "missed"
 TOO_EARLY = "too_early"
 TOO_LATE = "too_late"
 OTHER_DAY = "other_day"
@@ -67,6 +69,8 @@ class CheckIn:
     day: str | None = None
     allowed_from: datetime | None = None
     reason: str | None = None
+    number: str | None = None
+    """The ticket's number when it is no longer waiting (already served, or missed)."""
 
     @property
     def accepted(self) -> bool:
@@ -758,11 +762,10 @@ class Engine:
             )
             if appointment.status == "cancelled":
                 return _with(outcome, APPOINTMENT_CANCELLED)
-            if appointment.ticket_id is not None:
-                ticket = self.store.ticket(appointment.ticket_id)
-                return _with(outcome, ALREADY_CHECKED_IN, receipt=self._receipt(ticket, now))
             if appointment.day != self.today(now):
                 return _with(outcome, OTHER_DAY)
+            if appointment.ticket_id is not None:
+                return self._checked_in_before(outcome, appointment, now)
             policy = self.office.checkin
             allowed_from = appointment.starts_at - timedelta(minutes=policy.early_minutes)
             if now < allowed_from:
@@ -775,6 +778,16 @@ class Engine:
             )
             self.store.update_appointment(appointment.id, ticket_id=ticket.id)
             return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now))
+
+    def _checked_in_before(self, outcome: CheckIn, appointment: Appointment, now) -> CheckIn:
+        """A second scan today: the same ticket while it waits, never a place in line after."""
+        ticket = self.store.ticket(appointment.ticket_id)
+        if ticket.status == WAITING:
+            return _with(outcome, ALREADY_CHECKED_IN, receipt=self._receipt(ticket, now))
+        if ticket.status == DONE:
+            return _with(outcome, ALREADY_SERVED, number=ticket.number)
+        # Called (at a counter now), no-show, cancelled or expired: a person must look at it.
+        return _with(outcome, MISSED, number=ticket.number)
 
     def _late_check_in(
         self, outcome: CheckIn, appointment: Appointment, svc: Service, now: datetime

@@ -66,6 +66,33 @@ def test_checking_in_twice_gives_the_same_ticket_never_a_second(office, booking)
     assert len(office.store.all_tickets()) == 1
 
 
+def test_a_served_visitor_scanning_again_is_told_so_without_a_place_in_line(office, booking):
+    office.check_in(booking.qr_payload)
+    office.call_next("1")
+    office.finish("1")
+    before = snapshot(office)
+    again = office.check_in(booking.qr_payload)
+    assert (again.outcome, again.number, again.receipt) == ("already_served", "B001", None)
+    assert snapshot(office) == before
+
+
+@pytest.mark.parametrize("end", ["no_show", "call_only"])
+def test_a_visitor_already_called_is_sent_to_the_desk_not_back_in_line(office, booking, end):
+    office.check_in(booking.qr_payload)
+    office.call_next("1")
+    if end == "no_show":
+        office.no_show("1")
+    again = office.check_in(booking.display_reference)
+    assert (again.outcome, again.number, again.receipt) == ("missed", "B001", None)
+
+
+def test_yesterdays_checked_in_qr_scanned_today_is_another_day(office, clock, booking):
+    office.check_in(booking.qr_payload)
+    clock.advance(days=1)
+    again = office.check_in(booking.qr_payload)
+    assert (again.outcome, again.day, again.receipt) == ("other_day", booking.day, None)
+
+
 def test_too_early_says_from_what_time_and_changes_nothing(office, clock):
     booking = office.add_appointment("B", clock.now + timedelta(minutes=31))
     before = snapshot(office)
