@@ -94,6 +94,19 @@ def _engine(args, create: bool | None = None):
     return Engine(path, clock=args.clock, create=create)
 
 
+class _Version(argparse.Action):
+    """--version, read from the installed package's metadata only when asked for."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import version
+
+        print(f"loket {version('loket')}")
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file")
@@ -106,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Counter queue and ticketing for a city hall's front office.",
         parents=[common],
     )
+    parser.add_argument("--version", action=_Version, help="print loket's version and exit")
     # An explicit prog spares argparse measuring the terminal (importing shutil) on every run.
     commands = parser.add_subparsers(
         title="commands", metavar="COMMAND", required=True, prog="loket"

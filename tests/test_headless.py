@@ -58,3 +58,20 @@ def test_json_output_is_one_object(tmp_path):
         check=True,
     ).stdout
     assert list(json.loads(out)) == ["services"]
+
+
+VERSION_PROBE = """
+import sys
+from loket.cli import main
+try:
+    main(["--version"])
+finally:
+    print("MODULES", " ".join(sorted(m for m in sys.modules if m.split(".")[0] == "textual")))
+"""
+
+
+def test_version_comes_from_the_package_and_needs_no_textual():
+    out = subprocess.run(
+        [sys.executable, "-c", VERSION_PROBE], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.splitlines() == ["loket 0.1.0", "MODULES "]
