@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint format bench tour demo kiosk clean
+.PHONY: test system-packages lint format bench tour demo kiosk clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
 	touch $(STAMP)
 
-test: $(STAMP)
+# The programs the tests drive for real (tmux, espeak-ng): installed when run as root,
+# else one line names what is missing, before anything else is set up.
+system-packages:
+	@bash .ci/system-packages
+
+test: system-packages $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
