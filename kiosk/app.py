@@ -39,6 +39,8 @@ CHECKIN_TEXTS = {
     "other_day": "checkin_other_day",
     "cancelled": "checkin_cancelled",
     "not_recognised": "checkin_not_recognised",
+    "already_served": "checkin_served",
+    "missed": "checkin_missed",
 }
 
 
@@ -252,7 +254,7 @@ class KioskApp(App, inherit_bindings=False):
                 "checkin_other_day",
                 day=texts.day_text(self.language, date.fromisoformat(result.day)),
             )
-        return self.t(CHECKIN_TEXTS[result.outcome], time=at)
+        return self.t(CHECKIN_TEXTS[result.outcome], time=at, ticket=result.number)
 
     def hand_out(self, receipt: Receipt, message: str | None = None) -> None:
         """Show the ticket at once; the printer gets it in a worker so the screen never waits."""

@@ -561,3 +561,37 @@ async def test_a_new_office_config_reaches_the_kiosk_without_a_restart(make_kios
         assert "4  Bouwen en wonen" in screen_text(app)
         await button_box(pilot, "4")
         assert app.screen.query_one("#number").text == "D001"
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+@pytest.mark.parametrize(
+    ("handled", "key"), [("finish", "checkin_served"), ("no_show", "checkin_missed")]
+)
+async def test_a_visitor_scanning_again_after_the_visit_gets_no_place_in_line(
+    make_kiosk, office, clock, tmp_path, language, handled, key
+):
+    booking = booked(office, clock, 5)
+    office.check_in(booking.qr_payload)
+    office.call_next("1")
+    getattr(office, handled)("1")
+    out = tmp_path / "printed"
+    app = make_kiosk(printer=f"file:{out}")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click(f"#language-{language}")
+        await scan(pilot, booking.qr_payload)
+        assert isinstance(app.screen, NoticeScreen)
+        assert texts.text(language, key, ticket="B001") in screen_text(app)
+        await app.workers.wait_for_complete()
+    assert not out.exists() or not list(out.glob("*.bin"))  # nothing printed
+    assert len(office.store.all_tickets()) == 1
+
+
+async def test_a_visitor_at_a_counter_scanning_again_is_sent_to_the_desk(make_kiosk, office, clock):
+    booking = booked(office, clock, 5)
+    office.check_in(booking.qr_payload)
+    office.call_next("1")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-en")
+        await scan(pilot, booking.qr_payload)
+        assert texts.text("en", "checkin_missed", ticket="B001") in screen_text(app)

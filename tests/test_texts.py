@@ -13,6 +13,7 @@ SAMPLE = {
     "series": "XY",
     "number": "negenhonderdnegenennegentig",
     "counter": "twaalf",
+    "ticket": "XY9999",
 }
 
 

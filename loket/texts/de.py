@@ -53,6 +53,8 @@ TEXTS: dict[str, str] = {
     "checkin_too_late_refused": "Ihr Termin war um {time} Uhr. Es ist zu spät. Bitte fragen Sie am Empfang.",
     "checkin_other_day": "Ihr Termin ist am {day}, nicht heute.",
     "checkin_cancelled": "Dieser Termin wurde abgesagt. Bitte fragen Sie am Empfang.",
+    "checkin_served": "Sie wurden bereits bedient (Nummer {ticket}). Für etwas anderes ziehen Sie eine neue Nummer.",
+    "checkin_missed": "Ihre Nummer {ticket} wurde bereits aufgerufen. Bitte fragen Sie am Empfang.",
     "own_ticket": "Das ist eine Wartenummer. Achten Sie auf den Bildschirm.",
     "checkin_not_recognised": "Wir erkennen diesen Code nicht. Bitte gehen Sie zum Empfang.",
     "ticket_refused": "Wir können Ihnen jetzt kein Ticket geben. Bitte fragen Sie am Empfang.",

@@ -53,6 +53,8 @@ TEXTS: dict[str, str] = {
     "checkin_too_late_refused": "Your appointment was at {time}. It is too late. Please ask at the reception desk.",
     "checkin_other_day": "Your appointment is on {day}, not today.",
     "checkin_cancelled": "This appointment was cancelled. Please ask at the reception desk.",
+    "checkin_served": "You have already been served (number {ticket}). For anything else, take a new ticket.",
+    "checkin_missed": "Your number {ticket} was already called. Please ask at the reception desk.",
     "own_ticket": "This is a waiting ticket. Watch the screen for your number.",
     "checkin_not_recognised": "We do not recognise this code. Please go to the reception desk.",
     "ticket_refused": "We cannot give you a ticket now. Please ask at the reception desk.",

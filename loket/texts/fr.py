@@ -55,6 +55,8 @@ TEXTS: dict[str, str] = {
     "checkin_too_late_refused": "Votre rendez-vous était à {time}. Il est trop tard. Adressez-vous à l'accueil.",
     "checkin_other_day": "Votre rendez-vous est le {day}, pas aujourd'hui.",
     "checkin_cancelled": "Ce rendez-vous a été annulé. Adressez-vous à l'accueil.",
+    "checkin_served": "Vous avez déjà été servi (numéro {ticket}). Pour autre chose, prenez un nouveau ticket.",
+    "checkin_missed": "Votre numéro {ticket} a déjà été appelé. Adressez-vous à l'accueil.",
     "own_ticket": "Ceci est un ticket d'attente. Regardez l'écran pour votre numéro.",
     "checkin_not_recognised": "Nous ne reconnaissons pas ce code. Adressez-vous à l'accueil.",
     "ticket_refused": "Nous ne pouvons pas vous donner de ticket maintenant. Adressez-vous à l'accueil.",

@@ -53,6 +53,8 @@ TEXTS: dict[str, str] = {
     "checkin_too_late_refused": "Uw afspraak was om {time}. Het is te laat. Vraag het aan het onthaal.",
     "checkin_other_day": "Uw afspraak is op {day}, niet vandaag.",
     "checkin_cancelled": "Deze afspraak is geannuleerd. Vraag het aan het onthaal.",
+    "checkin_served": "U bent al geholpen (nummer {ticket}). Voor iets anders neemt u een nieuw ticket.",
+    "checkin_missed": "Uw nummer {ticket} werd al afgeroepen. Vraag het aan het onthaal.",
     "own_ticket": "Dit is een wachtticket. Kijk naar het scherm voor uw nummer.",
     "checkin_not_recognised": "Wij herkennen deze code niet. Ga naar het onthaal.",
     "ticket_refused": "Wij kunnen u nu geen ticket geven. Vraag het aan het onthaal.",
