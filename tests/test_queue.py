@@ -220,14 +220,29 @@ def test_no_show_ends_the_ticket_and_frees_the_counter(office):
 
 
 def test_transferred_ticket_keeps_its_number_and_its_place_by_arrival(office, clock):
+    arrived = clock.now
     office.issue_ticket("A")
+    clock.advance(minutes=2)
+    office.issue_ticket("C")
     clock.advance(minutes=3)
     office.issue_ticket("C")
+    first_called = clock.advance(minutes=1)
     office.call_number("1", "A001")
+    clock.advance(minutes=4)
     moved = office.transfer("1", "C")
     assert (moved.number, moved.service, moved.status) == ("A001", "C", "waiting")
-    assert office.position(moved, clock.now) == 1
-    assert office.call_next("2").called.number == "A001"  # arrived before C001
+    assert moved.arrived_at == office.ticket("A001").arrived_at == arrived
+    assert office.position(moved, clock.now) == 1  # arrived before C001 and C002
+    clock.advance(minutes=1)
+    assert office.issue_ticket("C").position == 4
+    called_again = clock.advance(minutes=1)
+    again = office.call_next("2").called
+    assert (again.number, again.first_called_at, again.called_at) == (
+        "A001",
+        first_called,
+        called_again,
+    )
+    assert [office.call_next("2").called.number for _ in range(3)] == ["C001", "C002", "C003"]
 
 
 def test_cancelled_ticket_leaves_the_line_and_its_number_is_not_reused(office):
