@@ -17,7 +17,9 @@ from loket import codes
 from loket.engine import (
     ACCEPTED,
     ALREADY_CHECKED_IN,
+    ALREADY_SERVED,
     APPOINTMENT_CANCELLED,
+    MISSED,
     NOT_RECOGNISED,
     OTHER_DAY,
     TOO_EARLY,
@@ -34,6 +36,8 @@ from tests.invariants import check_invariants
 CHECK_IN_OUTCOMES = {
     ACCEPTED,
     ALREADY_CHECKED_IN,
+    ALREADY_SERVED,
+    MISSED,
     TOO_EARLY,
     TOO_LATE,
     OTHER_DAY,
