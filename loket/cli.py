@@ -14,6 +14,7 @@ from contextlib import suppress
 from datetime import date, datetime, time
 
 from loket.errors import LoketError
+from loket.safe_text import for_rich, printable
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -30,9 +31,12 @@ def main(argv: list[str] | None = None, clock=None) -> int:
     args.db = getattr(args, "db", None)
     args.json = getattr(args, "json", False)
     try:
+        if args.db is not None and not args.db.strip():
+            # An empty --db (an unset shell variable) must not fall back to the per-user office.
+            raise LoketError("--db: the path is empty")
         return args.run(args) or 0
     except LoketError as error:
-        print(f"loket: {error}", file=sys.stderr)
+        print(f"loket: {printable(error)}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
@@ -161,7 +165,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("counter")
     sub.add_argument("service")
     sub = command("status", cmd_status, "lines, counters and the latest calls")
-    sub.add_argument("--calls", type=int, default=10, metavar="N", help="how many recent calls")
+    sub.add_argument(
+        "--calls", type=_count(1000), default=10, metavar="N", help="how many recent calls"
+    )
 
     appointments = command(
         "appointments", None, "book, import, list appointments and draw their QR"
@@ -238,6 +244,21 @@ def _codes(text: str) -> frozenset[str]:
     return codes
 
 
+def _count(most: int):
+    """An argparse type: a whole number from 0 to `most`."""
+
+    def count(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = -1
+        if not 0 <= value <= most:
+            raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {most}")
+        return value
+
+    return count
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -274,7 +295,8 @@ def cmd_init(args) -> None:
         _emit(
             args,
             data,
-            f"{office.name}: {len(office.services)} services, {len(office.counters)} counters, "
+            f"{printable(office.name)}: {len(office.services)} services, "
+            f"{len(office.counters)} counters, "
             f"database {engine.path}",
         )
 
@@ -290,7 +312,7 @@ def cmd_services(args) -> None:
     for s in services:
         table.add_row(
             s.code,
-            s.name,
+            for_rich(s.name),
             _availability(s),
             str(s.waiting),
             str(s.open_counters),
@@ -324,7 +346,7 @@ def _receipt_text(engine, receipt) -> str:
     ticket = receipt.ticket
     service = engine.office.services[ticket.service]
     lines = [
-        f"Ticket {ticket.number}  {service.name(engine.office.languages[0])}"
+        f"Ticket {ticket.number}  {printable(service.name(engine.office.languages[0]))}"
         + ("  (priority)" if ticket.priority else ""),
         f"Position {receipt.position} in line, estimated wait {_minutes(receipt.estimated_wait_minutes)}",
     ]
@@ -385,7 +407,11 @@ def cmd_call(args) -> None:
         else:
             call = engine.call_next(args.counter)
     finished = f"{call.finished.number} done; " if call.finished else ""
-    called = f"{call.called.number} -> {call.counter.name}" if call.called else "nobody is waiting"
+    called = (
+        f"{call.called.number} -> {printable(call.counter.name)}"
+        if call.called
+        else "nobody is waiting"
+    )
     _emit(args, call.to_dict(), finished + called)
 
 
@@ -394,13 +420,15 @@ def cmd_counter_action(args) -> None:
     with _engine(args) as engine:
         if name in ("pause", "resume"):
             state = getattr(engine, name)(args.counter)
-            return _emit(args, state.to_dict(), f"{state.name} {state.state}")
+            return _emit(args, state.to_dict(), f"{printable(state.name)} {state.state}")
         method = {"recall": engine.recall, "done": engine.finish, "noshow": engine.no_show}[name]
         ticket = method(args.counter)
         desk = engine.office.counters[str(args.counter)]
-    verb = {"recall": f"recalled to {desk.name}", "done": "done", "noshow": "marked as no-show"}[
-        name
-    ]
+    verb = {
+        "recall": f"recalled to {printable(desk.name)}",
+        "done": "done",
+        "noshow": "marked as no-show",
+    }[name]
     _emit(
         args,
         {"counter": desk.id, "number": ticket.number, "ticket": ticket.to_dict()},
@@ -436,18 +464,23 @@ def cmd_status(args) -> None:
     for s in status.services:
         numbers = " ".join(t.number for t in status.waiting.get(s.code, [])[:8])
         lines.add_row(
-            f"{s.code} {s.name}", str(s.waiting), _minutes(s.estimated_wait_minutes), numbers
+            f"{s.code} {for_rich(s.name)}",
+            str(s.waiting),
+            _minutes(s.estimated_wait_minutes),
+            numbers,
         )
     console.print(lines)
     desks = Table("Counter", "State", "Services", "Serving", title="Counters")
     for c in status.counters:
-        desks.add_row(c.name, c.state, " ".join(c.services), c.current.number if c.current else "-")
+        desks.add_row(
+            for_rich(c.name), c.state, " ".join(c.services), c.current.number if c.current else "-"
+        )
     console.print(desks)
     calls = Table("Time", "Number", "Counter", title="Latest calls")
     for event in status.recent_calls:
         name = next((c.name for c in status.counters if c.id == event.counter), event.counter)
         recall = " (recall)" if event.action == "recall" else ""
-        calls.add_row(f"{local(event.at):%H:%M:%S}", event.number + recall, name)
+        calls.add_row(f"{local(event.at):%H:%M:%S}", event.number + recall, for_rich(name))
     console.print(calls)
 
 
@@ -473,11 +506,17 @@ def cmd_appointment_add(args) -> None:
 
 
 def _local_time(text: str, day: date, zone) -> datetime:
+    """--at on --date in the office's zone; an offset such as 10:30+05:00 is honoured."""
+    from loket.config import local_datetime
+
     try:
         moment = time.fromisoformat(text)
     except ValueError:
         raise LoketError(f"--at {text!r} is not a time like 10:30") from None
-    return datetime.combine(day, moment, zone)
+    try:
+        return local_datetime(day, moment, zone)
+    except ValueError as error:
+        raise LoketError(str(error)) from None
 
 
 def cmd_appointment_import(args) -> None:
@@ -488,7 +527,7 @@ def cmd_appointment_import(args) -> None:
         counts = engine.import_appointments(plan.rows)
     data = {**counts, "skipped": plan.skipped}
     human = ", ".join(f"{n} {what}" for what, n in counts.items())
-    human += "".join(f"\nskipped {reason}" for reason in plan.skipped)
+    human += "".join(f"\nskipped {printable(reason)}" for reason in plan.skipped)
     _emit(args, data, f"Imported {args.file}: {human}")
 
 
@@ -507,7 +546,11 @@ def cmd_appointment_list(args) -> None:
             a.status if a.status == "cancelled" else ("checked in" if a.checked_in else "booked")
         )
         table.add_row(
-            f"{local(a.starts_at):%H:%M}", a.display_reference, a.service, a.name or "", state
+            f"{local(a.starts_at):%H:%M}",
+            a.display_reference,
+            for_rich(a.service),
+            for_rich(a.name or ""),
+            state,
         )
     _console().print(table)
 
@@ -550,7 +593,7 @@ def cmd_stats(args) -> None:
             args, {"from": first.isoformat(), "to": last.isoformat(), **stats.to_dict(report)}, ""
         )
     console = _console()
-    console.print(f"{office.name}: {first}" + (f" to {last}" if last != first else ""))
+    console.print(f"{for_rich(office.name)}: {first}" + (f" to {last}" if last != first else ""))
     stats.render(report, office, console)
 
 

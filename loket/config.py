@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loket.errors import ConfigError
@@ -117,6 +117,40 @@ class Office:
     def format_number(self, prefix: str, number: int) -> str:
         """A ticket number as printed: prefix plus zero-padded number, e.g. A012."""
         return f"{prefix}{number:0{self.number_width}d}"
+
+
+def local_datetime(day: date, clock: time, zone: tzinfo) -> datetime:
+    """The moment a local day and clock time name in `zone`, checked by `checked_moment`.
+
+    A clock time that carries its own UTC offset (10:30+05:00) is that moment; a time the
+    clocks pass twice (the autumn fall-back hour) is its first occurrence, still summer time.
+    """
+    if clock.tzinfo is not None:
+        return checked_moment(datetime.combine(day, clock))
+    return checked_moment(datetime.combine(day, clock, zone))
+
+
+def checked_moment(moment: datetime) -> datetime:
+    """`moment` if Loket can keep it; else ValueError with one sentence.
+
+    Refused: a naive datetime (its zone would be a guess), a local time the clocks skip
+    (02:30 on the spring-forward night would silently become 03:30), and the first and
+    last years datetime knows, where converting to another zone or adding a check-in
+    window overflows.
+    """
+    shown = f"{moment.date().isoformat()} {moment:%H:%M}"  # %Y drops the zeros of year 1
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{shown} has no time zone: give a time zone or UTC offset")
+    try:
+        utc = moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        utc = None
+    if utc is None or {moment.year, utc.year} & {MINYEAR, MAXYEAR}:
+        raise ValueError(f"{shown} is out of the range of dates Loket keeps")
+    if utc.astimezone(moment.tzinfo).replace(tzinfo=None) != moment.replace(tzinfo=None):
+        zone = getattr(moment.tzinfo, "key", moment.tzname())
+        raise ValueError(f"{shown} does not exist in {zone}: the clocks go forward that night")
+    return moment
 
 
 def default_config_text() -> str:

@@ -670,10 +670,20 @@ class Engine:
     def add_appointment(
         self, service: str, at: datetime, name: str | None = None, uid: str | None = None
     ) -> Appointment:
-        """Book one appointment at `at` (an aware datetime); returns it with reference and QR payload."""
+        """Book one appointment at `at` (an aware datetime); returns it with reference and QR payload.
+
+        A naive datetime, a local time the clocks skip and a year at the edge of what
+        datetime knows are refused: each would be stored as some other moment or overflow.
+        """
+        from loket.config import checked_moment
+
         svc = self._service(service)
         if not svc.appointments:
             raise Refused(f"service {svc.code} does not take appointments")
+        try:
+            checked_moment(at)
+        except ValueError as error:
+            raise Refused(str(error)) from None
         with self.store.write():
             appointment = self._save_appointment(svc.code, at, name, uid, cancelled=False)
         return appointment

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import icalendar
 
-from loket.config import Office
+from loket.config import Office, checked_moment
 from loket.errors import ImportRefused
 
 DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -286,12 +286,11 @@ def _csv_row(values: dict[str, str], where: str, office: Office, service: str | 
 
 
 def _utc(moment: datetime, where: str) -> datetime:
+    """The moment in UTC; refused if it is skipped by a DST change or out of range."""
     try:
-        return moment.astimezone(UTC)
-    except (OverflowError, ValueError):
-        raise ImportRefused(
-            f"{where}: the date {moment.date().isoformat()} is out of range"
-        ) from None
+        return checked_moment(moment).astimezone(UTC)
+    except ValueError as error:
+        raise ImportRefused(f"{where}: {error}") from None
 
 
 def _short(error: object) -> str:

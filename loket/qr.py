@@ -36,11 +36,16 @@ def as_text(text: str) -> str:
 
 
 def write_png(text: str, path: str, scale: int = 8) -> None:
-    """Write the QR code of `text` as a black-on-white PNG."""
+    """Write the QR code of `text` as a black-on-white PNG; LoketError if it cannot be written."""
     from PIL import Image
+
+    from loket.errors import LoketError
 
     rows = matrix(text)
     size = len(rows)
     image = Image.new("1", (size, size), 1)
     image.putdata([0 if dark else 1 for row in rows for dark in row])
-    image.resize((size * scale, size * scale), Image.NEAREST).save(path, format="PNG")
+    try:
+        image.resize((size * scale, size * scale), Image.NEAREST).save(path, format="PNG")
+    except OSError as error:
+        raise LoketError(f"cannot write {path}: {error.strerror or error}") from None

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from loket.config import Office
+from loket.errors import LoketError
 from loket.model import CANCELLED, DONE, EXPIRED, NO_SHOW, Ticket
+from loket.safe_text import for_rich
 
 BAR_WIDTH = 40
 HEADERS = (
@@ -132,14 +134,18 @@ def write_csv(report: Report, path: str | Path) -> None:
     mean_wait_minutes,median_wait_minutes,p90_wait_minutes,mean_service_minutes,within_target_percent.
 
     `group` is overall, service, counter or hour; `key` is empty, the service code, the counter
-    id or the local hour (0-23). Missing figures are empty cells.
+    id or the local hour (0-23). Missing figures are empty cells. A file that cannot be
+    written raises LoketError naming it.
     """
-    with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
-        writer.writeheader()
-        for group, key, fig in _groups(report):
-            row = {k: "" if v is None else v for k, v in _row(fig).items()}
-            writer.writerow({"group": group, "key": key, **row})
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=CSV_FIELDS)
+            writer.writeheader()
+            for group, key, fig in _groups(report):
+                row = {k: "" if v is None else v for k, v in _row(fig).items()}
+                writer.writerow({"group": group, "key": key, **row})
+    except OSError as error:
+        raise LoketError(f"cannot write {path}: {error.strerror or error}") from None
 
 
 def render(report: Report, office: Office, console) -> None:
@@ -155,14 +161,16 @@ def render(report: Report, office: Office, console) -> None:
             "Service",
             report.per_service,
             lambda key: (
-                f"{key} {office.services[key].name(language)}" if key in office.services else key
+                f"{key} {for_rich(office.services[key].name(language))}"
+                if key in office.services
+                else for_rich(key)
             ),
         ),
         (
             "Per counter",
             "Counter",
             report.per_counter,
-            lambda key: office.counters[key].name if key in office.counters else key,
+            lambda key: for_rich(office.counters[key].name if key in office.counters else key),
         ),
         ("Per hour", "Hour", report.per_hour, lambda key: f"{key:02d}:00"),
     ]

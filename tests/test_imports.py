@@ -412,9 +412,22 @@ def test_csv_cancelled_status_marks_the_appointment_cancelled(tmp_path):
     assert [row.cancelled for row in read_csv(tmp_path, text).rows] == [True, False]
 
 
-def test_a_local_time_skipped_by_the_spring_dst_change_uses_the_earlier_offset(tmp_path):
-    plan = read_csv(tmp_path, "date;time;service\n2026-03-29;02:30;A\n")
-    assert plan.rows[0].starts_at == utc(2026, 3, 29, 1, 30)
+def test_a_local_time_skipped_by_the_spring_dst_change_is_refused(tmp_path):
+    # It used to become 03:30 without a word: the visitor would come an hour late.
+    message = refused(read_csv, tmp_path, "date;time;service\n2026-03-29;02:30;A\n")
+    assert message == (
+        "line 2: 2026-03-29 02:30 does not exist in Europe/Brussels: "
+        "the clocks go forward that night"
+    )
+
+
+def test_an_ics_local_time_skipped_by_the_spring_dst_change_is_refused(tmp_path):
+    event = "UID:gap\nSUMMARY:paspoort\nDTSTART;TZID=Europe/Brussels:20260329T023000"
+    message = refused(read_appointments, write(tmp_path, "gap.ics", calendar(event)), OFFICE)
+    assert message == (
+        "UID gap: 2026-03-29 02:30 does not exist in Europe/Brussels: "
+        "the clocks go forward that night"
+    )
 
 
 def test_a_local_time_repeated_by_the_autumn_dst_change_is_the_first_one(tmp_path):
@@ -447,7 +460,7 @@ def test_binary_junk_is_refused(tmp_path):
 
 def test_a_csv_line_year_out_of_range_is_refused(tmp_path):
     message = refused(read_csv, tmp_path, "date;time;service\n0001-01-01;00:10;A\n")
-    assert message == "line 2: the date 0001-01-01 is out of range"
+    assert message == "line 2: 0001-01-01 00:10 is out of the range of dates Loket keeps"
 
 
 # --- Nothing crashes ---------------------------------------------------------------------
