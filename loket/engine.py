@@ -45,6 +45,10 @@ from loket.model import (
 from loket.storage import Store
 
 Clock = Callable[[], datetime]
+# Estimates use the median service time of a line's latest visitors: recent, robust to one
+# long visit, and read through an index however many were served.
+ESTIMATE_SAMPLE = 20
+LAST_BUCKET = 3  # of `routing_key`: neither a due appointment, overdue nor priority
 NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
 
 # Check-in outcomes.
@@ -141,6 +145,7 @@ class Status:
     counters: list[CounterState]
     recent_calls: list[Event]
     waiting: dict[str, list[Ticket]]
+    """Per service, the first tickets of its line in calling order (not the whole line)."""
 
     def to_dict(self) -> dict:
         return {
@@ -292,7 +297,7 @@ class Engine:
             day = self.today(now)
             if (
                 svc.daily_limit is not None
-                and self.store.issued_count(svc.code, day, WALK_IN) >= svc.daily_limit
+                and self.store.walk_ins_issued(svc.code, day) >= svc.daily_limit
             ):
                 raise Refused(
                     f"service {svc.code} has reached its daily limit of {svc.daily_limit} tickets"
@@ -330,8 +335,9 @@ class Engine:
         return ticket
 
     def _receipt(self, ticket: Ticket, now: datetime, fresh: bool = False) -> Receipt:
-        if fresh and ticket.kind == WALK_IN and not ticket.priority:
-            # A brand-new ordinary ticket is behind everyone waiting: a count is enough.
+        max_wait = timedelta(minutes=self.office.max_wait_minutes)
+        if fresh and routing_key(ticket, now, max_wait)[0] == LAST_BUCKET:
+            # A brand-new ticket in the rule's last bucket is behind everyone waiting.
             position = self.store.waiting_count(ticket.service, ticket.service_day)
         else:
             position = self.position(ticket, now)
@@ -362,7 +368,7 @@ class Engine:
         """position / open counters serving it * median service time today (config default until 3 served)."""
         if open_counters == 0:
             return None
-        minutes = self.store.service_minutes(service, self.today(now))
+        minutes = self.store.service_minutes(service, self.today(now), ESTIMATE_SAMPLE)
         per_visitor = (
             _median(minutes) if len(minutes) >= 3 else self.office.services[service].minutes
         )
@@ -501,15 +507,8 @@ class Engine:
 
     def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
         """The smallest `routing_key` among the waiting tickets this counter serves."""
-        first = self.store.first_waiting(desk.services, self.today(now))
-        appointment, oldest = first.get("appointment"), first.get("arrival")
-        if appointment is not None and appointment.appointment_at <= now:
-            return appointment
-        if oldest is None or oldest.arrived_at <= now - timedelta(
-            minutes=self.office.max_wait_minutes
-        ):
-            return oldest
-        return first.get("priority", oldest)
+        heads = [ticket for _, ticket in self.store.heads_of_lines(desk.services, self.today(now))]
+        return next(iter(self._in_calling_order(heads, now)), None)
 
     def _call(self, desk: Counter, ticket: Ticket, now: datetime) -> Ticket:
         self.store.set_counter_ticket(desk.id, ticket.id)
@@ -565,11 +564,11 @@ class Engine:
     def _services(self, now: datetime) -> list[ServiceStatus]:
         day = self.today(now)
         local = self.local(now)
-        waiting = self.store.waiting_counts(day)
+        lines = self.store.line_counts(day)
         states = self.store.counters()
         result = []
         for svc in self.office.services.values():
-            count = waiting.get(svc.code, 0)
+            count, walk_ins = lines.get(svc.code, (0, 0))
             open_counters = self._open_counters(svc.code, states)
             open_now = svc.is_open(local)
             result.append(
@@ -584,13 +583,13 @@ class Engine:
                     open_counters=open_counters,
                     estimated_wait_minutes=self._estimate(svc.code, count + 1, open_counters, now),
                     daily_limit=svc.daily_limit,
-                    issued_today=self.store.issued_count(svc.code, day, WALK_IN),
+                    issued_today=walk_ins,
                 )
             )
         return result
 
-    def status(self, recent: int = 10) -> Status:
-        """Lines, counters and recent calls, read in one consistent snapshot."""
+    def status(self, recent: int = 10, upcoming: int = 10) -> Status:
+        """Lines (with their next `upcoming` tickets), counters and recent calls, in one snapshot."""
         now = self.clock()
         day = self.today(now)
         with self.store.read():
@@ -601,13 +600,13 @@ class Engine:
                 state, ticket_id = states.get(desk.id, ("open", None))
                 current = None if ticket_id is None else self.store.ticket(ticket_id)
                 counters.append(CounterState(desk.id, desk.name, state, desk.services, current))
-            waiting = {}
-            in_order = self._in_calling_order(
-                self.store.waiting(list(self.office.services), day), now
-            )
-            for ticket in in_order:
-                waiting.setdefault(ticket.service, []).append(ticket)
-            calls = self.store.last_events(("call", "recall"), recent)
+            heads = self.store.heads_of_lines(list(self.office.services), day, upcoming)
+            waiting: dict[str, list[Ticket]] = {}
+            for ticket in self._in_calling_order(_distinct(heads), now):
+                line = waiting.setdefault(ticket.service, [])
+                if len(line) < upcoming:
+                    line.append(ticket)
+            calls = self.store.last_calls(recent)
         return Status(services, counters, calls, waiting)
 
     def counter_state(self, counter: str) -> CounterState:
@@ -623,13 +622,16 @@ class Engine:
         day = self.today(now)
         with self.store.read():
             state, current = self.store.counter(desk.id)
-            waiting = self.store.waiting(desk.services, day)
+            lines = self.store.line_counts(day)
+            heads = self.store.heads_of_lines(desk.services, day, upcoming)
             served = self.store.served_count(desk.id, day)
         return Desk(
             counter=CounterState(desk.id, desk.name, state, desk.services, current),
-            waiting={code: sum(t.service == code for t in waiting) for code in desk.services},
-            longest_waiting_since=min((t.arrived_at for t in waiting), default=None),
-            upcoming=self._in_calling_order(waiting, now)[:upcoming],
+            waiting={code: lines.get(code, (0, 0))[0] for code in desk.services},
+            longest_waiting_since=min(
+                (t.arrived_at for order, t in heads if order == "arrival"), default=None
+            ),
+            upcoming=self._in_calling_order(_distinct(heads), now)[:upcoming],
             served_today=served,
         )
 
@@ -642,8 +644,8 @@ class Engine:
         """How many tickets wait in each service's line today (0 for an empty line)."""
         day = self.today()
         with self.store.read():
-            counts = self.store.waiting_counts(day)
-        return {code: counts.get(code, 0) for code in self.office.services}
+            lines = self.store.line_counts(day)
+        return {code: lines.get(code, (0, 0))[0] for code in self.office.services}
 
     def last_event_id(self) -> int:
         """The newest event's id (0 when none): followers read `events_after` it."""
@@ -653,7 +655,7 @@ class Engine:
     def calls_today(self, limit: int = 50) -> list[Event]:
         """Today's latest calls and recalls, newest first."""
         with self.store.read():
-            return self.store.last_events(("call", "recall"), limit, day=self.today())
+            return self.store.last_calls(limit, day=self.today())
 
     def ticket(self, number: str) -> Ticket:
         """Today's ticket with this number."""
@@ -787,7 +789,7 @@ class Engine:
                 svc, now, APPOINTMENT, appointment_at=appointment.starts_at
             )
             self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now))
+            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now, fresh=True))
 
     def _checked_in_before(self, outcome: CheckIn, appointment: Appointment, now) -> CheckIn:
         """A second scan today: the same ticket while it waits, never a place in line after."""
@@ -810,7 +812,7 @@ class Engine:
             )
         ticket = self._insert_ticket(svc, now, WALK_IN)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now))
+        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now, fresh=True))
 
     def purge(self) -> int:
         """Erase names of appointments older than retention_days; returns how many."""
@@ -851,6 +853,11 @@ class Engine:
         if ticket is None:
             raise Refused(f"no ticket {number.upper()} today")
         return ticket
+
+
+def _distinct(heads: list[tuple[str, Ticket]]) -> list[Ticket]:
+    """The tickets of `Store.heads_of_lines`, each once."""
+    return list({ticket.id: ticket for _, ticket in heads}.values())
 
 
 def _median(values: list[float]) -> float:

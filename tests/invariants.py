@@ -16,12 +16,16 @@ def check_invariants(engine) -> None:
         tickets = store.all_tickets()
         counters = store.counters()
         events = store.events_after(0, limit=EVERY_EVENT)
+        days = {t.service_day for t in tickets}
+        lines = {day: store.line_counts(day) for day in days}
+        served = {(day, c): store.served_count(c, day) for day in days for c in counters}
     by_id = {t.id: t for t in tickets}
     _numbers_are_unique(tickets)
     _counters_hold_called_tickets(counters, by_id)
     _every_called_ticket_is_held(tickets, counters)
     _fields_match_the_state(tickets, engine.office)
     _events_replay_to_the_tickets(tickets, events)
+    _running_totals_match_the_tickets(tickets, lines, served)
 
 
 def _numbers_are_unique(tickets) -> None:
@@ -102,3 +106,24 @@ def _events_replay_to_the_tickets(tickets, events) -> None:
         )
     unknown = set(history) - {t.id for t in tickets}
     assert not unknown, f"events about tickets that do not exist: {sorted(unknown)}"
+
+
+def _running_totals_match_the_tickets(tickets, lines, served) -> None:
+    waiting, walk_ins, done = Counter(), Counter(), Counter()
+    for t in tickets:
+        waiting[t.service_day, t.service] += t.status == WAITING
+        walk_ins[t.service_day, t.series] += t.kind == "walk_in"
+        if t.status == DONE:
+            done[t.service_day, t.counter] += 1
+    for day, counts in lines.items():
+        for service, (line, issued) in counts.items():
+            assert line == waiting[day, service], (
+                f"line {service} on {day}: running total {line}, tickets waiting {waiting[day, service]}"
+            )
+            assert issued == walk_ins[day, service], (
+                f"walk-ins {service} on {day}: running total {issued}, tickets {walk_ins[day, service]}"
+            )
+    for (day, counter), count in served.items():
+        assert count == done[day, counter], (
+            f"counter {counter} on {day}: served total {count}, tickets done {done[day, counter]}"
+        )

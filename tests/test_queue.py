@@ -338,9 +338,11 @@ def test_position_counted_in_sql_agrees_with_the_routing_rule(tmp_path_factory, 
                 booking = engine.add_appointment(
                     "A", clock.now + timedelta(minutes=appointment_offset)
                 )
-                engine.check_in(booking.reference)
+                receipt = engine.check_in(booking.reference).receipt
             else:
-                engine.issue_ticket("A", priority=kind == "priority")
+                receipt = engine.issue_ticket("A", priority=kind == "priority")
+            if receipt is not None:  # the place the visitor is told is the rule's place
+                assert receipt.position == engine.position(receipt.ticket, clock.now)
         clock.advance(minutes=10)
         waiting = [t for t in engine.store.all_tickets() if t.status == "waiting"]
         max_wait = timedelta(minutes=engine.office.max_wait_minutes)
