@@ -8,11 +8,14 @@ from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from loket.errors import ConfigError
+from loket.safe_text import CONTROL
 
 LANGUAGES = ("nl", "fr", "en", "de")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SERVICE_CODE = re.compile(r"[A-Z]{1,2}")
 HOURS_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+# Names are shown on a ticket, a display row and a terminal table; 80 characters fill a line.
+MAX_NAME = 80
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def load_config(text: str) -> Office:
     import tomllib  # only at set-up: the database keeps the validated settings as JSON
 
     try:
-        raw = tomllib.loads(text)
+        raw = tomllib.loads(text.removeprefix("\ufeff"))  # Windows Notepad saves a BOM
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"not valid TOML: {error}") from None
     return office_from_dict(raw)
@@ -288,11 +291,14 @@ class _Reader:
                     f"counters.{counter_id}.services: must list at least one service code"
                 )
             for code in served:
+                if not isinstance(code, str):
+                    raise ConfigError(
+                        f'counters.{counter_id}.services: must list service codes such as "A", '
+                        f"got {code!r}"
+                    )
                 if code not in services:
                     raise ConfigError(f"counters.{counter_id}.services: unknown service {code!r}")
-            name = entry.get("name", f"Loket {counter_id}")
-            if not isinstance(name, str) or not name.strip():
-                raise ConfigError(f"counters.{counter_id}.name: must be a non-empty text")
+            name = _text(entry, "name", f"counters.{counter_id}.name", f"Loket {counter_id}")
             counters[counter_id] = Counter(counter_id, name, tuple(dict.fromkeys(served)))
         return counters
 
@@ -348,7 +354,7 @@ class _Reader:
         table = _table(self.raw, "display")
         _no_unknown_keys(table, {"message", "highlight_seconds"}, "display")
         message = table.get("message", "")
-        if not isinstance(message, str) or "\n" in message or len(message) > 200:
+        if not isinstance(message, str) or CONTROL.search(message) or len(message) > 200:
             raise ConfigError("display.message: must be one line of text (at most 200 characters)")
         return DisplaySettings(
             message=message.strip(),
@@ -369,9 +375,23 @@ class _Reader:
         if not isinstance(categories, dict):
             raise ConfigError("appointments.categories: must be a table of keyword = service code")
         for keyword, code in categories.items():
+            if not keyword.strip():
+                raise ConfigError(
+                    "appointments.categories: a keyword is empty; it would match every appointment"
+                )
+            if len(keyword) > MAX_NAME:
+                raise ConfigError(
+                    f"appointments.categories: the keyword {keyword[:10] + '...'!r} has more than "
+                    f"{MAX_NAME} characters"
+                )
+            if not isinstance(code, str):
+                raise ConfigError(
+                    f'appointments.categories.{keyword}: must be a service code such as "A", '
+                    f"got {code!r}"
+                )
             if code not in services:
                 raise ConfigError(f"appointments.categories.{keyword}: unknown service {code!r}")
-        return {keyword.casefold(): code for keyword, code in categories.items()}
+        return {keyword.strip().casefold(): code for keyword, code in categories.items()}
 
 
 def _no_unknown_keys(table: dict, allowed: set[str], where: str) -> None:
@@ -390,11 +410,22 @@ def _table(raw: dict, key: str) -> dict:
     return value
 
 
-def _text(raw: dict, key: str, where: str) -> str:
-    value = raw.get(key)
+def _text(raw: dict, key: str, where: str, default: str | None = None) -> str:
+    return _name(raw.get(key, default), where)
+
+
+def _name(value: object, where: str) -> str:
+    """A name shown to people: one line of text, at most MAX_NAME characters."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: must be a non-empty text")
-    return value.strip()
+    value = value.strip()
+    if CONTROL.search(value):
+        raise ConfigError(
+            f"{where}: must not hold control characters such as tabs, line breaks or escapes"
+        )
+    if len(value) > MAX_NAME:
+        raise ConfigError(f"{where}: at most {MAX_NAME} characters, got {len(value)}")
+    return value
 
 
 def _flag(raw: dict, key: str, default: bool, where: str) -> bool:
@@ -425,10 +456,13 @@ def _names(value: object, languages: tuple[str, ...], where: str) -> dict[str, s
         value = {language: value for language in languages}
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: must be a text or a table of language = name")
-    missing = [language for language in languages if not str(value.get(language, "")).strip()]
+    missing = [language for language in languages if value.get(language, "") == ""]
     if missing:
         raise ConfigError(f"{where}: no name in {', '.join(missing)}")
-    return {language: str(value[language]) for language in languages}
+    for language in languages:
+        if not isinstance(value[language], str):
+            raise ConfigError(f"{where}.{language}: must be a text, got {value[language]!r}")
+    return {language: _name(value[language], f"{where}.{language}") for language in languages}
 
 
 def _hours(value: object, where: str) -> dict[int, tuple[tuple[time, time], ...]] | None:

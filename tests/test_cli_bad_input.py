@@ -120,7 +120,7 @@ def test_terminal_escapes_in_a_name_are_shown_never_sent(loket):
 def test_office_service_and_counter_names_with_markup_print_literally(loket, tmp_path):
     config = (
         default_config_text()
-        .replace('office = "Stadhuis Demo"', 'office = "Stadhuis [/] \\u001b[31mDemo"', 1)
+        .replace('office = "Stadhuis Demo"', 'office = "Stadhuis [/] [red]Demo"', 1)
         .replace('name = "Loket 1"', 'name = "[link=https://x.test]Loket 1[/link]"', 1)
     )
     assert config != default_config_text()
@@ -133,7 +133,7 @@ def test_office_service_and_counter_names_with_markup_print_literally(loket, tmp
         assert (code, err) == (0, ""), command
         assert "\x1b" not in out, command
     assert "[link=https://x.test]Loket 1[/link]" in loket("status")[1]
-    assert "Stadhuis [/] \\x1b[31mDemo" in loket("stats")[1]
+    assert "Stadhuis [/] [red]Demo" in loket("stats")[1]
 
 
 # --- No argument list ends in a traceback ------------------------------------------------

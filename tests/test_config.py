@@ -144,3 +144,82 @@ def test_the_database_keeps_the_validated_settings_as_json(office):
 
     stored = json.loads(office.store.setting("config"))
     assert stored["office"] == "Stadhuis Demo" and stored["services"][0]["code"] == "A"
+
+
+# --- Wrong types, empty keywords, a BOM and very long names (issue 8, item 17) ---------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            ('services = ["A", "B"]', 'services = [["A"], "B"]'),
+            "counters.1.services: must list service codes such as \"A\", got ['A']",
+        ),
+        (
+            ('"rijbewijs" = "A"', '"rijbewijs" = ["A"]'),
+            "appointments.categories.rijbewijs: must be a service code such as \"A\", got ['A']",
+        ),
+        (
+            ('"rijbewijs" = "A"', '"" = "A"'),
+            "appointments.categories: a keyword is empty; it would match every appointment",
+        ),
+        (
+            ('"rijbewijs" = "A"', '"  " = "A"'),
+            "appointments.categories: a keyword is empty; it would match every appointment",
+        ),
+        (
+            ('office = "Stadhuis Demo"', f'office = "{"x" * 81}"'),
+            "office: at most 80 characters, got 81",
+        ),
+        (
+            ('name = "Loket 1"', f'name = "{"L" * 81}"'),
+            "counters.1.name: at most 80 characters, got 81",
+        ),
+        (
+            ('"rijbewijs" = "A"', f'"{"r" * 81}" = "A"'),
+            "appointments.categories: the keyword 'rrrrrrrrrr...' has more than 80 characters",
+        ),
+        (
+            ('office = "Stadhuis Demo"', 'office = "Stadhuis\\u001b[2JDemo"'),
+            "office: must not hold control characters such as tabs, line breaks or escapes",
+        ),
+    ],
+)
+def test_a_wrong_type_or_size_is_refused_naming_the_key(change, message):
+    text = default_config_text().replace(*change, 1)
+    assert text != default_config_text()
+    with pytest.raises(ConfigError) as error:
+        load_config(text)
+    assert str(error.value) == f"invalid office config: {message}"
+
+
+def test_a_service_name_given_as_a_list_is_refused():
+    text = default_config_text().replace(
+        'nl = "Identiteitskaart en paspoort"', 'nl = ["Identiteitskaart"]'
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(text)
+    assert str(error.value) == (
+        "invalid office config: services.A.name.nl: must be a text, got ['Identiteitskaart']"
+    )
+
+
+def test_a_service_name_of_81_characters_is_refused():
+    text = default_config_text().replace(
+        'nl = "Identiteitskaart en paspoort"', f'nl = "{"p" * 81}"'
+    )
+    with pytest.raises(ConfigError) as error:
+        load_config(text)
+    assert str(error.value) == (
+        "invalid office config: services.A.name.nl: at most 80 characters, got 81"
+    )
+
+
+def test_names_of_80_characters_are_accepted():
+    text = default_config_text().replace('office = "Stadhuis Demo"', f'office = "{"x" * 80}"')
+    assert load_config(text).name == "x" * 80
+
+
+def test_a_config_saved_with_a_utf8_byte_order_mark_is_accepted():
+    assert load_config("\ufeff" + default_config_text()).name == "Stadhuis Demo"
