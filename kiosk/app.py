@@ -30,8 +30,9 @@ log = logging.getLogger("loket.kiosk")
 # A scanner types its payload within milliseconds; a person types a reference slower.
 # Keys further apart than this start a new code.
 TYPING_GAP_SECONDS = 2.0
-# How long a lone digit waits for more keys before it counts as a button-box press.
-BUTTON_BOX_SECONDS = 0.3
+# How long a lone digit waits for more keys before it counts as a button-box press:
+# longer than a person's pause between the keys of a reference (2 then YA7FEZX).
+BUTTON_BOX_SECONDS = 1.5
 CHECKIN_TEXTS = {
     "accepted": "checkin_accepted",
     "already_checked_in": "checkin_already",
@@ -344,29 +345,41 @@ class KioskApp(App, inherit_bindings=False):
         if now - self.typed_at > TYPING_GAP_SECONDS:
             self.typed = ""
         self.typed_at = now
-        if self.button_box_timer is not None:  # more keys follow the digit: someone is typing
-            self.button_box_timer.stop()
-            self.button_box_timer = None
+        lone_digit = self._stop_button_box()  # any key after the digit: someone is typing
         if event.key == "enter":
             code, self.typed = self.typed, ""
-            if code and not isinstance(self.screen, UnavailableScreen | StaffScreen):
+            if lone_digit and code.isdigit():  # a box that ends its digit with Enter
+                self._choose_service(code)
+            elif code and not isinstance(self.screen, UnavailableScreen | StaffScreen):
                 self.check_in(code)
             return
         character = event.character or ""
         if not (character.isalnum() or character == "-") or not character.isascii():
             return
         self.typed += character
-        button_box = (
-            self.typed.isdigit() and len(self.typed) == 1 and isinstance(self.screen, StartScreen)
-        )
-        if button_box:
-            # A button box sends one digit; a typed reference may start with one (2-9) too.
+        if self.typed.isdigit() and len(self.typed) == 1 and isinstance(self.screen, StartScreen):
+            # A button box sends one digit, but a typed reference may start with one (2-9):
+            # the digit counts as a button only if no other key follows in time.
+            self.screen.mark_key(int(self.typed))
             self.button_box_timer = self.set_timer(BUTTON_BOX_SECONDS, self._button_box_key)
+
+    def _stop_button_box(self) -> bool:
+        """Forget a digit waiting to act as a button; True if there was one."""
+        if self.button_box_timer is None:
+            return False
+        self.button_box_timer.stop()
+        self.button_box_timer = None
+        if isinstance(self.screen, StartScreen):
+            self.screen.mark_key(None)
+        return True
 
     def _button_box_key(self) -> None:
         """No key followed the digit: it was the button box choosing a service."""
-        self.button_box_timer = None
+        self._stop_button_box()
         key, self.typed = self.typed, ""
+        self._choose_service(key)
+
+    def _choose_service(self, key: str) -> None:
         if isinstance(self.screen, StartScreen) and key.isdigit():
             self.screen.choose_by_key(int(key))
 

@@ -23,7 +23,7 @@ class StartScreen(KioskScreen):
         self.office_open = any(s.open_now for s in services)
         with Horizontal(id="top"):
             yield Static(app.office.name, id="office")
-            yield Static("", id="clock")
+            yield Static(self.clock_text(), id="clock")  # never blank, also after a recompose
         with Horizontal(id="languages"):
             for language in app.office.languages:
                 button = touch_button(
@@ -65,9 +65,12 @@ class StartScreen(KioskScreen):
         if self.app.screen is not self:  # e.g. under "one moment", while there may be no database
             return
         now = self.app.engine.local(self.app.clock())
-        self.query_one("#clock", Static).update(f"{now:%H:%M}")
+        self.query_one("#clock", Static).update(self.clock_text())
         if now.second == 0 and any(s.open_now for s in self.walk_in_services()) != self.office_open:
             self.refresh(recompose=True)
+
+    def clock_text(self) -> str:
+        return f"{self.app.engine.local(self.app.clock()):%H:%M}"
 
     def walk_in_services(self):
         return [s for s in self.app.engine.services() if s.walk_in]
@@ -116,6 +119,11 @@ class StartScreen(KioskScreen):
             button = self.query_one("#priority", TouchButton)
             button.update(self.priority_label())
             button.set_class(self.priority, "chosen")
+
+    def mark_key(self, key: int | None) -> None:
+        """Show that a number key was seen while it waits to count as a button (None: clear)."""
+        for number, button in enumerate(self.query(".service").results(TouchButton), start=1):
+            button.set_class(number == key, "pressed")
 
     def choose_by_key(self, key: int) -> bool:
         """A number key from a button box; False if no service has that number."""

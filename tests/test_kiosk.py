@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.app import KioskApp
+from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
 from kiosk.notice import NoticeScreen, UnavailableScreen
 from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
@@ -26,7 +26,7 @@ def screen_text(app) -> str:
 async def button_box(pilot, key: str) -> None:
     """A button-box key: a lone digit, which the kiosk takes once no other key follows."""
     await pilot.press(key)
-    await pilot.pause(0.45)
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
 
 
 @pytest.fixture
@@ -595,3 +595,66 @@ async def test_a_visitor_at_a_counter_scanning_again_is_sent_to_the_desk(make_ki
         await pilot.click("#language-en")
         await scan(pilot, booking.qr_payload)
         assert texts.text("en", "checkin_missed", ticket="B001") in screen_text(app)
+
+
+def booked_with_reference(office, clock, first: str):
+    """A booking whose reference starts with `first`, e.g. a digit that is also a service key."""
+    booking = booked(office, clock, 5)
+    reference = first + booking.reference[1:]
+    office.store.conn.execute(
+        "UPDATE appointments SET reference = ? WHERE id = ?", (reference, booking.id)
+    )
+    return reference
+
+
+async def test_a_reference_typed_at_human_speed_after_a_digit_issues_no_walk_in_ticket(
+    make_kiosk, office, clock
+):
+    reference = booked_with_reference(office, clock, "2")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.6)  # a person looks for the next key
+        assert app.screen.query_one("#service-B").has_class("pressed")  # the key was seen
+        for character in reference[1:].lower():
+            await pilot.press(character)
+            await pilot.pause(0.25)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen.query_one("#number").text == "B001"
+        assert texts.text("nl", "checkin_accepted", time="09:05") in screen_text(app)
+    assert [t.kind for t in office.store.all_tickets()] == ["appointment"]
+
+
+async def test_a_lone_digit_takes_its_service_after_a_short_wait_and_shows_it_was_pressed(
+    make_kiosk, office
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.2)
+        assert isinstance(app.screen, StartScreen)
+        assert app.screen.query_one("#service-B").has_class("pressed")
+        await pilot.pause(BUTTON_BOX_SECONDS)
+        assert app.screen.query_one("#number").text == "B001"
+        app.back_to_start()
+        await pilot.pause()
+        assert not app.screen.query_one("#service-B").has_class("pressed")
+
+
+async def test_a_digit_and_enter_is_a_button_box_press_at_once(make_kiosk, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("3", "enter")
+        await pilot.pause()
+        assert app.screen.query_one("#number").text == "C001"
+    assert [t.number for t in office.store.all_tickets()] == ["C001"]
+
+
+async def test_the_clock_is_shown_at_once_after_a_language_switch(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        for language in ("fr", "en", "nl"):
+            await pilot.click(f"#language-{language}")
+            await pilot.pause()
+            assert str(app.screen.query_one("#clock").render()) == "09:00", language

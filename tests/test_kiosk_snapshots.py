@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from kiosk.app import KioskApp
+from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.imports import Row
@@ -65,12 +65,12 @@ def test_office_closed(kiosk, snap_compare):
 
 async def button_box_1(pilot):
     await pilot.press("1")
-    await pilot.pause(0.45)
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
 
 
 async def button_box_2(pilot):
     await pilot.press("2")
-    await pilot.pause(0.45)
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
 
 
 def test_ticket_screen(kiosk, snap_compare):
