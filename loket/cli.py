@@ -75,16 +75,17 @@ def database_path(option: str | None) -> str:
     import platformdirs
 
     folder = platformdirs.user_data_dir("loket", appauthor=False)
-    os.makedirs(folder, exist_ok=True)
+    os.makedirs(folder, mode=0o700, exist_ok=True)  # names of visitors: the owner's only
     return os.path.join(folder, "loket.db")
 
 
-def _engine(args, create: bool | None = None):
+def _engine(args, create: bool | None = None, config_text: str | None = None):
     """The office at --db, $LOKET_DB or the per-user default.
 
-    Only the per-user default is created on first use, so that `loket ticket A` works with
-    no set-up. A file named with --db or $LOKET_DB must exist (`init` creates it): a typo
-    or a share that is briefly gone must never become a second office handing out A001 again.
+    Only `init` creates a database, and the per-user default is created on its first use,
+    so that `loket ticket A` works with no set-up. A file named with --db or $LOKET_DB must
+    exist and hold an office: a typo, a share that is briefly gone or an emptied file must
+    never become a second office handing out A001 again.
     """
     from loket.engine import Engine
 
@@ -93,9 +94,8 @@ def _engine(args, create: bool | None = None):
         create = not (args.db or os.environ.get("LOKET_DB"))
     if not create and not os.path.exists(path):
         raise LoketError(f"no database at {path}: create it with `loket --db {path} init`")
-    if args.clock is None:
-        return Engine(path, create=create)
-    return Engine(path, clock=args.clock, create=create)
+    clock = {} if args.clock is None else {"clock": args.clock}
+    return Engine(path, create=create, config_text=config_text, **clock)
 
 
 class _Version(argparse.Action):
@@ -201,6 +201,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of a period")
     sub.add_argument("--csv", metavar="FILE", help="also write the figures as CSV")
     command("purge", cmd_purge, "erase personal data older than retention_days")
+    sub = command("backup", cmd_backup, "copy the whole office to a new file, while it runs")
+    sub.add_argument("file", help="the backup file to write (must not exist yet)")
     sub = command("kiosk", cmd_kiosk, "run the self-service ticket kiosk (full screen)")
     sub.add_argument(
         "--printer",
@@ -284,7 +286,7 @@ def cmd_init(args) -> None:
         except (OSError, UnicodeDecodeError) as error:
             raise LoketError(f"cannot read {args.config}: {error}") from None
         load_config(text)  # refuse an invalid config before the database is even created
-    with _engine(args, create=True) as engine:
+    with _engine(args, create=True, config_text=text) as engine:
         office = engine.init(text)
         data = {
             "database": engine.path,
@@ -595,6 +597,12 @@ def cmd_stats(args) -> None:
     console = _console()
     console.print(f"{for_rich(office.name)}: {first}" + (f" to {last}" if last != first else ""))
     stats.render(report, office, console)
+
+
+def cmd_backup(args) -> None:
+    with _engine(args) as engine:
+        engine.backup(args.file)
+    _emit(args, {"backup": args.file}, f"backup written to {args.file}")
 
 
 def cmd_purge(args) -> None:

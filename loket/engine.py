@@ -203,21 +203,39 @@ def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
 class Engine:
     """The office's queue, on one SQLite file shared by every kiosk, counter and display."""
 
-    def __init__(self, path: str | os.PathLike, clock: Clock = utc_now, create: bool = True):
-        """Open the office at `path`; with `create=False` a missing file is an error, not a new office.
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        clock: Clock = utc_now,
+        create: bool = True,
+        config_text: str | None = None,
+    ):
+        """Open the office at `path`.
 
-        Long-running apps reconnect with create=False: a share that is briefly gone must
-        not come back as an empty demo office that hands out A001 again.
+        With `create`, a missing database is made with the office `config_text` (the demo
+        office by default), schema and office in one transaction. With `create=False` a
+        missing or empty file is an error, not a new office: long-running apps reconnect
+        so, because a share that is briefly gone must not come back as an empty demo office
+        that hands out A001 again.
         """
-        self.store = Store.open(path, create=create)
         self.clock = clock
         self._days_closed_before: str | None = None
         self.path = str(path)
-        self._config_text = self.store.setting("config")
-        if self._config_text is None:
-            self.office = self._store_config(default_config_text(), only_if_missing=True)
-        else:
+        self.store = Store.open(
+            path, create=create, setup=lambda store: self._save_office(store, _office(config_text))
+        )
+        try:
+            with self.store.read():
+                self._config_text = self.store.setting("config")
+                self._latest_day = self.store.latest_service_day()
+            if self._config_text is None:  # made by an older Loket that was stopped half-way
+                raise StorageError(
+                    f"{self.path} holds no office: set it up with `loket --db {self.path} init`"
+                )
             self.office = office_from_dict(json.loads(self._config_text))
+        except BaseException:
+            self.store.close()
+            raise
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database; long-running clients call it when idle."""
@@ -238,25 +256,36 @@ class Engine:
     # set-up
 
     def init(self, config_text: str | None = None) -> Office:
-        """Load an office config (TOML text); without one keep the stored office. Safe to run again."""
+        """Load an office config (TOML text); without one keep the stored office. Safe to run again.
+
+        Refused, changing nothing, when the new config drops a counter that serves a visitor.
+        """
         if config_text is None:
             return self.office
-        self.office = self._store_config(config_text, only_if_missing=False)
-        return self.office
-
-    def _store_config(self, text: str, only_if_missing: bool) -> Office:
-        office = load_config(text)  # invalid config raises before anything is written
-        with self.store.write() as db:
-            if only_if_missing and db.setting("config") is not None:
-                self._config_text = db.setting("config")
-                return office_from_dict(json.loads(self._config_text))
-            # Stored validated and as JSON: opening the database then needs no TOML parser.
-            self._config_text = json.dumps(office.raw, ensure_ascii=False)
-            db.set_setting("config", self._config_text)
-            if db.setting("qr_secret") is None:
-                db.set_setting("qr_secret", codes.new_secret())
-            db.sync_counters(list(office.counters))
+        office = load_config(config_text)  # invalid config raises before anything is written
+        with self._changing(self.clock()):
+            self._save_office(self.store, office)
+        self.office = office
         return office
+
+    def _save_office(self, store: Store, office: Office) -> None:
+        """Store the validated office, inside the open write transaction."""
+        busy = store.sync_counters(list(office.counters))
+        if busy:
+            _, ticket = store.counter(busy[0])
+            raise Refused(
+                f"the new config drops counter {busy[0]}, which is serving {ticket.number}: "
+                "finish, transfer or no-show it first, then load the config again"
+            )
+        # Stored validated and as JSON: opening the database then needs no TOML parser.
+        self._config_text = json.dumps(office.raw, ensure_ascii=False)
+        store.set_setting("config", self._config_text)
+        if store.setting("qr_secret") is None:
+            store.set_setting("qr_secret", codes.new_secret())
+
+    def backup(self, target: str | os.PathLike) -> None:
+        """Copy the whole office to a new file `target`, consistent, while the office runs."""
+        self.store.backup(str(target))
 
     def refresh_config(self) -> bool:
         """Take up an office config stored since this engine opened (`loket init --config`).
@@ -281,8 +310,12 @@ class Engine:
         return moment.astimezone(self.office.timezone)
 
     def today(self, now: datetime | None = None) -> str:
-        """The service day (local date) as YYYY-MM-DD: numbers restart at local midnight."""
-        return self.local(now or self.clock()).date().isoformat()
+        """The service day (local date) as YYYY-MM-DD: numbers restart at local midnight.
+
+        Never a day before the latest one in the database: a clock stepped back across
+        midnight (an NTP correction) must not issue yesterday's numbers again.
+        """
+        return max(self.local(now or self.clock()).date().isoformat(), self._latest_day or "")
 
     # walk-in tickets
 
@@ -294,17 +327,19 @@ class Engine:
             raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
         self._refuse_if_closed(svc, now)
         with self._changing(now):
-            day = self.today(now)
-            if (
-                svc.daily_limit is not None
-                and self.store.walk_ins_issued(svc.code, day) >= svc.daily_limit
-            ):
+            if self._limit_reached(svc, now):
                 raise Refused(
                     f"service {svc.code} has reached its daily limit of {svc.daily_limit} tickets"
                 )
             ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
-        # Outside the write lock: other kiosks need not wait while we estimate.
-        return self._receipt(ticket, now, fresh=True)
+            # Inside the transaction: a ticket that committed always reaches the visitor
+            # with its receipt (it costs a few index lookups).
+            return self._receipt(ticket, now, fresh=True)
+
+    def _limit_reached(self, svc: Service, now: datetime) -> bool:
+        """Whether the service handed out its daily limit of walk-in tickets."""
+        issued = self.store.walk_ins_issued(svc.code, self.today(now))
+        return svc.daily_limit is not None and issued >= svc.daily_limit
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
         local = self.local(now)
@@ -539,12 +574,19 @@ class Engine:
         That check runs once per service day per engine, and is only marked done once its
         transaction committed: a refusal rolls it back along with everything else.
         """
-        today = self.today(now)
         with self.store.write():
+            self._latest_day = self.store.latest_service_day()
+            today = self.today(now)
             if today != self._days_closed_before:
                 self._expire_earlier_days(today, now)
             yield
         self._days_closed_before = today
+
+    def _close_earlier_days(self, now: datetime) -> None:
+        """Before showing a counter: yesterday's tickets left at counters are closed first."""
+        if self.today(now) != self._days_closed_before:
+            with self._changing(now):
+                pass
 
     def _expire_earlier_days(self, today: str, now: datetime) -> None:
         """Close tickets of earlier days that never ended: they are not carried into today."""
@@ -591,6 +633,7 @@ class Engine:
     def status(self, recent: int = 10, upcoming: int = 10) -> Status:
         """Lines (with their next `upcoming` tickets), counters and recent calls, in one snapshot."""
         now = self.clock()
+        self._close_earlier_days(now)
         day = self.today(now)
         with self.store.read():
             services = self._services(now)
@@ -611,6 +654,7 @@ class Engine:
 
     def counter_state(self, counter: str) -> CounterState:
         desk = self._counter(counter)
+        self._close_earlier_days(self.clock())
         with self.store.read():
             state, current = self.store.counter(desk.id)
         return CounterState(desk.id, desk.name, state, desk.services, current)
@@ -619,6 +663,7 @@ class Engine:
         """A counter with its ticket, its line and today's tally, read in one snapshot."""
         desk = self._counter(counter)
         now = self.clock()
+        self._close_earlier_days(now)
         day = self.today(now)
         with self.store.read():
             state, current = self.store.counter(desk.id)
@@ -810,6 +855,8 @@ class Engine:
             return _with(
                 outcome, TOO_LATE, reason=f"service {svc.code} takes no walk-in visitors now"
             )
+        if self._limit_reached(svc, now):
+            return _with(outcome, TOO_LATE, reason=f"service {svc.code} has no tickets left today")
         ticket = self._insert_ticket(svc, now, WALK_IN)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)
         return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now, fresh=True))
@@ -821,6 +868,8 @@ class Engine:
         with self.store.write():
             count = self.store.forget_names_before(cutoff)
             self.store.add_event(now, "purge")
+        # The erased names also live on in the write-ahead log until it is emptied.
+        self.store.empty_log()
         return count
 
     # statistics input
@@ -853,6 +902,11 @@ class Engine:
         if ticket is None:
             raise Refused(f"no ticket {number.upper()} today")
         return ticket
+
+
+def _office(config_text: str | None) -> Office:
+    """A new database's office: the given config, else the demo office."""
+    return load_config(config_text if config_text is not None else default_config_text())
 
 
 def _distinct(heads: list[tuple[str, Ticket]]) -> list[Ticket]:

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 
 from loket.errors import Refused, StorageError
 from loket.model import Appointment, Event, Ticket, from_text, to_text
@@ -22,6 +23,7 @@ BUSY_TIMEOUT_MS = 10_000
 # to that call. Clients checkpoint when idle (`Store.checkpoint`, and on close); this larger
 # limit is only the safety net that keeps the WAL bounded when nobody does.
 WAL_SAFETY_PAGES = 10_000
+WAL_KEPT_BYTES = 4 * 1024 * 1024
 
 # Each migration is a list of statements; its index + 1 is the schema version it brings.
 MIGRATIONS: list[list[str]] = [
@@ -167,10 +169,23 @@ class Store:
     def __init__(self, conn: sqlite3.Connection, path: str):
         self.conn = conn
         self.path = path
+        self._identity = _identity(path)
 
     @classmethod
-    def open(cls, path: str | os.PathLike, create: bool = True) -> Store:
-        """Open the database at `path`, migrating it when needed; create it only if `create`."""
+    def open(
+        cls,
+        path: str | os.PathLike,
+        create: bool = True,
+        setup: Callable[[Store], None] | None = None,
+    ) -> Store:
+        """Open the Loket database at `path`, migrating an older schema.
+
+        With `create`, a missing file, or one that holds nothing yet (a creation that was
+        interrupted, or that another process is making right now), becomes a new database:
+        the schema and `setup(store)` commit in one transaction, so no half-made office is
+        ever seen. Without `create` such a file is refused, as is any other program's file.
+        A new file is readable by its owner only (0600).
+        """
         path = str(path)
         if path != ":memory:":
             folder = os.path.dirname(os.path.abspath(path))
@@ -180,39 +195,89 @@ class Store:
                 )
             if not create and not os.path.exists(path):
                 raise StorageError(f"the database {path} does not exist")
+            if create:
+                _create_private(path)
+        conn = None
         try:
             conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             store = cls(conn, path)
-            store._prepare()
-        except sqlite3.Error as error:
-            raise _storage_error(error, path) from None
+            store._prepare(create, setup)
+        except BaseException as error:
+            if conn is not None:
+                conn.close()
+            if isinstance(error, sqlite3.Error):
+                raise _storage_error(error, path) from None
+            raise
         return store
 
     def close(self) -> None:
         self.conn.close()
 
-    def _prepare(self) -> None:
+    def _prepare(self, create: bool, setup: Callable[[Store], None] | None) -> None:
         conn = self.conn
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_SAFETY_PAGES}")
+        # A checkpointed log is cut back to this size, so it never stays at its peak.
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_KEPT_BYTES}")
+        # Erased names are overwritten, not merely unlinked (see `forget_names_before`).
+        conn.execute("PRAGMA secure_delete = ON")
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise StorageError(
                 f"the database {self.path} was made by a newer Loket (schema {version}, "
                 f"this one knows {SCHEMA_VERSION}); upgrade Loket"
             )
+        if version == 0:
+            if conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone():
+                raise StorageError(f"{self.path} is not a Loket database: it holds other tables")
+            if create:
+                self._use_wal()
+                return self._migrate(setup)
+            version = self._version_once_made()
+            if version == 0:
+                raise StorageError(
+                    f"{self.path} holds no Loket office (it is empty): "
+                    f"set it up with `loket --db {self.path} init`"
+                )
         if version < SCHEMA_VERSION:
-            self._migrate()
+            self._migrate(None)
 
-    def _migrate(self) -> None:
+    def _version_once_made(self) -> int:
+        """The schema version after waiting for a process that may be creating the file now."""
+        self._refuse_if_moved()
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")  # waits until the creator's transaction is done
+            return self.conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            if self.conn.in_transaction:
+                self.conn.rollback()  # a commit would write a header into an empty file
+
+    def _use_wal(self) -> None:
+        """Switch a new file to WAL (persistent), waiting out another process creating it too.
+
+        Changing the journal mode answers SQLITE_BUSY at once, without the busy timeout,
+        while another connection is creating the same file.
+        """
+        if self.path == ":memory:":
+            return
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                if self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0] == "wal":
+                    return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+            if time.monotonic() > deadline:
+                raise StorageError(f"the database {self.path} cannot switch to WAL mode")
+            time.sleep(0.01)
+
+    def _migrate(self, setup: Callable[[Store], None] | None) -> None:
         # sqlite-utils is imported only here: it costs ~170 ms that `loket ticket` cannot spend.
         import sqlite_utils
 
-        if self.conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            # Persistent: set once at creation, outside any transaction.
-            self.conn.execute("PRAGMA journal_mode = WAL")
         db = sqlite_utils.Database(self.conn)
         migrations = sqlite_utils.Migrations("loket")
         for index, statements in enumerate(MIGRATIONS):
@@ -224,13 +289,17 @@ class Store:
             migrations(name=f"{index + 1:04d}")(apply)
         with self.write():
             # Another process may have migrated while we waited for the lock.
-            if self.conn.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                migrations.apply(db)
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA_VERSION:
+                migrations.apply(db)  # inside our transaction: sqlite-utils uses savepoints
                 self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                if version == 0 and setup is not None:
+                    setup(self)
 
     @contextmanager
     def write(self) -> Iterator[Store]:
         """One BEGIN IMMEDIATE transaction: all of it commits, or none of it."""
+        self._refuse_if_moved()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as error:
@@ -259,7 +328,20 @@ class Store:
             raise _storage_error(error, self.path) from None
         finally:
             if self.conn.in_transaction:
-                self.conn.execute("COMMIT")
+                # A read changes nothing: ending it cannot lose work, and must not raise
+                # over the error that is already on its way.
+                with suppress(sqlite3.Error):
+                    self.conn.rollback()
+
+    def _refuse_if_moved(self) -> None:
+        """Refuse to write when the file was deleted or replaced under an open connection.
+
+        SQLite would carry on writing into the unlinked inode: tickets nobody would ever see.
+        """
+        if self._identity is not None and _identity(self.path) != self._identity:
+            raise StorageError(
+                f"the database {self.path} was deleted, moved or replaced while it was open"
+            )
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file without blocking anyone: call it when idle."""
@@ -267,6 +349,34 @@ class Store:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         except sqlite3.Error as error:
             raise _storage_error(error, self.path) from None
+
+    def empty_log(self) -> bool:
+        """Fold the write-ahead log into the database and cut it to nothing, if no reader
+        needs it (True when done); used after erasing personal data."""
+        try:
+            busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.Error as error:
+            raise _storage_error(error, self.path) from None
+        return not busy
+
+    def backup(self, target: str) -> None:
+        """Copy the database to a new file `target` (0600) with SQLite's online backup."""
+        if os.path.exists(target):
+            raise StorageError(f"{target} already exists: choose a new file for the backup")
+        folder = os.path.dirname(os.path.abspath(target))
+        if not os.path.isdir(folder):
+            raise StorageError(f"cannot write the backup {target}: folder {folder} does not exist")
+        try:
+            _create_private(target)
+            copy = sqlite3.connect(target)
+            try:
+                self.conn.backup(copy)
+            finally:
+                copy.close()
+        except (sqlite3.Error, OSError) as error:
+            with suppress(OSError):
+                os.remove(target)
+            raise StorageError(f"cannot write the backup {target}: {error}") from None
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: how the apps learn of changes."""
@@ -287,6 +397,10 @@ class Store:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
+
+    def latest_service_day(self) -> str | None:
+        """The latest service day that has tickets (through the tickets_day index)."""
+        return self.conn.execute("SELECT MAX(service_day) FROM tickets").fetchone()[0]
 
     # counters
 
@@ -585,6 +699,26 @@ class Store:
             "UPDATE appointments SET name = NULL WHERE day < ? AND name IS NOT NULL", (day,)
         )
         return cursor.rowcount
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at `path`; None for :memory: or a file that is gone."""
+    if path == ":memory:":
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _create_private(path: str) -> None:
+    """Create an empty file readable by its owner only, unless it exists already.
+
+    SQLite gives its -wal and -shm files the same permissions as the database.
+    """
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _stored(value):

@@ -1,0 +1,331 @@
+"""Broken, emptied, replaced and restored files; clocks that jump; a busy office's edges."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from loket.config import default_config_text
+from loket.engine import Engine
+from loket.errors import LoketError, Refused, StorageError
+from tests.conftest import Clock
+from tests.invariants import check_invariants
+
+LOKET = [sys.executable, "-m", "loket"]
+
+
+def loket(db, *args, env=None):
+    """Run the real `loket` command on `db`; returns (exit code, stdout, stderr)."""
+    run = subprocess.run([*LOKET, "--db", str(db), *args], capture_output=True, text=True, env=env)
+    return run.returncode, run.stdout, run.stderr
+
+
+# An emptied file is not a new office
+
+
+def test_an_emptied_database_file_is_refused_and_stays_empty(tmp_path):
+    db = tmp_path / "x.db"
+    assert loket(db, "init")[0] == 0
+    assert loket(db, "ticket", "A")[0] == 0
+    db.write_bytes(b"")
+    for extra in ("x.db-wal", "x.db-shm"):
+        (tmp_path / extra).unlink(missing_ok=True)
+    code, out, err = loket(db, "ticket", "A")
+    assert (code, out) == (1, "")
+    assert err.strip() == (
+        f"loket: {db} holds no Loket office (it is empty): set it up with `loket --db {db} init`"
+    )
+    assert db.stat().st_size == 0
+    with pytest.raises(StorageError, match="holds no Loket office"):
+        Engine(db, create=False)
+
+
+def test_init_sets_up_an_emptied_file_again(tmp_path):
+    db = tmp_path / "x.db"
+    db.write_bytes(b"")
+    assert loket(db, "init")[0] == 0
+    assert loket(db, "ticket", "A", "--json")[0] == 0
+
+
+def test_another_programs_database_is_refused_even_by_init(tmp_path):
+    db = tmp_path / "other.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    code, _, err = loket(db, "init")
+    assert (code, err.strip()) == (1, f"loket: {db} is not a Loket database: it holds other tables")
+
+
+def test_a_kill_during_init_never_leaves_a_file_that_opens_as_the_demo_office(tmp_path):
+    config = tmp_path / "office.toml"
+    config.write_text(default_config_text().replace('"Stadhuis Demo"', '"Stadhuis Gent"'))
+    assert 'office = "Stadhuis Gent"' in config.read_text()
+    randomly = random.Random(8)
+    outcomes = set()
+    for attempt in range(25):
+        db = tmp_path / f"try{attempt}.db"
+        run = subprocess.Popen([*LOKET, "--db", str(db), "init", "--config", str(config)])
+        time.sleep(randomly.uniform(0.05, 0.6))
+        run.send_signal(signal.SIGKILL)
+        run.wait()
+        if not db.exists():
+            outcomes.add("no file")
+            continue
+        code, out, err = loket(db, "status", "--json")
+        if code == 0:
+            outcomes.add("the office")
+            assert loket(db, "services", "--json")[0] == 0
+            with Engine(db, create=False) as engine:
+                assert engine.office.name == "Stadhuis Gent"
+        else:
+            outcomes.add("refused")
+            assert "holds no Loket office" in err, err
+    assert outcomes - {"no file"}, "no kill landed after the file was made"
+
+
+# Broken files give "one moment", never a raw sqlite3 error
+
+
+def _small_office(path) -> None:
+    clock = Clock()
+    with Engine(path, clock=clock) as engine:
+        booking = engine.add_appointment("B", clock.now + timedelta(minutes=5), name="An")
+        engine.check_in(booking.qr_payload)
+        for _ in range(30):
+            engine.issue_ticket("A")
+        engine.call_next("1")
+        engine.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _everything(engine) -> None:
+    engine.issue_ticket("A")
+    engine.status()
+    engine.desk("1")
+    engine.call_next("1")
+    engine.check_in("ABCD-EFGH")
+    engine.services()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "zeros", "truncate"])
+def test_every_damaged_page_gives_a_storage_error_never_a_raw_one(tmp_path, damage):
+    pristine = tmp_path / "pristine.db"
+    _small_office(pristine)
+    data = pristine.read_bytes()
+    page = 4096
+    randomly = random.Random(damage)
+    seen = set()
+    for number in range(len(data) // page):
+        broken = tmp_path / f"{damage}{number}.db"
+        if damage == "truncate":
+            damaged = data[: number * page + randomly.randrange(1, page)]
+        else:
+            fill = randomly.randbytes(page) if damage == "garbage" else bytes(page)
+            damaged = data[: number * page] + fill + data[(number + 1) * page :]
+        broken.write_bytes(damaged)
+        try:
+            with Engine(broken, clock=Clock(), create=False) as engine:
+                _everything(engine)
+            seen.add("worked")
+        except LoketError as error:  # StorageError, or a rule refusing on a damaged page
+            seen.add(type(error).__name__)
+    assert "StorageError" in seen
+
+
+def test_a_failure_while_building_the_receipt_issues_no_ticket(office, monkeypatch):
+    def broken(*args):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(office.store, "waiting_count", broken)
+    with pytest.raises(StorageError, match="not a usable Loket database"):
+        office.issue_ticket("A")
+    monkeypatch.undo()
+    assert office.store.all_tickets() == []
+    assert office.issue_ticket("A").ticket.number == "A001"
+
+
+def test_a_read_that_fails_gives_a_storage_error_and_ends_its_transaction(office, monkeypatch):
+    def broken(*args):
+        raise sqlite3.DatabaseError("database disk image is malformed")
+
+    monkeypatch.setattr(office.store, "line_counts", broken)
+    with pytest.raises(StorageError):
+        office.waiting_counts()
+    assert not office.store.conn.in_transaction
+
+
+# A long-lived engine notices its file going away
+
+
+def test_an_open_engine_refuses_to_write_into_a_deleted_file(office, db_path):
+    office.issue_ticket("A")
+    for extra in ("", "-wal", "-shm"):
+        os.remove(f"{db_path}{extra}") if os.path.exists(f"{db_path}{extra}") else None
+    with pytest.raises(StorageError, match="was deleted, moved or replaced while it was open"):
+        office.issue_ticket("A")
+
+
+def test_an_open_engine_refuses_to_write_into_a_replaced_file(office, db_path, tmp_path):
+    other = tmp_path / "other.db"
+    with Engine(other) as engine:
+        engine.issue_ticket("B")
+    os.replace(other, db_path)
+    with pytest.raises(StorageError, match="replaced"):
+        office.issue_ticket("A")
+
+
+# Backup and restore
+
+
+def test_a_backup_taken_while_the_office_runs_restores_and_the_office_carries_on(
+    office, db_path, tmp_path
+):
+    for _ in range(3):
+        office.issue_ticket("A")
+    backup = tmp_path / "backup.db"
+    assert loket(db_path, "backup", str(backup)) == (0, f"backup written to {backup}\n", "")
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    office.issue_ticket("A")  # after the backup: lost by the restore
+    office.close()
+    for extra in ("-wal", "-shm"):
+        (tmp_path / f"loket.db{extra}").unlink(missing_ok=True)
+    os.replace(backup, db_path)
+    with Engine(db_path, clock=Clock(), create=False) as restored:
+        assert [t.number for t in restored.store.all_tickets()] == ["A001", "A002", "A003"]
+        assert restored.issue_ticket("A").ticket.number == "A004"
+        check_invariants(restored)
+
+
+def test_a_backup_never_overwrites_a_file(office, db_path, tmp_path):
+    target = tmp_path / "there.db"
+    target.write_text("keep me")
+    code, _, err = loket(db_path, "backup", str(target))
+    assert (code, err.strip()) == (
+        1,
+        f"loket: {target} already exists: choose a new file for the backup",
+    )
+    assert target.read_text() == "keep me"
+
+
+def test_the_write_ahead_log_is_cut_back_after_a_checkpoint(office, db_path):
+    with office.store.write():
+        office.store.set_setting("ballast", "x" * 8_000_000)
+    wal = f"{db_path}-wal"
+    assert os.path.getsize(wal) > 8_000_000
+    office.checkpoint()
+    office.issue_ticket("A")  # the first write after a checkpoint restarts the log
+    assert os.path.getsize(wal) <= 4 * 1024 * 1024
+
+
+# Clocks that jump
+
+
+def test_a_clock_stepped_back_never_gives_negative_service_times(office, clock):
+    for _ in range(4):
+        office.issue_ticket("A")
+    for _ in range(3):
+        office.call_next("1")
+        clock.advance(minutes=-30)  # NTP corrects a clock that ran fast
+        office.finish("1")
+    estimate = next(s for s in office.services() if s.code == "A").estimated_wait_minutes
+    assert estimate == 0
+
+
+def test_a_clock_stepped_back_across_midnight_never_reissues_yesterdays_numbers(tmp_path):
+    late = datetime(2026, 12, 1, 22, 59, 30, tzinfo=UTC)  # 23:59:30 in Brussels
+    clock = Clock(late)
+    with Engine(tmp_path / "loket.db", clock=clock) as engine:
+        yesterday = engine.issue_ticket("A").ticket
+        clock.advance(seconds=40)  # 00:00:10, 2 December
+        today = engine.issue_ticket("A").ticket
+        clock.advance(seconds=-20)  # back to 23:59:50, 1 December
+        again = engine.issue_ticket("A").ticket
+        assert [(t.number, t.service_day) for t in (yesterday, today, again)] == [
+            ("A001", "2026-12-01"),
+            ("A001", "2026-12-02"),
+            ("A002", "2026-12-02"),
+        ]
+        assert engine.store.ticket(yesterday.id).status == "expired"
+        check_invariants(engine)
+
+
+# Limits and counters
+
+
+def test_a_late_check_in_does_not_pass_the_daily_limit(tmp_path):
+    clock = Clock()
+    with Engine(tmp_path / "loket.db", clock=clock) as engine:
+        engine.init(default_config_text().replace("daily_limit = 40", "daily_limit = 2"))
+        booking = engine.add_appointment("C", clock.now)
+        engine.issue_ticket("C")
+        engine.issue_ticket("C")
+        clock.advance(minutes=engine.office.checkin.late_minutes + 1)
+        result = engine.check_in(booking.qr_payload)
+        assert (result.outcome, result.receipt) == ("too_late", None)
+        assert result.reason == "service C has no tickets left today"
+        assert len(engine.store.all_tickets()) == 2
+
+
+def test_the_morning_after_a_counter_is_free_before_anyone_sees_it(db_path):
+    clock = Clock()
+    with Engine(db_path, clock=clock) as engine:
+        engine.issue_ticket("A")
+        engine.issue_ticket("A")
+        engine.call_next("1")
+    clock.advance(days=1)
+    with Engine(db_path, clock=clock, create=False) as morning:
+        desk = morning.desk("1")
+        assert (desk.counter.current, desk.waiting["A"], desk.upcoming) == (None, 0, [])
+        assert all(c.current is None for c in morning.status().counters)
+        assert morning.counter_state("1").current is None
+        morning.issue_ticket("A")
+        assert morning.call_next("1").called.number == "A001"
+
+
+def test_a_config_that_drops_a_busy_counter_is_refused_naming_it(office):
+    office.issue_ticket("A")
+    office.call_next("4")
+    without_4 = default_config_text().split('[[counters]]\nid = "4"')[0]
+    before = office.store.setting("config")
+    with pytest.raises(Refused, match="drops counter 4, which is serving A001"):
+        office.init(without_4)
+    assert office.store.setting("config") == before
+    assert office.counter_state("4").current.number == "A001"
+    office.finish("4")
+    assert list(office.init(without_4).counters) == ["1", "2", "3"]
+
+
+# Privacy
+
+
+def test_a_new_database_and_the_per_user_folder_are_private(tmp_path):
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data")}
+    env.pop("LOKET_DB", None)
+    run = subprocess.run([*LOKET, "ticket", "A"], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "data" / "loket"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("loket.db", "loket.db-wal", "loket.db-shm"):
+        if (folder / name).exists():
+            assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+def test_purged_names_are_gone_from_the_file_and_its_log_while_apps_keep_it_open(tmp_path):
+    db = tmp_path / "loket.db"
+    clock = Clock()
+    with Engine(db, clock=clock) as engine, Engine(db, clock=clock, create=False) as app:
+        for index in range(40):
+            engine.add_appointment("B", clock.now + timedelta(hours=1), name=f"Visitor{index:03d}X")
+        app.status()  # an app reads, and stays open
+        clock.advance(days=engine.office.retention_days + 2)
+        assert engine.purge() == 40
+        app.status()
+        for path in tmp_path.iterdir():
+            assert b"Visitor0" not in path.read_bytes(), path.name
