@@ -7,19 +7,21 @@ import logging
 import signal
 import time
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from textual import events, work
 from textual.app import App
+from textual.message import Message
 from textual.reactive import reactive
 
 from kiosk.appointment import AppointmentScreen
-from kiosk.notice import NoticeScreen, UnavailableScreen
+from kiosk.notice import NoticeScreen, UnavailableScreen, WaitingScreen
 from kiosk.staff import StaffScreen
 from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
 from loket import codes, texts
-from loket.engine import Engine
+from loket.engine import CheckIn, Engine
 from loket.errors import LoketError, Refused, StorageError
 from loket.model import Receipt, utc_now
 from tui.theme import use_high_contrast
@@ -33,6 +35,9 @@ TYPING_GAP_SECONDS = 2.0
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
+# An operation waits up to the engine's busy timeout (10 s) while another program holds
+# the database: after this long the visitor sees "one moment please", not a frozen screen.
+WAITING_SCREEN_SECONDS = 0.6
 CHECKIN_TEXTS = {
     "accepted": "checkin_accepted",
     "already_checked_in": "checkin_already",
@@ -43,6 +48,35 @@ CHECKIN_TEXTS = {
     "already_served": "checkin_served",
     "missed": "checkin_missed",
 }
+
+
+@dataclass
+class TicketIssued(Message):
+    """A walk-in ticket was committed: it must reach the visitor."""
+
+    receipt: Receipt
+
+
+@dataclass
+class TicketRefused(Message):
+    """The engine refused a walk-in ticket for `service` (closed, at its limit)."""
+
+    service: str
+    reason: str
+
+
+@dataclass
+class CheckedIn(Message):
+    """A check-in attempt was answered (with or without a ticket)."""
+
+    result: CheckIn
+
+
+@dataclass
+class DatabaseFailed(Message):
+    """An operation could not reach the database."""
+
+    error: Exception
 
 
 class KioskApp(App, inherit_bindings=False):
@@ -79,14 +113,19 @@ class KioskApp(App, inherit_bindings=False):
         self.recent_keys: list[str] = []
         self.button_box_timer = None
         self.idle_timer = None
+        self.busy = False
+        """An operation is in flight: taps and scans wait, so one tap is one ticket."""
+        self.waiting_timer = None
 
     # start-up and the database
 
     def on_mount(self) -> None:
         use_high_contrast(self)
         self.install_screen(TicketScreen(), name="ticket")
-        for name in ("SIGTERM", "SIGHUP"):  # staff or systemd close it with a signal
-            self._loop_signal(getattr(signal, name))
+        # Staff or systemd close it with SIGTERM. A hangup (the terminal is gone) keeps its
+        # default and ends the kiosk at once: Textual's shutdown could block forever writing
+        # the terminal's reset to it, and the kiosk then ignored every later SIGTERM.
+        self._loop_signal(signal.SIGTERM)
         if self.connect():
             self.push_screen(StartScreen())
         self.set_interval(self.watch_interval, self.follow_changes)
@@ -200,17 +239,61 @@ class KioskApp(App, inherit_bindings=False):
     # visitors' actions
 
     def take_ticket(self, service: str, priority: bool = False) -> None:
-        """A walk-in visitor tapped a service: issue, show, then print in the background."""
+        """A walk-in visitor tapped a service: issue in a worker, then show and print."""
+        if self.start_operation():
+            self.issue_in_background(service, priority)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="database")
+    def issue_in_background(self, service: str, priority: bool) -> None:
         try:
-            receipt = self.engine.issue_ticket(service, priority=priority)
+            with self.open_engine() as engine:
+                receipt = engine.issue_ticket(service, priority=priority)
         except Refused as error:
-            log.info("ticket for %s refused: %s", service, error)
-            self.push_screen(NoticeScreen(self._refusal_text(service)))
-            return
-        except StorageError as error:
-            self.unavailable(error)
-            return
-        self.hand_out(receipt)
+            self.post_message(TicketRefused(service, str(error)))
+        except Exception as error:  # the kiosk must never stay busy: StorageError, or a bug
+            self.post_message(DatabaseFailed(error))
+        else:
+            self.post_message(TicketIssued(receipt))
+
+    def open_engine(self) -> Engine:
+        """A connection of the worker's own thread: SQLite connections stay in theirs."""
+        return Engine(self.db_path, clock=self.clock, create=False)
+
+    def start_operation(self) -> bool:
+        """False while another operation is in flight; else count the wait from now."""
+        if self.busy:
+            log.info("input ignored: the last operation still waits for the database")
+            return False
+        self.busy = True
+        self.waiting_timer = self.set_timer(WAITING_SCREEN_SECONDS, self._show_waiting)
+        return True
+
+    def _show_waiting(self) -> None:
+        if self.busy and not isinstance(self.screen, UnavailableScreen):
+            self.push_screen(WaitingScreen())
+
+    def end_operation(self) -> None:
+        self.busy = False
+        if self.waiting_timer is not None:
+            self.waiting_timer.stop()
+            self.waiting_timer = None
+        if isinstance(self.screen, WaitingScreen):
+            self.pop_screen()
+
+    def on_ticket_issued(self, message: TicketIssued) -> None:
+        self.end_operation()
+        self.hand_out(message.receipt)
+
+    def on_ticket_refused(self, message: TicketRefused) -> None:
+        self.end_operation()
+        log.info("ticket for %s refused: %s", message.service, message.reason)
+        self.push_screen(NoticeScreen(self._refusal_text(message.service)))
+
+    def on_database_failed(self, message: DatabaseFailed) -> None:
+        self.end_operation()
+        if not isinstance(message.error, LoketError):
+            log.error("operation failed", exc_info=message.error)
+        self.unavailable(message.error)
 
     def _refusal_text(self, code: str) -> str:
         status = next((s for s in self.engine.services() if s.code == code), None)
@@ -225,16 +308,27 @@ class KioskApp(App, inherit_bindings=False):
         if code.upper().startswith(codes.TICKET_PREFIX):  # someone scanned their waiting ticket
             self.push_screen(NoticeScreen(self.t("own_ticket")))
             return
+        if self.start_operation():
+            self.check_in_in_background(code)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="database")
+    def check_in_in_background(self, code: str) -> None:
         try:
-            result = self.engine.check_in(code)
-        except StorageError as error:
-            self.unavailable(error)
-            return
-        message = self._checkin_text(result)
-        if result.receipt is not None:
-            self.hand_out(result.receipt, message)
+            with self.open_engine() as engine:
+                result = engine.check_in(code)
+        except Exception as error:  # the kiosk must never stay busy: StorageError, or a bug
+            self.post_message(DatabaseFailed(error))
         else:
-            self.push_screen(NoticeScreen(message))
+            self.post_message(CheckedIn(result))
+
+    def on_checked_in(self, message: CheckedIn) -> None:
+        self.end_operation()
+        result = message.result
+        text = self._checkin_text(result)
+        if result.receipt is not None:
+            self.hand_out(result.receipt, text)
+        else:
+            self.push_screen(NoticeScreen(text))
 
     def _checkin_text(self, result) -> str:
         at = (

@@ -41,3 +41,13 @@ class UnavailableScreen(KioskScreen):
 
     def on_mount(self) -> None:
         self.set_interval(RETRY_SECONDS, self.app.retry)
+
+
+class WaitingScreen(UnavailableScreen):
+    """An operation waits for a database another program holds: the same calm message.
+
+    It does not retry: the waiting operation ends it, with its result.
+    """
+
+    def on_mount(self) -> None:
+        pass

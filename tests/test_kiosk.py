@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 
 from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
-from kiosk.notice import NoticeScreen, UnavailableScreen
+from kiosk.notice import NoticeScreen, UnavailableScreen, WaitingScreen
 from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
 from loket import texts
@@ -23,10 +25,18 @@ def screen_text(app) -> str:
     return "\n".join(str(widget.render()) for widget in app.screen.query("Static, Button"))
 
 
+async def settle(pilot) -> None:
+    """Let the kiosk's database work finish and its result reach the screen."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 async def button_box(pilot, key: str) -> None:
     """A button-box key: a lone digit, which the kiosk takes once no other key follows."""
     await pilot.press(key)
     await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+    await settle(pilot)
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ async def test_a_tap_on_a_service_shows_the_ticket(make_kiosk, office):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.click("#service-B")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, TicketScreen)
         text = screen_text(app)
         assert "Verhuizing en adres" in text and "Plaats in de rij: 1" in text
@@ -83,10 +93,10 @@ async def test_a_visitor_switches_to_french_and_gets_a_french_ticket(make_kiosk)
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.click("#language-fr")
-        await pilot.pause()
+        await settle(pilot)
         assert "Carte d'identité et passeport" in screen_text(app)
         await pilot.click("#service-A")
-        await pilot.pause()
+        await settle(pilot)
         assert "mardi 1er décembre à 09:00" in screen_text(app)
 
 
@@ -95,10 +105,10 @@ async def test_priority_is_one_extra_tap_and_only_for_the_next_ticket(make_kiosk
     async with app.run_test(size=SIZE) as pilot:
         await pilot.click("#priority")
         await pilot.click("#service-A")
-        await pilot.pause()
+        await settle(pilot)
         assert "Voorrangsticket" in screen_text(app)
         app.back_to_start()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.click("#service-A")
     assert [(t.number, t.priority) for t in office.store.all_tickets()] == [
         ("A001", True),
@@ -114,7 +124,7 @@ async def test_a_closed_service_says_when_it_opens_and_issues_nothing(make_kiosk
     async with app.run_test(size=SIZE) as pilot:
         assert "Gesloten · opent vandaag om 13:00" in screen_text(app)
         await pilot.click("#service-C")
-        await pilot.pause()
+        await settle(pilot)
         assert isinstance(app.screen, NoticeScreen)
         assert "13:00" in screen_text(app)
     assert office.store.all_tickets() == []
@@ -156,7 +166,7 @@ async def test_the_start_screen_follows_tickets_taken_elsewhere(make_kiosk, offi
 async def scan(pilot, text: str) -> None:
     """A USB scanner: the payload typed key by key, then Enter, from whatever screen is up."""
     await pilot.press(*text, "enter")
-    await pilot.pause()
+    await settle(pilot)
 
 
 async def type_on_keypad(pilot, reference: str) -> None:
@@ -165,7 +175,7 @@ async def type_on_keypad(pilot, reference: str) -> None:
     for character in reference.replace("-", ""):
         await pilot.click(f"#key-{character}")
     await pilot.click("#check-in")
-    await pilot.pause()
+    await settle(pilot)
 
 
 def booked(office, clock, minutes: int, service: str = "B"):
@@ -282,7 +292,7 @@ async def test_a_reference_typed_on_a_physical_keyboard_works_too(make_kiosk, of
     async with app.run_test(size=SIZE) as pilot:
         await pilot.click("#appointment")
         await pilot.press(*booking.display_reference.lower(), "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#number").text == "B001"
 
 
@@ -348,7 +358,7 @@ async def test_no_key_lets_a_visitor_quit_or_open_a_menu(make_kiosk, keys):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*keys)
-        await pilot.pause()
+        await settle(pilot)
         assert app.is_running and isinstance(app.screen, StartScreen)
 
 
@@ -356,10 +366,10 @@ async def test_staff_close_it_with_the_key_sequence_and_the_pin(make_kiosk):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f12", "f12", "f12")
-        await pilot.pause()
+        await settle(pilot)
         assert texts.text("nl", "staff_pin") in screen_text(app)
         await pilot.press(*"2468", "enter")
-        await pilot.pause()
+        await settle(pilot)
     assert app.return_code == 0 and not app.is_running
 
 
@@ -367,7 +377,7 @@ async def test_a_wrong_pin_goes_back_to_the_visitors(make_kiosk):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f12", "f12", "f12", *"1111", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.is_running and isinstance(app.screen, StartScreen)
 
 
@@ -440,7 +450,7 @@ async def test_a_database_failure_mid_ticket_shows_one_moment_not_a_traceback(
         def broken(*args, **kwargs):
             raise StorageError("the database is busy")
 
-        monkeypatch.setattr(app.engine, "issue_ticket", broken)
+        monkeypatch.setattr(Engine, "issue_ticket", broken)
         await button_box(pilot, "1")
         assert isinstance(app.screen, UnavailableScreen)
         monkeypatch.undo()
@@ -469,7 +479,7 @@ async def test_a_printer_fault_keeps_the_ticket_on_screen_and_issues_no_second_o
         async with app.run_test(size=SIZE) as pilot:
             await button_box(pilot, "1")
             await app.workers.wait_for_complete()
-            await pilot.pause()
+            await settle(pilot)
             assert isinstance(app.screen, TicketScreen)
             assert texts.text("nl", "note_number") in screen_text(app)
             assert app.screen.query_one("#number").text == "A001"
@@ -502,7 +512,7 @@ async def test_the_start_screen_shows_the_longer_wait_after_its_own_tickets(make
         for _ in range(3):
             await button_box(pilot, "1")
             app.end_visit()
-            await pilot.pause()
+            await settle(pilot)
         assert "1  Identiteitskaart en paspoort\nOngeveer 11 min wachten" in screen_text(
             app
         )  # ceil(4 / 3 * 8)
@@ -515,11 +525,11 @@ async def test_the_next_visitor_starts_fresh_without_priority_or_the_last_langua
         await pilot.click("#language-fr")
         await pilot.click("#appointment")
         app.end_visit()
-        await pilot.pause()
+        await settle(pilot)
         await pilot.click("#priority")
         assert app.screen.priority
         app.went_idle()
-        await pilot.pause()
+        await settle(pilot)
         assert app.language == "nl" and not app.screen.priority
         await button_box(pilot, "2")
         await pilot.pause(2.3)
@@ -539,7 +549,7 @@ async def test_a_reference_typed_on_the_start_screen_is_not_taken_for_a_button_b
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press(*reference.lower(), "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#number").text == "B001"
     assert [t.kind for t in office.store.all_tickets()] == ["appointment"]
 
@@ -620,7 +630,7 @@ async def test_a_reference_typed_at_human_speed_after_a_digit_issues_no_walk_in_
             await pilot.press(character)
             await pilot.pause(0.25)
         await pilot.press("enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#number").text == "B001"
         assert texts.text("nl", "checkin_accepted", time="09:05") in screen_text(app)
     assert [t.kind for t in office.store.all_tickets()] == ["appointment"]
@@ -638,7 +648,7 @@ async def test_a_lone_digit_takes_its_service_after_a_short_wait_and_shows_it_wa
         await pilot.pause(BUTTON_BOX_SECONDS)
         assert app.screen.query_one("#number").text == "B001"
         app.back_to_start()
-        await pilot.pause()
+        await settle(pilot)
         assert not app.screen.query_one("#service-B").has_class("pressed")
 
 
@@ -646,7 +656,7 @@ async def test_a_digit_and_enter_is_a_button_box_press_at_once(make_kiosk, offic
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("3", "enter")
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen.query_one("#number").text == "C001"
     assert [t.number for t in office.store.all_tickets()] == ["C001"]
 
@@ -656,5 +666,71 @@ async def test_the_clock_is_shown_at_once_after_a_language_switch(make_kiosk):
     async with app.run_test(size=SIZE) as pilot:
         for language in ("fr", "en", "nl"):
             await pilot.click(f"#language-{language}")
-            await pilot.pause()
+            await settle(pilot)
             assert str(app.screen.query_one("#clock").render()) == "09:00", language
+
+
+@contextmanager
+def write_lock_held(db_path):
+    """Another program (a backup tool, an integrator's script) holds the write lock."""
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.rollback()
+        other.close()
+
+
+async def test_a_locked_database_shows_one_moment_and_then_the_one_ticket_tapped(
+    make_kiosk, office, db_path
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        with write_lock_held(db_path):
+            await pilot.click("#service-A")
+            await pilot.click("#service-A")  # an impatient second tap
+            await pilot.pause(1.0)
+            assert isinstance(app.screen, WaitingScreen)  # calm, not frozen
+            assert texts.text("fr", "unavailable") in screen_text(app)
+            await pilot.click()  # more taps, and the button box, while it waits
+            await pilot.press("2")
+            await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen)
+        assert app.screen.query_one("#number").text == "A001"
+    assert [t.number for t in office.store.all_tickets()] == ["A001"]
+
+
+async def test_a_scan_while_the_database_is_locked_checks_in_once_the_lock_is_gone(
+    make_kiosk, office, clock, db_path
+):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        with write_lock_held(db_path):
+            await pilot.press(*booking.qr_payload, "enter")
+            await pilot.pause(1.0)
+            assert isinstance(app.screen, WaitingScreen)
+            await pilot.press(*booking.qr_payload, "enter")  # scanned again, impatiently
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "B001"
+        assert texts.text("nl", "checkin_accepted", time="09:05") in screen_text(app)
+    assert len(office.store.all_tickets()) == 1
+
+
+async def test_a_fault_in_an_operation_never_leaves_the_kiosk_stuck(make_kiosk, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(Engine, "issue_ticket", broken)
+        await pilot.click("#service-A")
+        await settle(pilot)
+        assert isinstance(app.screen, UnavailableScreen)  # one moment, no traceback
+        monkeypatch.undo()
+        await pilot.pause(3.5)
+        await pilot.click("#service-A")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "A001"

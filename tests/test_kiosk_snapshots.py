@@ -36,6 +36,13 @@ def kiosk(tmp_path):
     return make
 
 
+async def settle(pilot) -> None:
+    """Let the kiosk's database work finish and its result reach the screen."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
 def test_start_screen_small(kiosk, snap_compare):
     assert snap_compare(kiosk(), terminal_size=(80, 24))
 
@@ -66,11 +73,13 @@ def test_office_closed(kiosk, snap_compare):
 async def button_box_1(pilot):
     await pilot.press("1")
     await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+    await settle(pilot)
 
 
 async def button_box_2(pilot):
     await pilot.press("2")
     await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+    await settle(pilot)
 
 
 def test_ticket_screen(kiosk, snap_compare):
@@ -117,7 +126,7 @@ def test_check_in_result(kiosk, snap_compare, outcome):
 
     async def check_in(pilot):
         pilot.app.check_in(codes[0])
-        await pilot.pause()
+        await settle(pilot)
 
     assert snap_compare(kiosk(prepare=prepare), terminal_size=(80, 24), run_before=check_in)
 
@@ -130,7 +139,7 @@ def test_late_check_in_refused(kiosk, snap_compare):
 
     async def check_in(pilot):
         pilot.app.check_in(codes[0])
-        await pilot.pause()
+        await settle(pilot)
 
     config = default_config_text().replace('late_action = "walk_in"', 'late_action = "refuse"')
     assert snap_compare(kiosk(config, prepare), terminal_size=(80, 24), run_before=check_in)
