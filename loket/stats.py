@@ -250,4 +250,5 @@ def _count(tickets: list[Ticket], status: str) -> int:
 
 
 def _minutes(delta) -> float:
-    return delta.total_seconds() / 60
+    """A duration in minutes; never negative, as a clock stepped back can make it."""
+    return max(0.0, delta.total_seconds() / 60)

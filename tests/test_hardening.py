@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from loket import stats
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import LoketError, Refused, StorageError
@@ -236,6 +237,9 @@ def test_a_clock_stepped_back_never_gives_negative_service_times(office, clock):
         office.finish("1")
     estimate = next(s for s in office.services() if s.code == "A").estimated_wait_minutes
     assert estimate == 0
+    day = clock.now.date()
+    overall = stats.compute(office.tickets_between(day, day), office.office).overall
+    assert (overall.served, overall.mean_service_minutes) == (3, 0)
 
 
 def test_a_clock_stepped_back_across_midnight_never_reissues_yesterdays_numbers(tmp_path):
