@@ -9,8 +9,11 @@ CSV files have a header line (line 1) and one appointment per line after it, sep
 Column names are case-insensitive and other columns are ignored.
 
 - `date` (required): YYYY-MM-DD.
-- `time` (required): HH:MM in the office's local time.
+- `time` (required): HH:MM in the office's local time. A time the clocks skip (02:30 on the
+  spring-forward night) is refused; one they pass twice is its first occurrence.
 - `uid`: the booking system's id; importing the same uid again updates the appointment.
+  A row without uid is known by its date, time, service and name instead: importing it
+  again changes nothing, and the same row with status `cancelled` cancels it.
 - `service`: a service code such as A; else `category` is looked up in the office's
   [appointments.categories].
 - `name`: the visitor's name (personal data).
@@ -46,6 +49,12 @@ class Row:
     starts_at: datetime
     name: str | None
     cancelled: bool
+
+    @property
+    def natural_key(self) -> str:
+        """What names the appointment when the export gives no uid: time, service and name."""
+        name = " ".join((self.name or "").casefold().split())
+        return f"{self.starts_at.astimezone(UTC):%Y-%m-%dT%H:%M}|{self.service}|{name}"
 
 
 @dataclass
@@ -216,36 +225,56 @@ def _one(event: icalendar.Event, name: str, where: str) -> str:
 def _read_csv(text: str, filename: str, office: Office, service: str | None) -> ImportPlan:
     first_line = text.lstrip().partition("\n")[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        header = [cell.strip().casefold() for cell in next(records)]
-        missing = [column for column in ("date", "time") if column not in header]
-        if missing:
+    # strict: a stray or unclosed quote is an error, not a name that swallows the next rows.
+    records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    header = [cell.strip().casefold() for cell in _next_record(records, filename)]
+    missing = [column for column in ("date", "time") if column not in header]
+    if missing:
+        raise ImportRefused(
+            f"{filename} line 1: the header has no {' or '.join(missing)} column "
+            "(it needs date and time; see the import help for the other columns)"
+        )
+    duplicate = next((column for column in header if header.count(column) > 1), None)
+    if duplicate:
+        raise ImportRefused(f"{filename} line 1: the column {duplicate!r} appears twice")
+    plan = ImportPlan()
+    first_line_of: dict[str, int] = {}
+    while True:
+        number = records.line_num + 1  # the spreadsheet line this record starts on
+        cells = _next_record(records, filename)
+        if cells is None:
+            return plan
+        if not any(cell.strip() for cell in cells):
+            continue
+        if records.line_num != number:
             raise ImportRefused(
-                f"{filename} line 1: the header has no {' or '.join(missing)} column "
-                "(it needs date and time; see the import help for the other columns)"
+                f'line {number}: a value runs over several lines; is a quote (") left open?'
             )
-        duplicate = next((column for column in header if header.count(column) > 1), None)
-        if duplicate:
-            raise ImportRefused(f"{filename} line 1: the column {duplicate!r} appears twice")
-        plan = ImportPlan()
-        first_line_of: dict[str, int] = {}
-        for number, cells in enumerate(records, start=2):
-            if not any(cell.strip() for cell in cells):
-                continue
-            values = {column: cell.strip() for column, cell in zip(header, cells, strict=False)}
-            row = _csv_row(values, f"line {number}", office, service)
-            if row.uid is not None:
-                if row.uid in first_line_of:
-                    raise ImportRefused(
-                        f"line {number}: uid {row.uid!r} is already used on line "
-                        f"{first_line_of[row.uid]}"
-                    )
-                first_line_of[row.uid] = number
-            plan.rows.append(row)
+        values = {column: cell.strip() for column, cell in zip(header, cells, strict=False)}
+        row = _csv_row(values, f"line {number}", office, service)
+        key = row.uid or row.natural_key
+        if key in first_line_of:
+            raise ImportRefused(
+                f"line {number}: uid {row.uid!r} is already used on line {first_line_of[key]}"
+                if row.uid
+                else f"line {number}: the same appointment as line {first_line_of[key]} "
+                "(same date, time, service and name, and no uid to tell them apart)"
+            )
+        first_line_of[key] = number
+        plan.rows.append(row)
+
+
+def _next_record(records, filename: str) -> list[str] | None:
+    """The next CSV record, or None at the end; a broken one is refused naming its line."""
+    start = records.line_num + 1
+    try:
+        return next(records, None)
     except csv.Error as error:
-        raise ImportRefused(f"{filename} is not a readable CSV file: {error}") from None
-    return plan
+        if "unexpected end of data" in str(error):
+            raise ImportRefused(
+                f'line {start}: a quote (") opens a value that is never closed'
+            ) from None
+        raise ImportRefused(f"line {records.line_num}: not readable as CSV ({error})") from None
 
 
 def _csv_row(values: dict[str, str], where: str, office: Office, service: str | None) -> Row:

@@ -516,3 +516,152 @@ def must_parse_or_refuse(path: Path) -> None:
 )
 def test_random_bytes_or_text_either_import_or_are_refused(tmp_path, name, content):
     must_parse_or_refuse(write(tmp_path, name, content))
+
+
+# --- A quote left open swallows no rows (issue 8, item 14) ---------------------------------
+
+THREE_BOOKINGS_ONE_QUOTE_OPEN = (
+    "uid,date,time,service,name\n"
+    '1,2026-12-07,09:30,A,"Jan Peeters\n'
+    "2,2026-12-07,09:40,A,Piet Claes\n"
+    "3,2026-12-07,09:50,A,Mia Wouters\n"
+)
+
+
+def test_a_quote_left_open_is_refused_naming_its_line(tmp_path):
+    # It used to import as one appointment whose name held the next two lines.
+    message = refused(read_csv, tmp_path, THREE_BOOKINGS_ONE_QUOTE_OPEN)
+    assert message == 'line 2: a quote (") opens a value that is never closed'
+
+
+def test_a_value_running_over_lines_is_refused_naming_where_it_starts(tmp_path):
+    text = (
+        "uid,date,time,service,name\n"
+        "1,2026-12-07,09:20,A,Ann\n"
+        '2,2026-12-07,09:30,A,"Jan\n'
+        '3,2026-12-07,09:40,A,Piet"\n'
+    )
+    message = refused(read_csv, tmp_path, text)
+    assert message == 'line 3: a value runs over several lines; is a quote (") left open?'
+
+
+def test_a_stray_quote_is_refused_naming_its_line(tmp_path):
+    text = 'date,time,service,name\n2026-12-07,09:20,A,Ann\n2026-12-07,09:30,A,"Jan" P\n'
+    message = refused(read_csv, tmp_path, text)
+    assert message == "line 3: not readable as CSV (',' expected after '\"')"
+
+
+def test_an_open_quote_imports_nothing_through_the_cli(tmp_path, capsys):
+    from loket.cli import main
+
+    db = str(tmp_path / "loket.db")
+    assert main(["--db", db, "init"]) == 0
+    export = write(tmp_path, "export.csv", THREE_BOOKINGS_ONE_QUOTE_OPEN)
+    assert main(["--db", db, "appointments", "import", str(export)]) == 1
+    assert main(["--db", db, "appointments", "list", "--date", "2026-12-07", "--json"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == ('{"day": "2026-12-07", "appointments": []}')
+
+
+# --- Rows without uid: found again by time, service and name (item 18) ---------------------
+
+NO_UID = "date;time;service;name;status\n2026-12-07;09:30;A;Jan Peeters;\n2026-12-07;09:40;B;;\n"
+
+
+def test_rows_without_uid_imported_seven_times_are_there_once(office, tmp_path):
+    export = write(tmp_path, "export.csv", NO_UID)
+    first = office.import_appointments(read_appointments(export, office.office).rows)
+    for _ in range(6):
+        again = office.import_appointments(read_appointments(export, office.office).rows)
+    assert first == {"added": 2, "updated": 0, "cancelled": 0}
+    assert again == {"added": 0, "updated": 2, "cancelled": 0}
+    assert [(a.service, a.name) for a in office.appointments("2026-12-07")] == [
+        ("A", "Jan Peeters"),
+        ("B", None),
+    ]
+
+
+def test_the_same_row_marked_cancelled_cancels_it_whatever_the_case_of_the_name(office, tmp_path):
+    export = write(tmp_path, "export.csv", NO_UID)
+    office.import_appointments(read_appointments(export, office.office).rows)
+    cancel = write(tmp_path, "cancel.csv", "date;time;service;name;status\n"
+                   "2026-12-07;09:30;A;  jan  PEETERS ;cancelled\n")  # fmt: skip
+    counts = office.import_appointments(read_appointments(cancel, office.office).rows)
+    assert counts == {"added": 0, "updated": 0, "cancelled": 1}
+    assert [a.status for a in office.appointments("2026-12-07")] == ["cancelled", "booked"]
+
+
+def test_a_row_with_another_time_or_name_is_another_appointment(office, tmp_path):
+    export = write(tmp_path, "export.csv", NO_UID)
+    office.import_appointments(read_appointments(export, office.office).rows)
+    moved = write(tmp_path, "moved.csv", NO_UID.replace("09:30;A;Jan", "10:30;A;Jan"))
+    counts = office.import_appointments(read_appointments(moved, office.office).rows)
+    assert counts == {"added": 1, "updated": 1, "cancelled": 0}
+
+
+def test_the_key_of_a_row_without_uid_keeps_no_name_after_a_purge(office, tmp_path, clock):
+    export = write(tmp_path, "export.csv", NO_UID.replace("2026-12-07", "2026-12-01"))
+    office.import_appointments(read_appointments(export, office.office).rows)
+    clock.advance(days=40)
+    office.purge()
+    stored = office.store.conn.execute("SELECT uid, name FROM appointments").fetchall()
+    assert stored and all(
+        name is None and uid is not None and "peeters" not in uid.casefold() for uid, name in stored
+    )
+
+
+def test_the_same_row_twice_in_one_file_without_uid_is_refused(tmp_path):
+    text = "date;time;service;name\n2026-12-07;09:30;A;Jan\n2026-12-07;09:30;A;jan\n"
+    assert refused(read_csv, tmp_path, text) == (
+        "line 3: the same appointment as line 2 "
+        "(same date, time, service and name, and no uid to tell them apart)"
+    )
+
+
+# --- A large import leaves the kiosk issuing (item 19) -----------------------------------
+
+
+def large_export(path: Path, rows: int) -> Path:
+    lines = ["uid;date;time;service;name"]
+    lines += [f"bulk-{i};2026-12-{7 + i // 5000:02d};{8 + i % 9:02d}:{i % 60:02d};A;Naam {i}"
+              for i in range(rows)]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from loket.engine import Engine
+
+    rows = 30_000  # several batches
+    db = tmp_path / "loket.db"
+    export = large_export(tmp_path / "bulk.csv", rows)
+    with Engine(db) as kiosk:
+        count = "SELECT count(*) FROM appointments"
+        importer = subprocess.Popen(
+            [sys.executable, "-m", "loket", "--db", str(db), "appointments", "import", str(export)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            issued_during_the_import = []
+            while importer.poll() is None:
+                time.sleep(0.01)  # poll, leaving the importer the CPU
+                imported = kiosk.store.conn.execute(count).fetchone()[0]
+                if 0 < imported < rows:
+                    # The import has begun writing and is not done: the kiosk must get its turn.
+                    ticket = kiosk.issue_ticket("A").ticket
+                    if kiosk.store.conn.execute(count).fetchone()[0] < rows:
+                        issued_during_the_import.append(ticket.number)
+            out, err = importer.communicate()
+        finally:
+            if importer.poll() is None:
+                importer.kill()
+                importer.wait()
+        assert (importer.returncode, err) == (0, "")
+        assert out == f"Imported {export}: {rows} added, 0 updated, 0 cancelled\n"
+        assert issued_during_the_import  # each call above succeeded: no "database is busy"
+        assert kiosk.store.conn.execute(count).fetchone()[0] == rows
