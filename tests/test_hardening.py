@@ -333,3 +333,39 @@ def test_purged_names_are_gone_from_the_file_and_its_log_while_apps_keep_it_open
         app.status()
         for path in tmp_path.iterdir():
             assert b"Visitor0" not in path.read_bytes(), path.name
+
+
+# Upgrading an office made by the previous Loket
+
+
+def test_an_office_of_schema_1_is_upgraded_with_its_running_totals(tmp_path, monkeypatch):
+    from loket import storage
+
+    path = tmp_path / "old.db"
+    clock = Clock()
+    monkeypatch.setattr(storage, "MIGRATIONS", storage.MIGRATIONS[:1])
+    monkeypatch.setattr(storage, "SCHEMA_VERSION", 1)
+    Engine(path, clock=clock).close()  # as the previous Loket made it
+    monkeypatch.undo()
+    rows = [("A", "done", "1"), ("A", "waiting", None), ("B", "waiting", None)]
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        for seq, (service, status, counter) in enumerate(rows, start=1):
+            conn.execute(
+                "INSERT INTO tickets (series, service_day, seq, number, service, kind, status, "
+                "arrived_at, counter) VALUES (?, '2026-12-01', ?, ?, ?, 'walk_in', ?, ?, ?)",
+                (
+                    service,
+                    seq,
+                    f"{service}{seq:03d}",
+                    service,
+                    status,
+                    clock.now.isoformat(),
+                    counter,
+                ),
+            )
+    with Engine(path, clock=clock, create=False) as upgraded:
+        assert upgraded.store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert upgraded.waiting_counts() == {"A": 1, "B": 1, "C": 0, "D": 0}
+        assert upgraded.desk("1").served_today == 1
+        assert upgraded.call_next("1").called.number == "A002"
