@@ -67,9 +67,11 @@ def start(path: str, session: str, clock=None) -> str:
         [*loket, "counter", "1", "--log", f"{folder}/counter.log"],
         [*loket, "display", "--log", f"{folder}/display.log"],
     ]
-    environment = []
-    if os.environ.get("LOKET_FROZEN_CLOCK"):  # panes start in the tmux server's environment
-        environment = ["-e", f"LOKET_FROZEN_CLOCK={os.environ['LOKET_FROZEN_CLOCK']}"]
+    # Panes start in the tmux server's environment; LOKET_DB also reaches a shell opened
+    # in the demo (Ctrl-b c), so `loket status` there is about the demo's office.
+    environment = ["-e", f"LOKET_DB={os.path.abspath(path)}"]
+    if os.environ.get("LOKET_FROZEN_CLOCK"):
+        environment += ["-e", f"LOKET_FROZEN_CLOCK={os.environ['LOKET_FROZEN_CLOCK']}"]
     width, height = shutil.get_terminal_size((160, 48))
     _tmux(tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
           *environment, shlex.join(panes[0]))  # fmt: skip
@@ -79,7 +81,8 @@ def start(path: str, session: str, clock=None) -> str:
             _tmux(tmux, "split-window", "-h", "-t", window, *environment, shlex.join(command))
         _tmux(tmux, "select-layout", "-t", window, "even-horizontal")
         _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
-        for option, value in _session_options(appointments, session).items():
+        options = _session_options(appointments, session, os.path.abspath(path))
+        for option, value in options.items():
             _tmux(tmux, "set-option", "-t", session, option, value)
     except LoketError:
         _tmux(tmux, "kill-session", "-t", f"={session}", check=False)
@@ -87,8 +90,12 @@ def start(path: str, session: str, clock=None) -> str:
     return session
 
 
-def _session_options(appointments: list[str], session: str) -> dict[str, str]:
-    """tmux options of the demo session: mouse, and a status line with the appointments."""
+def _session_options(appointments: list[str], session: str, path: str) -> dict[str, str]:
+    """tmux options of the demo session: mouse, and two status lines.
+
+    The first names the appointments to check in with, the second how another shell
+    reaches the demo's database.
+    """
     return {
         "mouse": "on",  # a click chooses the pane and reaches the app's buttons
         "status-left": f" {session} ",
@@ -96,7 +103,15 @@ def _session_options(appointments: list[str], session: str) -> dict[str, str]:
         "status-right": "Appointments: " + " · ".join(appointments) + "  |  Ctrl-b o: next pane"
         "  Ctrl-b d: end demo ",
         "status-right-length": "150",
+        "status": "2",
+        "status-format[1]": f"#[align=left] In another shell: export {shell_line(path)}"
+        "   (Ctrl-b c: a shell here with it set)",
     }
+
+
+def shell_line(path: str) -> str:
+    """What another shell runs to reach the demo's office with `loket`."""
+    return f"LOKET_DB={shlex.quote(path)}"
 
 
 def attach(session: str) -> None:
@@ -107,15 +122,23 @@ def attach(session: str) -> None:
     """
     end_when_left = [";", "set-option", "-t", session, "destroy-unattached", "on"]
     if os.environ.get("TMUX"):
-        try:
-            _tmux("tmux", "switch-client", "-t", f"={session}", *end_when_left)
-        except LoketError:
-            raise LoketError(
-                f"the demo runs in tmux session {session}: show it with "
-                f"`tmux switch-client -t {session}`, end it with `tmux kill-session -t {session}`"
-            ) from None
+        switched = _tmux("tmux", "switch-client", "-t", f"={session}", *end_when_left, check=False)
+        if switched.returncode != 0:  # no client to switch (a detached session): still a demo
+            print(
+                f"The demo runs in tmux session {session}: show it with "
+                f"`tmux switch-client -t {session}`, end it with "
+                f"`tmux kill-session -t {session}`.\n"
+                f"In another shell: export {_database_line(session)}"
+            )
         return
     os.execvp("tmux", ["tmux", "attach-session", "-t", f"={session}", *end_when_left])
+
+
+def _database_line(session: str) -> str:
+    """`LOKET_DB=...` as the demo session's environment has it."""
+    shown = _tmux("tmux", "show-environment", "-t", f"={session}", "LOKET_DB", check=False)
+    path = shown.stdout.strip().partition("=")[2]
+    return shell_line(path)
 
 
 def _tmux(tmux: str, *arguments: str, check: bool = True) -> subprocess.CompletedProcess:

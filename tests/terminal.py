@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+MARK = "LOKET_TEST_TERMINAL"  # in the environment of every process a Tmux starts
+
+GRACE_SECONDS = 3
 
 
 class Tmux:
@@ -17,6 +24,8 @@ class Tmux:
             TMUX_TMPDIR=str(folder), COLUMNS=str(width), LINES=str(height), **environment
         )
         self.env.pop("LOKET_DB", None)
+        # The server, its panes and whatever they start inherit this: close() finds them by it.
+        self.env[MARK] = str(folder)
         self.width, self.height = width, height
 
     def __call__(self, *arguments: str) -> str:
@@ -61,4 +70,32 @@ class Tmux:
         self("send-keys", "-t", target, *keys)
 
     def close(self) -> None:
+        """End the server, then every process it or its panes started, whatever they ignore.
+
+        kill-server hangs up the panes; a program that ignores the hangup (or hangs on its
+        way out) is killed after a grace period, so no test leaves a kiosk running.
+        """
         subprocess.run(["tmux", "kill-server"], env=self.env, capture_output=True)
+        deadline = time.monotonic() + GRACE_SECONDS
+        while survivors(self.env[MARK]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in survivors(self.env[MARK]):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        while survivors(self.env[MARK]) and time.monotonic() < deadline + GRACE_SECONDS:
+            time.sleep(0.05)  # SIGKILL is delivered, not waited for
+
+
+def survivors(mark: str) -> list[int]:
+    """Processes (not zombies) whose environment carries `mark`: all a Tmux of that folder started."""
+    wanted = f"\0{MARK}={mark}\0".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if wanted in b"\0" + (entry / "environ").read_bytes():
+                found.append(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return found

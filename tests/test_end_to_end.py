@@ -5,14 +5,47 @@ tmux is the terminal; `.ci/system-packages` installs it where it is missing.
 
 from __future__ import annotations
 
+import shlex
+import signal
+import subprocess
 import sys
+import time
 
 import pytest
 
 from loket import glyphs
-from tests.terminal import Tmux
+from tests.terminal import Tmux, survivors
 
 FROZEN = "2026-12-01T08:00:00+00:00"  # a Tuesday, 09:00 in Brussels
+
+
+def wait_until_gone(pids: list[int], seconds: float) -> list[int]:
+    """The processes among `pids` still running after up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        alive = [pid for pid in pids if running(pid)]
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
+def wait_until_catching(pid: int, number: int, seconds: float = 15) -> None:
+    """Until the process has a handler for signal `number` (or gives up after `seconds`)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and running(pid):
+        with open(f"/proc/{pid}/status") as status:
+            caught = next(line for line in status if line.startswith("SigCgt:"))
+        if int(caught.split()[1], 16) & 1 << (number - 1):
+            return
+        time.sleep(0.01)
+
+
+def running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 def big(text: str) -> list[str]:
@@ -95,3 +128,52 @@ def test_leaving_the_demo_ends_it(tmux, tmp_path):
     tmux.keys("terminal", "d")
     tmux.wait_for("terminal", "[detached")
     assert tmux("list-sessions", "-F", "#{session_name}").split() == ["terminal"]
+
+
+def test_the_demo_started_inside_tmux_with_no_client_tells_where_it_runs(tmux, tmp_path):
+    """`make demo` in a pane of a detached session: there is no client to switch, still exit 0."""
+    db = tmp_path / "demo.db"
+    command = f"env -u COLUMNS -u LINES {sys.executable} -m loket --db {db} demo; echo EXIT=$?"
+    tmux("new-session", "-d", "-s", "terminal", "-x", "160", "-y", "48", command + "; sleep 60")
+    screen = tmux.wait_for("terminal", "EXIT=")
+    assert "EXIT=0" in screen
+    assert "The demo runs in tmux session loket-demo: show it with" in screen
+    assert f"In another shell: export LOKET_DB={db}" in screen
+    shown = tmux("show-options", "-v", "-t", "loket-demo", "status-format[1]")
+    assert f"In another shell: export LOKET_DB={db}" in shown
+    assert tmux("show-environment", "-t", "loket-demo", "LOKET_DB").strip() == f"LOKET_DB={db}"
+
+
+def test_closing_the_terminals_ends_every_process_they_started(tmp_path):
+    """A program that ignores hangup and SIGTERM, as the leaked kiosks did, is killed too."""
+    terminal = Tmux(tmp_path)
+    stubborn = "trap '' HUP TERM; sleep 600 & sleep 600"
+    db = str(tmp_path / "office.db")
+    try:
+        terminal("new-session", "-d", "-s", "stubborn", f"sh -c {shlex.quote(stubborn)}")
+        assert terminal.loket("--db", db, "init").returncode == 0
+        terminal.start("kiosk", "--db", db, "kiosk", "--log", str(tmp_path / "kiosk.log"))
+        terminal.wait_for("kiosk", "Raak een dienst aan")
+        assert len(survivors(str(tmp_path))) == 5  # the server, the shell, its sleeps, the kiosk
+    finally:
+        terminal.close()
+
+    assert survivors(str(tmp_path)) == []
+
+
+def test_a_kiosk_whose_terminal_goes_away_during_start_up_ends(tmp_path):
+    """kill-server hangs up each terminal while its kiosk is still starting."""
+    db = str(tmp_path / "office.db")
+    terminal = Tmux(tmp_path)
+    assert terminal.loket("--db", db, "init").returncode == 0
+    kiosks = [f"kiosk{n}" for n in range(4)]
+    for name in kiosks:
+        terminal.start(name, "--db", db, "kiosk", "--log", str(tmp_path / f"{name}.log"))
+    pids = [int(terminal("list-panes", "-t", name, "-F", "#{pane_pid}")) for name in kiosks]
+    for pid in pids:  # hang up while the kiosks start: once they have mounted
+        wait_until_catching(pid, signal.SIGTERM)
+    subprocess.run(["tmux", "kill-server"], env=terminal.env, capture_output=True)
+    try:
+        assert wait_until_gone(pids, seconds=10) == []
+    finally:
+        terminal.close()
