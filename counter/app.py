@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import Button, Static
 
 from counter.dialogs import CallNumber, ChooseService
@@ -23,6 +26,31 @@ log = logging.getLogger("loket.counter")
 # Actions that need a visitor at the counter.
 WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
 RETRY_SECONDS = 2.0
+# An action waits up to the engine's busy timeout (10 s) while another program holds the
+# database: after this long the clerk is told, instead of facing a screen that seems stuck.
+WAITING_SECONDS = 0.6
+WAITING = "One moment: another program is using the database. Waiting…"
+
+
+@dataclass
+class ActionDone(Message):
+    """An action was committed; `text` says what it did."""
+
+    text: str
+
+
+@dataclass
+class ActionRefused(Message):
+    """The engine refused an action (someone got there first, a wrong number...)."""
+
+    text: str
+
+
+@dataclass
+class DatabaseFailed(Message):
+    """An action could not reach the database."""
+
+    error: Exception
 
 
 class CounterApp(App):
@@ -74,6 +102,10 @@ class CounterApp(App):
         self.problem: str | None = None
         self.retry = Retry(RETRY_SECONDS)
         self.timezone = None  # the office's, once known; until then the machine's
+        self.busy = False
+        """An action is in flight: keys wait, so one key press is one action."""
+        self.waiting_timer = None
+        self.loaded_day: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -126,6 +158,8 @@ class CounterApp(App):
 
     def follow_changes(self) -> None:
         """Re-read the desk whenever any kiosk or counter committed a change."""
+        if self.busy:  # the action's own commit is not news from elsewhere
+            return
         if self.engine is None:
             if self.retry.due():
                 self.connect()
@@ -151,6 +185,7 @@ class CounterApp(App):
     def load(self) -> None:
         try:
             self.desk = self.engine.desk(self.counter_id)
+            self.loaded_day = self.engine.today(self.clock())
         except LoketError as error:
             self.unavailable(error)
             return
@@ -191,6 +226,9 @@ class CounterApp(App):
         now = self.clock()
         if self.engine is not None:
             self.timezone = self.office.timezone  # kept for when it is unavailable
+            if not self.busy and self.engine.today(now) != self.loaded_day:
+                self.load()  # a new service day: yesterday's visitor is gone
+                return
         self.query_one("#clock", Static).update(f"{now.astimezone(self.timezone):%H:%M}")
         current = self.desk.counter.current if self.desk else None
         if self.desk is not None and current is None:
@@ -243,6 +281,8 @@ class CounterApp(App):
         """Why `action` does not apply now (its button is greyed out), or None when it does."""
         if self.desk is None:
             return "Not connected to the database."
+        if self.busy:
+            return WAITING
         state = self.desk.counter
         paused = state.state == "paused"
         if action in WITH_VISITOR and state.current is None:
@@ -264,6 +304,8 @@ class CounterApp(App):
     async def run_action(self, action, *args, **kwargs):
         """A key or button of an action that does not apply says why instead of acting."""
         if isinstance(action, str) and action in self.ACTIONS and self.why_not(action):
+            if self.busy:
+                return False  # the action in flight answers first
             if self.engine is not None:
                 self.load()  # the screen may be a poll behind: a ticket may have just come in
             if reason := self.why_not(action):
@@ -282,19 +324,52 @@ class CounterApp(App):
         return None if current is None else current.number
 
     def act(self, what, done) -> None:
-        """Run one engine operation; a refusal is shown, never raised, and the desk re-read."""
+        """Run `what(engine)` in a worker; its outcome comes back as a message, never raised."""
+        self.busy = True
+        self.waiting_timer = self.set_timer(WAITING_SECONDS, self._show_waiting)
+        self.show()  # every action off until it answers
+        self.operate(what, done)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="database")
+    def operate(self, what, done) -> None:
         try:
-            result = what()
-        except Refused as error:
-            self.say(f"Refused: {error}", refused=True)
+            # The worker's own connection: a SQLite connection stays in its thread.
+            with Engine(self.db_path, clock=self.clock, create=False) as engine:
+                result = what(engine)
         except StorageError as error:
-            self.unavailable(error)
-            return
+            self.post_message(DatabaseFailed(error))
         except LoketError as error:
-            self.say(f"Refused: {error}", refused=True)
+            self.post_message(ActionRefused(f"Refused: {error}"))
+        except Exception as error:  # the app must never stay busy
+            self.post_message(DatabaseFailed(error))
         else:
-            self.say(done(result))
+            self.post_message(ActionDone(done(result)))
+
+    def _show_waiting(self) -> None:
+        if self.busy:
+            self.say(WAITING)
+
+    def end_action(self) -> None:
+        self.busy = False
+        if self.waiting_timer is not None:
+            self.waiting_timer.stop()
+            self.waiting_timer = None
+
+    def on_action_done(self, message: ActionDone) -> None:
+        self.end_action()
+        self.say(message.text)
         self.load()
+
+    def on_action_refused(self, message: ActionRefused) -> None:
+        self.end_action()
+        self.say(message.text, refused=True)
+        self.load()
+
+    def on_database_failed(self, message: DatabaseFailed) -> None:
+        self.end_action()
+        if not isinstance(message.error, LoketError):
+            log.error("action failed", exc_info=message.error)
+        self.unavailable(message.error)
 
     def action_next(self) -> None:
         def done(call) -> str:
@@ -303,23 +378,27 @@ class CounterApp(App):
                 return finished + "Nobody is waiting."
             return finished + f"Called {call.called.number}."
 
-        self.act(lambda: self.engine.call_next(self.counter_id, self.shown_number()), done)
+        current = self.shown_number()
+        self.act(lambda engine: engine.call_next(self.counter_id, current), done)
 
     def action_recall(self) -> None:
+        current = self.shown_number()
         self.act(
-            lambda: self.engine.recall(self.counter_id, self.shown_number()),
+            lambda engine: engine.recall(self.counter_id, current),
             lambda ticket: f"Called {ticket.number} again.",
         )
 
     def action_done(self) -> None:
+        current = self.shown_number()
         self.act(
-            lambda: self.engine.finish(self.counter_id, self.shown_number()),
+            lambda engine: engine.finish(self.counter_id, current),
             lambda ticket: f"{ticket.number} done.",
         )
 
     def action_no_show(self) -> None:
+        current = self.shown_number()
         self.act(
-            lambda: self.engine.no_show(self.counter_id, self.shown_number()),
+            lambda engine: engine.no_show(self.counter_id, current),
             lambda ticket: f"{ticket.number} marked as no-show.",
         )
 
@@ -335,8 +414,9 @@ class CounterApp(App):
     def _transfer(self, service: str | None) -> None:
         if service is None:
             return
+        current = self.shown_number()
         self.act(
-            lambda: self.engine.transfer(self.counter_id, service, self.shown_number()),
+            lambda engine: engine.transfer(self.counter_id, service, current),
             lambda ticket: f"{ticket.number} moved to the line of {service}; it keeps its number.",
         )
 
@@ -351,15 +431,14 @@ class CounterApp(App):
             finished = f"{call.finished.number} done. " if call.finished else ""
             return finished + f"Called {call.called.number}."
 
-        self.act(
-            lambda: self.engine.call_number(self.counter_id, number, self.shown_number()), done
-        )
+        current = self.shown_number()
+        self.act(lambda engine: engine.call_number(self.counter_id, number, current), done)
 
     def action_pause(self) -> None:
         if self.desk.counter.state == "paused":
-            self.act(lambda: self.engine.resume(self.counter_id), lambda _: "Open again.")
+            self.act(lambda engine: engine.resume(self.counter_id), lambda _: "Open again.")
         else:
-            self.act(lambda: self.engine.pause(self.counter_id), lambda _: "Paused.")
+            self.act(lambda engine: engine.pause(self.counter_id), lambda _: "Paused.")
 
     def action_issue(self) -> None:
         choices = [
@@ -374,7 +453,7 @@ class CounterApp(App):
             return
         service, priority = choice
         self.act(
-            lambda: self.engine.issue_ticket(service, priority=priority),
+            lambda engine: engine.issue_ticket(service, priority=priority),
             lambda receipt: (
                 f"Ticket {receipt.ticket.number} issued: tell the visitor their number "
                 f"({_ordinal(receipt.position)} in line)."

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from textual.widgets import Button, Checkbox, Input, OptionList
 
-from counter.app import CounterApp
+from counter.app import WAITING, CounterApp
 from loket.config import default_config_text
 from loket.engine import Engine
 
@@ -18,6 +20,24 @@ def shown(app, selector: str) -> str:
 
 def enabled(app) -> set[str]:
     return {button.id for button in app.query(".action").results(Button) if not button.disabled}
+
+
+async def settle(pilot) -> None:
+    """Let the counter's database work finish and its outcome reach the screen."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def press(pilot, *keys: str) -> None:
+    """The clerk presses these keys and the screen shows the outcome."""
+    await pilot.press(*keys)
+    await settle(pilot)
+
+
+async def click(pilot, selector: str) -> None:
+    await pilot.click(selector)
+    await settle(pilot)
 
 
 @pytest.fixture
@@ -55,7 +75,7 @@ async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, 
     clock.advance(minutes=7)
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("n")
+        await press(pilot, "n")
         assert app.query_one("#number").text == "A001"
         assert shown(app, "#message") == "Called A001."
         details = shown(app, "#details")
@@ -66,7 +86,7 @@ async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, 
         assert "Called 1:15 ago" in shown(app, "#details")
         assert office.counter_state("1").current.number == "A001"
         assert "pause" not in enabled(app)  # finish the visitor before pausing
-        await pilot.press("p")
+        await press(pilot, "p")
         assert shown(app, "#message") == "Finish A001 first (done, no-show or transfer)."
         assert "refused" in app.query_one("#message").classes
         assert {"recall", "done", "no_show", "transfer", "next"} <= enabled(app)
@@ -77,7 +97,7 @@ async def test_next_with_nobody_waiting_finishes_the_visitor_and_says_so(make_co
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.click("#next")
+        await click(pilot, "#next")
         assert shown(app, "#message") == "A001 done. Nobody is waiting."
         assert "Served today: 1" in shown(app, "#queue")
         assert "next" not in enabled(app)
@@ -88,8 +108,8 @@ async def test_recall_counts_and_is_announced_again(make_counter, office):
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("r")
-        await pilot.press("r")
+        await press(pilot, "r")
+        await press(pilot, "r")
         assert shown(app, "#message") == "Called A001 again."
         assert "Recalled 2×" in shown(app, "#details")
     recalls = office.events_after(0, actions=("recall",))
@@ -103,7 +123,7 @@ async def test_done_and_no_show_end_the_visit(make_counter, office, key, status,
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press(key)
+        await press(pilot, key)
         assert shown(app, "#message") == said
         assert app.query_one("#number").text == ""
         assert "recall" not in enabled(app)
@@ -117,14 +137,14 @@ async def test_transfer_sends_the_visitor_to_another_line_with_the_same_number(
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("t")
+        await press(pilot, "t")
         options = app.screen.query_one(OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
             "B",
             "C",
             "D",
         ]  # not its own service
-        await pilot.press("down", "enter")  # C
+        await press(pilot, "down", "enter")  # C
         assert shown(app, "#message") == "A001 moved to the line of C; it keeps its number."
     ticket = office.ticket("A001")
     assert (ticket.service, ticket.status, ticket.number) == ("C", "waiting", "A001")
@@ -135,9 +155,9 @@ async def test_escape_closes_a_dialog_without_doing_anything(make_counter, offic
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("t")
-        await pilot.press("n")  # the counter's keys are off while a dialog is open
-        await pilot.press("escape")
+        await press(pilot, "t")
+        await press(pilot, "n")  # the counter's keys are off while a dialog is open
+        await press(pilot, "escape")
         assert len(app.screen_stack) == 1
     assert office.ticket("A001").status == "called"
 
@@ -147,9 +167,9 @@ async def test_call_a_given_number_out_of_turn(make_counter, office):
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("c")
+        await press(pilot, "c")
         assert isinstance(app.focused, Input)
-        await pilot.press("a", "0", "0", "2", "enter")
+        await press(pilot, "a", "0", "0", "2", "enter")
         assert shown(app, "#message") == "Called A002."
         assert app.query_one("#number").text == "A002"
 
@@ -159,11 +179,11 @@ async def test_calling_a_number_another_counter_took_is_refused_plainly(make_cou
     office.call_next("2")  # counter 2 took A001
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("c", "a", "1", "enter")
+        await press(pilot, "c", "a", "1", "enter")
         message = shown(app, "#message")
         assert message.startswith("Refused: A001 cannot be called")
         assert "refused" in app.query_one("#message").classes
-        await pilot.press("c", "z", "9", "enter")
+        await press(pilot, "c", "z", "9", "enter")
         assert shown(app, "#message").startswith("Refused:")
     assert office.counter_state("1").current is None
 
@@ -177,7 +197,7 @@ async def test_acting_on_a_visitor_someone_else_already_handled_is_refused(
     async with app.run_test(size=SIZE) as pilot:
         office.no_show("1")  # e.g. `loket no-show 1` from a colleague's shell
         office.issue_ticket("A")
-        await pilot.press("d")  # the screen still showed A001
+        await press(pilot, "d")  # the screen still showed A001
         assert shown(app, "#message") == (
             "Refused: A001 is no longer at Loket 1: it was already handled"
         )
@@ -189,14 +209,14 @@ async def test_pause_and_resume(make_counter, office):
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("p")
+        await press(pilot, "p")
         assert shown(app, "#state") == "PAUSED"
         assert str(app.query_one("#pause", Button).label) == "Resume (p)"
         assert enabled(app) == {"pause", "issue"}
-        await pilot.press("n")  # disabled: it says why, and nothing happens
+        await press(pilot, "n")  # disabled: it says why, and nothing happens
         assert shown(app, "#message") == "The counter is paused: resume it first (p)."
         assert office.counter_state("1").current is None
-        await pilot.press("p")
+        await press(pilot, "p")
         assert shown(app, "#state") == "OPEN"
         assert shown(app, "#message") == "Open again."
 
@@ -204,12 +224,12 @@ async def test_pause_and_resume(make_counter, office):
 async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("i")
+        await press(pilot, "i")
         options = app.screen.query_one(OptionList)
         assert options.option_count == 3  # D takes appointments only
-        await pilot.press("p")  # ticks priority; Enter then issues, never unticks
+        await press(pilot, "p")  # ticks priority; Enter then issues, never unticks
         assert app.screen.query_one(Checkbox).value
-        await pilot.press("down", "enter")  # B
+        await press(pilot, "down", "enter")  # B
         assert shown(app, "#message") == (
             "Ticket B001 issued: tell the visitor their number (1st in line)."
         )
@@ -221,7 +241,7 @@ async def test_next_right_after_a_ticket_came_in_calls_it(make_counter, office):
     app = make_counter()  # polls only hourly here: its screen still says nobody waits
     async with app.run_test(size=SIZE) as pilot:
         office.issue_ticket("A")
-        await pilot.press("n")
+        await press(pilot, "n")
         assert shown(app, "#message") == "Called A001."
 
 
@@ -250,7 +270,7 @@ async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
     async with app.run_test(size=SIZE) as pilot:
         assert shown(app, "#message").startswith("Not connected: the database")
         assert enabled(app) == set()
-        await pilot.press("n")
+        await press(pilot, "n")
         Engine(db_path, clock=clock).close()
         await pilot.pause(0.4)
         assert shown(app, "#state") == "OPEN"
@@ -274,3 +294,60 @@ async def test_a_new_office_config_is_taken_up_without_a_restart(make_counter, o
             "Not connected: unknown counter '1' (known: 2, 3, 4). Retrying…"
         )
         assert enabled(app) == set()
+
+
+async def test_the_morning_after_the_counter_is_usable_at_once(make_counter, office, clock):
+    office.issue_ticket("B")
+    office.issue_ticket("B")
+    office.call_next("1")  # B001 left called at closing time
+    clock.advance(hours=24)
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.query_one("#number").text == ""
+        assert shown(app, "#details") == "No visitor."
+        assert "ago" not in shown(app, "#details")
+        office.issue_ticket("A")
+        await press(pilot, "n")
+        assert shown(app, "#message") == "Called A001."
+        await press(pilot, "d")
+        await press(pilot, "p")
+        assert shown(app, "#state") == "PAUSED"
+
+
+async def test_a_counter_left_running_overnight_lets_go_of_yesterday(make_counter, office, clock):
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await press(pilot, "n")
+        assert app.query_one("#number").text == "A001"
+        clock.advance(hours=24)
+        app.tick()
+        await settle(pilot)
+        assert app.query_one("#number").text == ""
+        assert "ago" not in shown(app, "#details")
+        assert "Served today: 0" in shown(app, "#queue")
+
+
+async def test_a_locked_database_says_so_and_one_key_press_is_one_call(
+    make_counter, office, db_path
+):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        other = sqlite3.connect(db_path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            await pilot.press("n")
+            await pilot.pause(1.0)
+            assert shown(app, "#message") == WAITING  # the screen answers while it waits
+            assert enabled(app) == set()
+            await pilot.press("n")  # pressed again, impatiently
+            app.tick()
+        finally:
+            other.rollback()
+            other.close()
+        await settle(pilot)
+        assert shown(app, "#message") == "Called A001."
+        assert "Next: A002" in shown(app, "#queue")
+    assert office.ticket("A002").status == "waiting"
