@@ -177,9 +177,11 @@ def render(report: Report, office: Office, console) -> None:
     for title, label, groups, name in sections:
         if not groups:
             continue
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+        # One space between columns: with Rich's default padding the ten figures fill 80
+        # columns and Rich squeezes the label column out of sight.
+        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0))
         if label:
-            table.add_column(label)
+            table.add_column(label, min_width=10, overflow="fold")
         for column in HEADERS:
             table.add_column(column, justify="right", no_wrap=True)
         for key, fig in groups.items():

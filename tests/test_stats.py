@@ -214,3 +214,18 @@ def test_render_prints_tables_and_bar_chart(engine):
 def test_bar_chart_caps_width_and_keeps_small_counts_visible():
     lines = stats.bar_chart({8: 1000, 12: 1})
     assert lines == ["08 " + "█" * 40 + " 1000", "12 █ 1"]
+
+
+def test_at_80_columns_every_row_still_names_its_group(engine):
+    # Rich used to squeeze the label column out of sight: rows of figures without a name.
+    three_visitors(engine)
+    output = io.StringIO()
+    stats.render(report(engine), engine.office, Console(file=output, width=80))
+    lines = output.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    per_service = lines[lines.index(next(x for x in lines if x.strip() == "Per service")) + 3]
+    assert per_service.split()[:3] == ["A", "3", "3"]
+    per_counter = lines[lines.index(next(x for x in lines if x.strip() == "Per counter")) + 3]
+    assert per_counter == (
+        "Loket 1         3      3       0      0       0 11.3   10.0 20.0     5.0   66.7%"
+    )
