@@ -14,7 +14,7 @@ from contextlib import suppress
 from datetime import date, datetime, time
 
 from loket.errors import LoketError
-from loket.safe_text import for_rich, printable
+from loket.safe_text import CONTROL, for_rich, printable
 
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
@@ -269,7 +269,12 @@ def _day(text: str) -> date:
 
 
 def _emit(args, data: dict, human: str) -> None:
-    print(json.dumps(data, ensure_ascii=False) if args.json else human)
+    if args.json:
+        # JSON escapes C0 controls itself but leaves DEL and C1 (U+009B starts an escape) raw.
+        text = json.dumps(data, ensure_ascii=False)
+        print(CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text))
+    else:
+        print(human)
 
 
 # commands

@@ -291,3 +291,11 @@ def test_the_python_api_refuses_a_zoned_time_the_clocks_skip(office):
     with pytest.raises(Refused, match="does not exist in Europe/Brussels"):
         office.add_appointment("A", gap)
     assert office.appointments() == []
+
+
+def test_json_output_escapes_the_controls_json_itself_leaves_raw(loket):
+    # json.dumps(ensure_ascii=False) leaves DEL and the C1 controls (U+009B is a CSI) raw.
+    booked(loket, "--name", "Jan\x7f\x9b2J")
+    code, out, _ = loket("appointments", "list", "--json")
+    assert code == 0 and "\x7f" not in out and "\x9b" not in out
+    assert json.loads(out)["appointments"][0]["name"] == "Jan\x7f\x9b2J"
