@@ -205,10 +205,17 @@ WORDS = st.sampled_from(
 )
 
 
+COMMANDS = st.sampled_from(
+    [[], ["status", "--calls"], ["stats", "--csv"], ["stats", "--date"], ["ticket"], ["call"],
+     ["appointments", "add", "A", "--at"], ["appointments", "add", "A", "--date"],
+     ["appointments", "import"], ["appointments", "qr"], ["init", "--config"], ["checkin"]]
+)  # fmt: skip
+
+
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(words=st.lists(WORDS, max_size=7))
+@given(words=st.builds(lambda command, rest: command + rest, COMMANDS, st.lists(WORDS, max_size=5)))
 def test_no_command_line_ends_in_a_traceback(tmp_path_factory, monkeypatch, words):
     # Every path the words name is relative to this throwaway folder, and so is the database.
     folder = tmp_path_factory.mktemp("fuzz")
