@@ -30,6 +30,7 @@ RETRY_SECONDS = 2.0
 # database: after this long the clerk is told, instead of facing a screen that seems stuck.
 WAITING_SECONDS = 0.6
 WAITING = "One moment: another program is using the database. Waiting…"
+NOBODY_WAITING = "Nobody is waiting."
 
 
 @dataclass
@@ -44,6 +45,15 @@ class ActionRefused(Message):
     """The engine refused an action (someone got there first, a wrong number...)."""
 
     text: str
+
+
+@dataclass
+class DeskRead(Message):
+    """The desk as the database has it now; `news` when another program changed it."""
+
+    desk: Desk
+    day: str
+    news: bool
 
 
 @dataclass
@@ -106,6 +116,10 @@ class CounterApp(App):
         """An action is in flight: keys wait, so one key press is one action."""
         self.waiting_timer = None
         self.loaded_day: str | None = None
+        self.reading = False
+        """A read of the desk is in flight; `read_again` asks for one more after it."""
+        self.read_again = False
+        self.reconnected = False
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="top"):
@@ -142,10 +156,8 @@ class CounterApp(App):
             self.unavailable(error)
             return
         self.watcher = ChangeWatcher(self.engine)
-        reconnected, self.problem = self.problem is not None, None
+        self.reconnected, self.problem = self.problem is not None, None
         self.load()  # an office without this counter makes it unavailable again
-        if reconnected and self.desk is not None:
-            self.say("Connected.")
 
     def unavailable(self, error: Exception) -> None:
         """No usable database: every action off, a plain message, retries in the background."""
@@ -172,24 +184,57 @@ class CounterApp(App):
         except LoketError as error:
             self.unavailable(error)
             return
+        self.load(news=True)
+
+    def load(self, news: bool = False) -> None:
+        """Re-read the desk in a worker; the answer comes back as DeskRead."""
+        if self.engine is None:
+            return
+        if self.reading:
+            self.read_again = True
+            return
+        self.reading = True
+        self._expect_answer()
+        self.read_desk(news)
+
+    @work(thread=True, exit_on_error=False, group="read")
+    def read_desk(self, news: bool) -> None:
+        # The first read of a day closes yesterday's tickets, which waits for the write
+        # lock: never on the screen's thread.
+        try:
+            with self.open_engine() as engine:
+                desk = engine.desk(self.counter_id)
+                day = engine.today(self.clock())
+        except Exception as error:  # the app must never stay stuck: LoketError, or a bug
+            self.post_message(DatabaseFailed(error))
+        else:
+            self.post_message(DeskRead(desk, day, news))
+
+    def on_desk_read(self, message: DeskRead) -> None:
+        self.reading = False
+        self._answered()
+        if self.engine is None:
+            return  # it became unavailable meanwhile
         before = self.shown_number()
-        self.load()
+        self.desk, self.loaded_day = message.desk, message.day
+        self.show()
         after = self.shown_number()
-        if self.desk is not None and after != before:  # e.g. `loket call 1` from a shell
+        if self.reconnected:
+            self.reconnected = False
+            self.say("Connected.")
+        elif message.news and not self.busy and after != before:  # `loket call 1` in a shell
             self.say(
                 f"{after} was called to this counter from elsewhere."
                 if after
                 else f"{before} was handled elsewhere."
             )
+        if self.read_again:
+            self.read_again = False
+            self.load(news=message.news)
 
-    def load(self) -> None:
-        try:
-            self.desk = self.engine.desk(self.counter_id)
-            self.loaded_day = self.engine.today(self.clock())
-        except LoketError as error:
-            self.unavailable(error)
-            return
-        self.show()
+    def open_engine(self) -> Engine:
+        """A connection of the worker's own thread: SQLite connections stay in theirs."""
+        return Engine(self.db_path, clock=self.clock, create=False)
 
     # showing
 
@@ -226,8 +271,9 @@ class CounterApp(App):
         now = self.clock()
         if self.engine is not None:
             self.timezone = self.office.timezone  # kept for when it is unavailable
-            if not self.busy and self.engine.today(now) != self.loaded_day:
+            if self.engine.today(now) != self.loaded_day:
                 self.load()  # a new service day: yesterday's visitor is gone
+                self.query_one("#details", Static).update("")
                 return
         self.query_one("#clock", Static).update(f"{now.astimezone(self.timezone):%H:%M}")
         current = self.desk.counter.current if self.desk else None
@@ -290,7 +336,7 @@ class CounterApp(App):
         if action in ("next", "call_number") and paused:
             return "The counter is paused: resume it first (p)."
         if action == "next" and state.current is None and not self.desk.upcoming:
-            return "Nobody is waiting."
+            return NOBODY_WAITING
         if action == "pause" and state.current is not None:
             return f"Finish {state.current.number} first (done, no-show or transfer)."
         return None
@@ -303,14 +349,15 @@ class CounterApp(App):
 
     async def run_action(self, action, *args, **kwargs):
         """A key or button of an action that does not apply says why instead of acting."""
-        if isinstance(action, str) and action in self.ACTIONS and self.why_not(action):
-            if self.busy:
-                return False  # the action in flight answers first
-            if self.engine is not None:
-                self.load()  # the screen may be a poll behind: a ticket may have just come in
-            if reason := self.why_not(action):
-                self.say(reason, refused=True)
-                return False
+        reason = action in self.ACTIONS and self.why_not(action)
+        if reason == NOBODY_WAITING:
+            pass  # the screen may be a poll behind a new ticket: the engine answers
+        elif reason == WAITING:
+            return False  # the action in flight answers first
+        elif reason:
+            self.say(reason, refused=True)
+            self.load()  # the screen may be a poll behind
+            return False
         return await super().run_action(action, *args, **kwargs)
 
     async def on_button_pressed(self, event: Button.Pressed) -> None:
@@ -326,15 +373,14 @@ class CounterApp(App):
     def act(self, what, done) -> None:
         """Run `what(engine)` in a worker; its outcome comes back as a message, never raised."""
         self.busy = True
-        self.waiting_timer = self.set_timer(WAITING_SECONDS, self._show_waiting)
+        self._expect_answer()
         self.show()  # every action off until it answers
         self.operate(what, done)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def operate(self, what, done) -> None:
         try:
-            # The worker's own connection: a SQLite connection stays in its thread.
-            with Engine(self.db_path, clock=self.clock, create=False) as engine:
+            with self.open_engine() as engine:
                 result = what(engine)
         except StorageError as error:
             self.post_message(DatabaseFailed(error))
@@ -345,15 +391,28 @@ class CounterApp(App):
         else:
             self.post_message(ActionDone(done(result)))
 
+    def _expect_answer(self) -> None:
+        """Tell the clerk if the database does not answer soon (another program holds it)."""
+        if self.waiting_timer is None:
+            self.waiting_timer = self.set_timer(WAITING_SECONDS, self._show_waiting)
+
     def _show_waiting(self) -> None:
-        if self.busy:
+        self.waiting_timer = None
+        if self.busy or self.reading:
             self.say(WAITING)
 
-    def end_action(self) -> None:
-        self.busy = False
+    def _answered(self) -> None:
+        if self.busy or self.reading:
+            return
         if self.waiting_timer is not None:
             self.waiting_timer.stop()
             self.waiting_timer = None
+        if str(self.query_one("#message", Static).render()) == WAITING:
+            self.say("")
+
+    def end_action(self) -> None:
+        self.busy = False
+        self._answered()
 
     def on_action_done(self, message: ActionDone) -> None:
         self.end_action()
@@ -366,6 +425,7 @@ class CounterApp(App):
         self.load()
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
+        self.reading = self.read_again = False
         self.end_action()
         if not isinstance(message.error, LoketError):
             log.error("action failed", exc_info=message.error)

@@ -16,6 +16,19 @@ from loket.engine import Engine
 from tests.conftest import Clock
 
 
+async def desk_read(pilot) -> None:
+    """The counter reads its desk in a worker: wait for it before the picture."""
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def desk_read_then_transfer(pilot) -> None:
+    await desk_read(pilot)
+    await pilot.press("t")
+    await pilot.pause()
+
+
 @pytest.fixture
 def busy_office(tmp_path):
     """A morning at the demo office: a few calls made, a few visitors waiting."""
@@ -40,13 +53,13 @@ def busy_office(tmp_path):
 def test_counter_serving_a_visitor(busy_office, snap_compare):
     path, clock = busy_office
     app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, terminal_size=(100, 32))
+    assert snap_compare(app, terminal_size=(100, 32), run_before=desk_read)
 
 
 def test_counter_transfer_dialog(busy_office, snap_compare):
     path, clock = busy_office
     app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, press=["t"], terminal_size=(100, 32))
+    assert snap_compare(app, terminal_size=(100, 32), run_before=desk_read_then_transfer)
 
 
 def test_counter_narrow_and_paused(tmp_path, snap_compare):
@@ -55,7 +68,7 @@ def test_counter_narrow_and_paused(tmp_path, snap_compare):
     with Engine(path, clock=clock) as engine:
         engine.pause("4")
     app = CounterApp(str(path), "4", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, terminal_size=(52, 40))
+    assert snap_compare(app, terminal_size=(52, 40), run_before=desk_read)
 
 
 def test_display_on_a_large_screen(busy_office, snap_compare):

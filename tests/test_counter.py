@@ -57,7 +57,8 @@ async def test_shows_the_counter_its_line_and_nothing_to_do_without_visitors(mak
     office.issue_ticket("B", priority=True)
     office.issue_ticket("C")  # not served at counter 1
     app = make_counter()
-    async with app.run_test(size=SIZE):
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         assert shown(app, "#name") == "Loket 1 · Stadhuis Demo"
         assert shown(app, "#state") == "OPEN"
         line = shown(app, "#queue")
@@ -75,6 +76,7 @@ async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, 
     clock.advance(minutes=7)
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "n")
         assert app.query_one("#number").text == "A001"
         assert shown(app, "#message") == "Called A001."
@@ -97,6 +99,7 @@ async def test_next_with_nobody_waiting_finishes_the_visitor_and_says_so(make_co
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await click(pilot, "#next")
         assert shown(app, "#message") == "A001 done. Nobody is waiting."
         assert "Served today: 1" in shown(app, "#queue")
@@ -108,6 +111,7 @@ async def test_recall_counts_and_is_announced_again(make_counter, office):
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "r")
         await press(pilot, "r")
         assert shown(app, "#message") == "Called A001 again."
@@ -123,6 +127,7 @@ async def test_done_and_no_show_end_the_visit(make_counter, office, key, status,
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, key)
         assert shown(app, "#message") == said
         assert app.query_one("#number").text == ""
@@ -137,6 +142,7 @@ async def test_transfer_sends_the_visitor_to_another_line_with_the_same_number(
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "t")
         options = app.screen.query_one(OptionList)
         assert [options.get_option_at_index(i).id for i in range(options.option_count)] == [
@@ -155,6 +161,7 @@ async def test_escape_closes_a_dialog_without_doing_anything(make_counter, offic
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "t")
         await press(pilot, "n")  # the counter's keys are off while a dialog is open
         await press(pilot, "escape")
@@ -167,6 +174,7 @@ async def test_call_a_given_number_out_of_turn(make_counter, office):
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "c")
         assert isinstance(app.focused, Input)
         await press(pilot, "a", "0", "0", "2", "enter")
@@ -179,6 +187,7 @@ async def test_calling_a_number_another_counter_took_is_refused_plainly(make_cou
     office.call_next("2")  # counter 2 took A001
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "c", "a", "1", "enter")
         message = shown(app, "#message")
         assert message.startswith("Refused: A001 cannot be called")
@@ -195,6 +204,7 @@ async def test_acting_on_a_visitor_someone_else_already_handled_is_refused(
     office.call_next("1")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         office.no_show("1")  # e.g. `loket no-show 1` from a colleague's shell
         office.issue_ticket("A")
         await press(pilot, "d")  # the screen still showed A001
@@ -209,6 +219,7 @@ async def test_pause_and_resume(make_counter, office):
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "p")
         assert shown(app, "#state") == "PAUSED"
         assert str(app.query_one("#pause", Button).label) == "Resume (p)"
@@ -224,6 +235,7 @@ async def test_pause_and_resume(make_counter, office):
 async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "i")
         options = app.screen.query_one(OptionList)
         assert options.option_count == 3  # D takes appointments only
@@ -240,6 +252,7 @@ async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
 async def test_next_right_after_a_ticket_came_in_calls_it(make_counter, office):
     app = make_counter()  # polls only hourly here: its screen still says nobody waits
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         office.issue_ticket("A")
         await press(pilot, "n")
         assert shown(app, "#message") == "Called A001."
@@ -248,6 +261,7 @@ async def test_next_right_after_a_ticket_came_in_calls_it(make_counter, office):
 async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
     app = make_counter(watch_interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         office.issue_ticket("A")  # at the kiosk
         await pilot.pause(0.5)
         assert "Next: A001" in shown(app, "#queue")
@@ -268,6 +282,7 @@ async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
     app = CounterApp(str(db_path), "1", clock=clock, watch_interval=0.05)
     app.retry.seconds = 0.1
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         assert shown(app, "#message").startswith("Not connected: the database")
         assert enabled(app) == set()
         await press(pilot, "n")
@@ -281,6 +296,7 @@ async def test_a_new_office_config_is_taken_up_without_a_restart(make_counter, o
     app = make_counter(watch_interval=0.05)
     app.retry.seconds = 0.05
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         office.init(default_config_text().replace('name = "Loket 1"', 'name = "Balie 1"'))
         await pilot.pause(0.3)
         assert shown(app, "#name") == "Balie 1 · Stadhuis Demo"
@@ -303,6 +319,7 @@ async def test_the_morning_after_the_counter_is_usable_at_once(make_counter, off
     clock.advance(hours=24)
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         assert app.query_one("#number").text == ""
         assert shown(app, "#details") == "No visitor."
         assert "ago" not in shown(app, "#details")
@@ -318,6 +335,7 @@ async def test_a_counter_left_running_overnight_lets_go_of_yesterday(make_counte
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         await press(pilot, "n")
         assert app.query_one("#number").text == "A001"
         clock.advance(hours=24)
@@ -335,6 +353,7 @@ async def test_a_locked_database_says_so_and_one_key_press_is_one_call(
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
         other = sqlite3.connect(db_path, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
         try:
@@ -351,3 +370,25 @@ async def test_a_locked_database_says_so_and_one_key_press_is_one_call(
         assert shown(app, "#message") == "Called A001."
         assert "Next: A002" in shown(app, "#queue")
     assert office.ticket("A002").status == "waiting"
+
+
+async def test_the_morning_after_a_locked_database_never_freezes_the_counter(
+    make_counter, office, clock, db_path
+):
+    office.issue_ticket("A")
+    office.call_next("1")
+    clock.advance(hours=24)  # closing yesterday's A001 needs the write lock
+    app = make_counter()
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(1.0)
+            assert shown(app, "#message") == WAITING
+            other.rollback()
+            await settle(pilot)
+            assert shown(app, "#message") == ""
+            assert shown(app, "#details") == "No visitor."
+    finally:
+        other.close()
+    assert [t.status for t in office.store.all_tickets()] == ["expired"]
