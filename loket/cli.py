@@ -38,6 +38,14 @@ def main(argv: list[str] | None = None, clock=None) -> int:
     except LoketError as error:
         print(f"loket: {printable(error)}", file=sys.stderr)
         return EXIT_REFUSED
+    except UnicodeDecodeError:
+        # Only a damaged database gets here: SQLite's own message then holds the broken bytes.
+        path = args.db or os.environ.get("LOKET_DB") or "the database"
+        print(
+            f"loket: {path} is damaged (it holds bytes that are not text); restore a backup",
+            file=sys.stderr,
+        )
+        return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # `loket status | head`

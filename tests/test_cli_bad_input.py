@@ -306,3 +306,22 @@ def test_json_output_escapes_the_controls_json_itself_leaves_raw(loket):
     code, out, _ = loket("appointments", "list", "--json")
     assert code == 0 and "\x7f" not in out and "\x9b" not in out
     assert json.loads(out)["appointments"][0]["name"] == "Jan\x7f\x9b2J"
+
+
+def test_a_damaged_database_schema_is_one_sentence(loket, db_path):
+    # A byte flipped inside the schema makes SQLite's own error message undecodable:
+    # Python's sqlite3 then raises UnicodeDecodeError instead of a database error.
+    import sqlite3
+
+    loket("ticket", "A")
+    with sqlite3.connect(db_path) as raw:
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    data = db_path.read_bytes()
+    at = data.index(b"REFERENCES tickets") + 2
+    db_path.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
+    code, out, err = loket("status")
+    assert (code, out) == (1, "")
+    assert (
+        err == f"loket: {db_path} is damaged (it holds bytes that are not text); restore a backup\n"
+    )
