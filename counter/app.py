@@ -118,7 +118,8 @@ class CounterApp(App):
         self.loaded_day: str | None = None
         self.reading = False
         """A read of the desk is in flight; `read_again` asks for one more after it."""
-        self.read_again = False
+        self.read_again: bool | None = None
+        """None, or whether the read asked for meanwhile was for news from elsewhere."""
         self.reconnected = False
 
     def compose(self) -> ComposeResult:
@@ -191,7 +192,7 @@ class CounterApp(App):
         if self.engine is None:
             return
         if self.reading:
-            self.read_again = True
+            self.read_again = bool(self.read_again) or news
             return
         self.reading = True
         self._expect_answer()
@@ -228,9 +229,9 @@ class CounterApp(App):
                 if after
                 else f"{before} was handled elsewhere."
             )
-        if self.read_again:
-            self.read_again = False
-            self.load(news=message.news)
+        if self.read_again is not None:
+            news, self.read_again = self.read_again, None
+            self.load(news=news)
 
     def open_engine(self) -> Engine:
         """A connection of the worker's own thread: SQLite connections stay in theirs."""
@@ -425,7 +426,7 @@ class CounterApp(App):
         self.load()
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
-        self.reading = self.read_again = False
+        self.reading, self.read_again = False, None
         self.end_action()
         if not isinstance(message.error, LoketError):
             log.error("action failed", exc_info=message.error)
