@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shlex
+import shutil
 import sys
 import tempfile
 from contextlib import redirect_stdout
@@ -42,7 +43,13 @@ def tour() -> None:
     run(db, "transfer 1 B")
     run(db, "call 3")
     run(db, "status")
-    print(f"\nTry it yourself: loket --db {db} --help")
+    print(f"\nTry it yourself: {loket_command()} --db {db} --help")
+
+
+def loket_command() -> str:
+    """`loket` when the shell finds it, else its path in this Python's environment (.venv/bin)."""
+    here = Path(sys.executable).parent / "loket"
+    return "loket" if shutil.which("loket") == str(here) else str(here)
 
 
 if __name__ == "__main__":
