@@ -227,7 +227,7 @@ def _read_csv(text: str, filename: str, office: Office, service: str | None) -> 
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     # strict: a stray or unclosed quote is an error, not a name that swallows the next rows.
     records = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header = [cell.strip().casefold() for cell in _next_record(records, filename)]
+    header = [cell.strip().casefold() for cell in _next_record(records)]
     missing = [column for column in ("date", "time") if column not in header]
     if missing:
         raise ImportRefused(
@@ -241,7 +241,7 @@ def _read_csv(text: str, filename: str, office: Office, service: str | None) -> 
     first_line_of: dict[str, int] = {}
     while True:
         number = records.line_num + 1  # the spreadsheet line this record starts on
-        cells = _next_record(records, filename)
+        cells = _next_record(records)
         if cells is None:
             return plan
         if not any(cell.strip() for cell in cells):
@@ -264,7 +264,7 @@ def _read_csv(text: str, filename: str, office: Office, service: str | None) -> 
         plan.rows.append(row)
 
 
-def _next_record(records, filename: str) -> list[str] | None:
+def _next_record(records) -> list[str] | None:
     """The next CSV record, or None at the end; a broken one is refused naming its line."""
     start = records.line_num + 1
     try:
