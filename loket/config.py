@@ -16,6 +16,8 @@ SERVICE_CODE = re.compile(r"[A-Z]{1,2}")
 HOURS_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 # Names are shown on a ticket, a display row and a terminal table; 80 characters fill a line.
 MAX_NAME = 80
+# A visitor's name, from a booking export or `appointments add`; longer is a broken export.
+MAX_VISITOR_NAME = 200
 
 
 @dataclass(frozen=True)

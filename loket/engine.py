@@ -724,7 +724,7 @@ class Engine:
         A naive datetime, a local time the clocks skip and a year at the edge of what
         datetime knows are refused: each would be stored as some other moment or overflow.
         """
-        from loket.config import checked_moment
+        from loket.config import MAX_VISITOR_NAME, checked_moment
 
         svc = self._service(service)
         if not svc.appointments:
@@ -733,6 +733,8 @@ class Engine:
             checked_moment(at)
         except ValueError as error:
             raise Refused(str(error)) from None
+        if name and len(name) > MAX_VISITOR_NAME:
+            raise Refused(f"the name has {len(name)} characters, more than {MAX_VISITOR_NAME}")
         with self.store.write():
             appointment = self._save_appointment(svc.code, at, name, uid, cancelled=False)
         return appointment

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import icalendar
 
-from loket.config import Office, checked_moment
+from loket.config import MAX_VISITOR_NAME, Office, checked_moment
 from loket.errors import ImportRefused
 
 DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -211,7 +211,7 @@ def _ics_row(
     attendees = event.attendees
     name = str(attendees[0].params.get("CN", "")).strip() if attendees else ""
     cancelled = _one(event, "STATUS", where).upper() == "CANCELLED"
-    return Row(where, uid, code, _utc(moment, where), name or None, cancelled)
+    return Row(where, uid, code, _utc(moment, where), _visitor(name, where), cancelled)
 
 
 def _one(event: icalendar.Event, name: str, where: str) -> str:
@@ -309,9 +309,17 @@ def _csv_row(values: dict[str, str], where: str, office: Office, service: str | 
         values.get("uid") or None,
         code,
         _utc(local, where),
-        values.get("name") or None,
+        _visitor(values.get("name", ""), where),
         STATUSES[status],
     )
+
+
+def _visitor(name: str, where: str) -> str | None:
+    if len(name) > MAX_VISITOR_NAME:
+        raise ImportRefused(
+            f"{where}: the name has {len(name)} characters, more than {MAX_VISITOR_NAME}"
+        )
+    return name or None
 
 
 def _utc(moment: datetime, where: str) -> datetime:

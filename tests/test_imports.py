@@ -665,3 +665,20 @@ def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
         assert out == f"Imported {export}: {rows} added, 0 updated, 0 cancelled\n"
         assert issued_during_the_import  # each call above succeeded: no "database is busy"
         assert kiosk.store.conn.execute(count).fetchone()[0] == rows
+
+
+def test_a_visitor_name_longer_than_200_characters_is_refused_naming_the_line(tmp_path):
+    text = (
+        f"date;time;service;name\n2026-12-07;09:30;A;{'n' * 200}\n2026-12-07;09:40;A;{'m' * 201}\n"
+    )
+    assert refused(read_csv, tmp_path, text) == "line 3: the name has 201 characters, more than 200"
+
+
+def test_the_python_api_refuses_a_visitor_name_longer_than_200_characters(office, clock):
+    from loket.errors import Refused
+
+    assert office.add_appointment("A", clock.now, name="n" * 200).name == "n" * 200
+    with pytest.raises(Refused) as refusal:
+        office.add_appointment("A", clock.now, name="m" * 201)
+    assert str(refusal.value) == "the name has 201 characters, more than 200"
+    assert len(office.appointments()) == 1
