@@ -105,6 +105,8 @@ OUTCOMES = {
     "other_day": 60 * 26,
     "cancelled": None,
     "not_recognised": None,
+    "already_served": 10,
+    "missed": 10,
 }
 
 
@@ -121,8 +123,12 @@ def test_check_in_result(kiosk, snap_compare, outcome):
         else:
             booking = engine.add_appointment("B", clock.now + timedelta(minutes=OUTCOMES[outcome]))
             codes.append(booking.reference)
-            if outcome == "already_checked_in":
+            if outcome in ("already_checked_in", "already_served", "missed"):
                 engine.check_in(booking.reference)
+            if outcome in ("already_served", "missed"):
+                engine.call_next("1")
+            if outcome == "already_served":
+                engine.finish("1")
 
     async def check_in(pilot):
         pilot.app.check_in(codes[0])
