@@ -173,12 +173,48 @@ def load_config(text: str) -> Office:
         raw = tomllib.loads(text.removeprefix("\ufeff"))  # Windows Notepad saves a BOM
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"not valid TOML: {error}") from None
-    return office_from_dict(raw)
+    office = office_from_dict(raw)
+    _refuse_unfit_texts(office)
+    return office
 
 
 def office_from_dict(raw: dict) -> Office:
     """Validate parsed settings (from TOML, or the JSON copy in the database)."""
     return _Reader(raw).office()
+
+
+def _refuse_unfit_texts(office: Office) -> None:
+    """Limits on the names a person typed into a new config file.
+
+    Only `load_config` applies them: a config an older Loket stored in the database is
+    read without them, else that office could not even be opened to load a fixed one.
+    """
+    named = [("office", office.name)]
+    named += [
+        (f"services.{service.code}.name.{language}", name)
+        for service in office.services.values()
+        for language, name in service.names.items()
+    ]
+    named += [(f"counters.{counter.id}.name", counter.name) for counter in office.counters.values()]
+    for where, name in named:
+        if CONTROL.search(name):
+            raise ConfigError(
+                f"{where}: must not hold control characters such as tabs, line breaks or escapes"
+            )
+        if len(name) > MAX_NAME:
+            raise ConfigError(f"{where}: at most {MAX_NAME} characters, got {len(name)}")
+    if CONTROL.search(office.display.message):
+        raise ConfigError("display.message: must be one line of text (at most 200 characters)")
+    for keyword in office.categories:
+        if not keyword:
+            raise ConfigError(
+                "appointments.categories: a keyword is empty; it would match every appointment"
+            )
+        if len(keyword) > MAX_NAME:
+            raise ConfigError(
+                f"appointments.categories: the keyword {keyword[:10] + '...'!r} has more than "
+                f"{MAX_NAME} characters"
+            )
 
 
 class _Reader:
@@ -356,7 +392,7 @@ class _Reader:
         table = _table(self.raw, "display")
         _no_unknown_keys(table, {"message", "highlight_seconds"}, "display")
         message = table.get("message", "")
-        if not isinstance(message, str) or CONTROL.search(message) or len(message) > 200:
+        if not isinstance(message, str) or "\n" in message or len(message) > 200:
             raise ConfigError("display.message: must be one line of text (at most 200 characters)")
         return DisplaySettings(
             message=message.strip(),
@@ -377,15 +413,6 @@ class _Reader:
         if not isinstance(categories, dict):
             raise ConfigError("appointments.categories: must be a table of keyword = service code")
         for keyword, code in categories.items():
-            if not keyword.strip():
-                raise ConfigError(
-                    "appointments.categories: a keyword is empty; it would match every appointment"
-                )
-            if len(keyword) > MAX_NAME:
-                raise ConfigError(
-                    f"appointments.categories: the keyword {keyword[:10] + '...'!r} has more than "
-                    f"{MAX_NAME} characters"
-                )
             if not isinstance(code, str):
                 raise ConfigError(
                     f'appointments.categories.{keyword}: must be a service code such as "A", '
@@ -417,17 +444,10 @@ def _text(raw: dict, key: str, where: str, default: str | None = None) -> str:
 
 
 def _name(value: object, where: str) -> str:
-    """A name shown to people: one line of text, at most MAX_NAME characters."""
+    """A name shown to people (its size is checked by `_refuse_unfit_texts`)."""
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: must be a non-empty text")
-    value = value.strip()
-    if CONTROL.search(value):
-        raise ConfigError(
-            f"{where}: must not hold control characters such as tabs, line breaks or escapes"
-        )
-    if len(value) > MAX_NAME:
-        raise ConfigError(f"{where}: at most {MAX_NAME} characters, got {len(value)}")
-    return value
+    return value.strip()
 
 
 def _flag(raw: dict, key: str, default: bool, where: str) -> bool:

@@ -223,3 +223,18 @@ def test_names_of_80_characters_are_accepted():
 
 def test_a_config_saved_with_a_utf8_byte_order_mark_is_accepted():
     assert load_config("\ufeff" + default_config_text()).name == "Stadhuis Demo"
+
+
+def test_an_office_stored_before_the_limits_still_opens_and_takes_a_fixed_config(
+    office, db_path, clock
+):
+    import json
+
+    stored = json.loads(office.store.setting("config"))
+    stored["office"] = "x" * 100
+    stored["appointments"]["categories"][""] = "A"
+    with office.store.write():
+        office.store.set_setting("config", json.dumps(stored))
+    with Engine(db_path, clock=clock) as again:
+        assert again.office.name == "x" * 100
+        assert again.init(default_config_text()).name == "Stadhuis Demo"
