@@ -47,7 +47,7 @@ WAITING_TODAY = 700
 HISTORY_SIZES = (1_000, 100_000)
 STARTUP_RUNS = 20
 if QUICK:
-    TICKETS_EACH, ROUNDS, CALLS, STARTUP_RUNS = 100, 2, 100, 5
+    TICKETS_EACH, ROUNDS, CALLS, STARTUP_RUNS = 100, 1, 100, 5
     HISTORY_SIZES = (1_000, 10_000)
     scale_figures.SIZES, scale_figures.SAMPLES = (1_000, 10_000), 60
     kiosk_figures.TAPS, kiosk_figures.COLD_STARTS = 10, 3
@@ -388,9 +388,10 @@ def scale_rows(scale: dict) -> list[tuple[str, str, str, str]]:
         part = scale["shares"][name]
         shares.append(
             (
-                f"Where {name}'s time goes at {large:,} (mean)",
+                f"Where {name}'s time goes at {large:,}: mean; p99 run",
                 f"COMMIT {part['commit']:.0%} · other SQL {part['sql']:.0%} · "
-                f"Python {part['python']:.0%} ({part['mean_ms']:.2f} ms)",
+                f"Python {part['python']:.0%} of {part['mean_ms']:.2f} ms; "
+                f"{part['p99_ms']:.2f} ms, COMMIT {part['p99_commit_ms']:.2f} ms of it",
                 "",
                 "",
             )
