@@ -25,7 +25,7 @@ from loket.config import (
     load_config,
     office_from_dict,
 )
-from loket.errors import ImportRefused, Refused, StorageError
+from loket.errors import ConfigError, ImportRefused, Refused, StorageError
 from loket.model import (
     APPOINTMENT,
     CALLED,
@@ -234,10 +234,20 @@ class Engine:
                 raise StorageError(
                     f"{self.path} holds no office: set it up with `loket --db {self.path} init`"
                 )
-            self.office = office_from_dict(json.loads(self._config_text))
+            self.office = self._stored_office(self._config_text)
         except BaseException:
             self.store.close()
             raise
+
+    def _stored_office(self, text: str) -> Office:
+        """The office as `init` stored it; a damaged copy is a storage error, not a crash."""
+        try:
+            return office_from_dict(json.loads(text))
+        except (ConfigError, ValueError, TypeError, KeyError, AttributeError) as error:
+            raise StorageError(
+                f"the office config stored in {self.path} is damaged ({error.__class__.__name__}): "
+                f"load it again with `loket --db {self.path} init --config FILE`"
+            ) from None
 
     def checkpoint(self) -> None:
         """Fold the write-ahead log into the database; long-running clients call it when idle."""
@@ -298,7 +308,7 @@ class Engine:
             text = self.store.setting("config")
         if text is None or text == self._config_text:
             return False
-        self.office = office_from_dict(json.loads(text))
+        self.office = self._stored_office(text)
         self._config_text = text
         return True
 
@@ -815,7 +825,8 @@ class Engine:
                 raise ImportRefused(
                     f"{row.where}: service {row.service!r} does not take appointments"
                 )
-        secret = self.store.setting("qr_secret").encode()
+        with self.store.read():
+            secret = self.store.setting("qr_secret").encode()
         created_at = to_text(self.clock())
         records = [
             (
@@ -850,23 +861,15 @@ class Engine:
         while len(references) < len(records):
             references.add(codes.new_reference())
         uids = [record[0] for record in records]
-        with self.store.write():
-            conn = self.store.conn
-            in_batch = "SELECT {0} FROM appointments WHERE {0} IN (SELECT value FROM json_each(?))"
-            existing = {uid for (uid,) in conn.execute(in_batch.format("uid"), [json.dumps(uids)])}
-            taken = conn.execute(in_batch.format("reference"), [json.dumps(sorted(references))])
-            references -= {reference for (reference,) in taken}
+        with self.store.write() as db:
+            existing = db.present("uid", uids)
+            references -= db.present("reference", references)
             while len(references) < len(records):
                 reference = codes.new_reference()
-                if self.store.appointment_by("reference", reference) is None:
+                if db.appointment_by("reference", reference) is None:
                     references.add(reference)
-            conn.executemany(
-                "INSERT INTO appointments "
-                "(uid, service, starts_at, day, name, status, created_at, reference) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET "
-                "service = excluded.service, starts_at = excluded.starts_at, day = excluded.day, "
-                "name = excluded.name, status = excluded.status",
-                [(*record, ref) for record, ref in zip(records, references, strict=True)],
+            db.upsert_appointments(
+                [(*record, ref) for record, ref in zip(records, references, strict=True)]
             )
         return existing
 

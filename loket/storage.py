@@ -9,6 +9,7 @@ sqlite-utils' `atomic()` opens a deferred BEGIN and would let exactly that happe
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -24,6 +25,9 @@ BUSY_TIMEOUT_MS = 10_000
 # limit is only the safety net that keeps the WAL bounded when nobody does.
 WAL_SAFETY_PAGES = 10_000
 WAL_KEPT_BYTES = 4 * 1024 * 1024
+# What a damaged file raises: SQLite's errors, and text that is no longer UTF-8 (in a row,
+# or in SQLite's own message about a damaged schema).
+DATABASE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
 
 # Each migration is a list of statements; its index + 1 is the schema version it brings.
 MIGRATIONS: list[list[str]] = [
@@ -206,7 +210,7 @@ class Store:
         except BaseException as error:
             if conn is not None:
                 conn.close()
-            if isinstance(error, sqlite3.Error):
+            if isinstance(error, DATABASE_ERRORS):
                 raise _storage_error(error, path) from None
             raise
         return store
@@ -302,19 +306,19 @@ class Store:
         self._refuse_if_moved()
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _storage_error(error, self.path) from None
         try:
             yield self
         except BaseException as error:
             if self.conn.in_transaction:
                 self.conn.rollback()
-            if isinstance(error, sqlite3.Error):
+            if isinstance(error, DATABASE_ERRORS):
                 raise _storage_error(error, self.path) from None
             raise
         try:
             self.conn.execute("COMMIT")
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             self.conn.rollback()
             raise _storage_error(error, self.path) from None
 
@@ -324,7 +328,7 @@ class Store:
         try:
             self.conn.execute("BEGIN")
             yield self
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _storage_error(error, self.path) from None
         finally:
             if self.conn.in_transaction:
@@ -347,7 +351,7 @@ class Store:
         """Copy the WAL into the database file without blocking anyone: call it when idle."""
         try:
             self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _storage_error(error, self.path) from None
 
     def empty_log(self) -> bool:
@@ -355,7 +359,7 @@ class Store:
         needs it (True when done); used after erasing personal data."""
         try:
             busy = self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _storage_error(error, self.path) from None
         return not busy
 
@@ -382,7 +386,7 @@ class Store:
         """Changes whenever another connection commits: how the apps learn of changes."""
         try:
             return self.conn.execute("PRAGMA data_version").fetchone()[0]
-        except sqlite3.Error as error:
+        except DATABASE_ERRORS as error:
             raise _storage_error(error, self.path) from None
 
     # settings
@@ -693,6 +697,28 @@ class Store:
             )
         return [_appointment(row) for row in rows]
 
+    def present(self, column: str, values) -> set[str]:
+        """Which of these appointment `uid`s or `reference`s exist, in one query."""
+        assert column in ("uid", "reference")
+        rows = self.conn.execute(
+            f"SELECT {column} FROM appointments WHERE {column} IN (SELECT value FROM json_each(?))",
+            [json.dumps(sorted(values))],
+        )
+        return {row[0] for row in rows}
+
+    def upsert_appointments(self, records: list[tuple]) -> None:
+        """Insert imported appointments, or update the one with the same uid (its reference
+        and QR code stay). Each record: uid, service, starts_at, day, name, status,
+        created_at, reference."""
+        self.conn.executemany(
+            "INSERT INTO appointments "
+            "(uid, service, starts_at, day, name, status, created_at, reference) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET "
+            "service = excluded.service, starts_at = excluded.starts_at, day = excluded.day, "
+            "name = excluded.name, status = excluded.status",
+            records,
+        )
+
     def forget_names_before(self, day: str) -> int:
         """Erase the personal data of appointments before `day`; the rest stays for statistics."""
         cursor = self.conn.execute(
@@ -776,7 +802,11 @@ def _event(row) -> Event:
     )
 
 
-def _storage_error(error: sqlite3.Error, path: str) -> StorageError:
+def _storage_error(error: Exception, path: str) -> StorageError:
+    if isinstance(error, UnicodeDecodeError) or "Could not decode" in str(error):
+        return StorageError(
+            f"{path} is damaged (it holds bytes that are not text); restore a backup"
+        )
     text = str(error)
     if "readonly" in text or "read-only" in text:
         return StorageError(f"the database {path} is read-only: Loket cannot write to it")

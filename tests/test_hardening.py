@@ -369,3 +369,21 @@ def test_an_office_of_schema_1_is_upgraded_with_its_running_totals(tmp_path, mon
         assert upgraded.waiting_counts() == {"A": 1, "B": 1, "C": 0, "D": 0}
         assert upgraded.desk("1").served_today == 1
         assert upgraded.call_next("1").called.number == "A002"
+
+
+@pytest.mark.parametrize("stored", ["{not json", '{"office": 5}', "[]", '"text"'])
+def test_a_damaged_stored_config_is_a_storage_error(db_path, stored):
+    Engine(db_path).close()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE settings SET value = ? WHERE key = 'config'", (stored,))
+    with pytest.raises(StorageError, match="office config stored in .* is damaged"):
+        Engine(db_path, create=False)
+
+
+def test_a_row_that_is_no_longer_text_is_a_storage_error(office, db_path):
+    office.issue_ticket("A")
+    office.call_next("1")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("UPDATE tickets SET number = CAST(x'ff41fe' AS TEXT)")
+    with pytest.raises(StorageError, match="is damaged .*restore a backup"):
+        office.status()
