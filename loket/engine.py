@@ -595,10 +595,21 @@ class Engine:
         self._days_closed_before = today
 
     def _close_earlier_days(self, now: datetime) -> None:
-        """Before showing a counter: yesterday's tickets left at counters are closed first."""
-        if self.today(now) != self._days_closed_before:
+        """Before showing a counter: yesterday's tickets left at counters are closed first.
+
+        Looked up with a read, so that the apps' reads take the write lock only on the
+        morning when there is something to close.
+        """
+        today = self.today(now)
+        if today == self._days_closed_before:
+            return
+        with self.store.read():
+            stale = self.store.open_tickets_before(today)
+        if stale:
             with self._changing(now):
                 pass
+        else:
+            self._days_closed_before = today
 
     def _expire_earlier_days(self, today: str, now: datetime) -> None:
         """Close tickets of earlier days that never ended: they are not carried into today."""

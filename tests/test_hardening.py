@@ -387,3 +387,22 @@ def test_a_row_that_is_no_longer_text_is_a_storage_error(office, db_path):
         conn.execute("UPDATE tickets SET number = CAST(x'ff41fe' AS TEXT)")
     with pytest.raises(StorageError, match="is damaged .*restore a backup"):
         office.status()
+
+
+def test_a_counter_screen_needs_no_write_lock_when_nothing_is_left_from_yesterday(db_path):
+    clock = Clock()
+    with Engine(db_path, clock=clock) as engine:
+        engine.issue_ticket("A")
+        engine.call_next("1")
+        engine.finish("1")
+    clock.advance(days=1)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another program writes for a long time
+    try:
+        with Engine(db_path, clock=clock, create=False) as app:
+            app.store.conn.execute("PRAGMA busy_timeout = 0")
+            assert app.desk("1").counter.current is None
+            assert app.status().counters[0].current is None
+    finally:
+        other.rollback()
+        other.close()
