@@ -18,7 +18,15 @@ GRACE_SECONDS = 3
 class Tmux:
     """A tmux server of the test's own (its sockets in `folder`), so no other session is touched."""
 
-    def __init__(self, folder, width: int = 160, height: int = 48, **environment: str):
+    def __init__(
+        self,
+        folder,
+        width: int = 160,
+        height: int = 48,
+        socket: str = "default",
+        **environment: str,
+    ):
+        """`socket` names a second server in the same folder, e.g. a person's own terminal."""
         self.env = {k: v for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE")}
         self.env.update(
             TMUX_TMPDIR=str(folder), COLUMNS=str(width), LINES=str(height), **environment
@@ -27,10 +35,11 @@ class Tmux:
         # The server, its panes and whatever they start inherit this: close() finds them by it.
         self.env[MARK] = str(folder)
         self.width, self.height = width, height
+        self.tmux = ["tmux", "-L", socket]
 
     def __call__(self, *arguments: str) -> str:
         result = subprocess.run(
-            ["tmux", *arguments], env=self.env, capture_output=True, text=True, timeout=30
+            [*self.tmux, *arguments], env=self.env, capture_output=True, text=True, timeout=30
         )
         if result.returncode != 0:
             raise RuntimeError(f"tmux {' '.join(arguments)}: {result.stderr.strip()}")
@@ -75,7 +84,7 @@ class Tmux:
         kill-server hangs up the panes; a program that ignores the hangup (or hangs on its
         way out) is killed after a grace period, so no test leaves a kiosk running.
         """
-        subprocess.run(["tmux", "kill-server"], env=self.env, capture_output=True)
+        subprocess.run([*self.tmux, "kill-server"], env=self.env, capture_output=True)
         deadline = time.monotonic() + GRACE_SECONDS
         while survivors(self.env[MARK]) and time.monotonic() < deadline:
             time.sleep(0.1)
