@@ -82,7 +82,8 @@ class Tmux:
         """End the server, then every process it or its panes started, whatever they ignore.
 
         kill-server hangs up the panes; a program that ignores the hangup (or hangs on its
-        way out) is killed after a grace period, so no test leaves a kiosk running.
+        way out) is killed after a grace period, so no test leaves a kiosk running. The mark
+        is the folder's: this ends the processes of any other Tmux of the same folder too.
         """
         subprocess.run([*self.tmux, "kill-server"], env=self.env, capture_output=True)
         deadline = time.monotonic() + GRACE_SECONDS
