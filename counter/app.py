@@ -123,19 +123,21 @@ class CounterApp(App):
         self.reconnected = False
 
     def compose(self) -> ComposeResult:
+        # Names, numbers and refusals from the config or the database are plain text:
+        # with markup, a name holding "[/]" would crash the app and "[b]" would turn bold.
         with Horizontal(id="top"):
-            yield Static(f"Counter {self.counter_id}", id="name")
+            yield Static(f"Counter {self.counter_id}", id="name", markup=False)
             yield Static("", id="state")
             yield Static("", id="clock")
         with Horizontal(id="middle"):
             with Vertical(id="current"):
                 yield Static("Now at the counter", classes="heading")
                 yield BigNumber(id="number")
-                yield Static("", id="details")
+                yield Static("", id="details", markup=False)
             with Vertical(id="line"):
                 yield Static("Waiting", classes="heading")
-                yield Static("", id="queue")
-        yield Static("", id="message")
+                yield Static("", id="queue", markup=False)
+        yield Static("", id="message", markup=False)
         with Horizontal(id="actions"):
             for action, label in self.BUTTONS:
                 yield Button(label, id=action, classes="action")

@@ -30,10 +30,11 @@ class ChooseService(Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield OptionList(
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield OptionList(  # service names from the config, shown as written
                 *(Option(f"{code}  {name}", id=code) for code, name in self.services),
                 id="services",
+                markup=False,
             )
             if self.ask_priority:
                 # Never focused: Enter always issues, `p` (or a click) ticks priority.

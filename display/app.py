@@ -75,23 +75,25 @@ class DisplayApp(App):
         self.retry = Retry(RETRY_SECONDS)
 
     def compose(self) -> ComposeResult:
+        # Names and the message come from the config: plain text, so "[/]" or "[b]" in them
+        # is shown as written instead of crashing the display or changing its look.
         with Horizontal(id="top"):
-            yield Static("", id="office")
+            yield Static("", id="office", markup=False)
             yield Static("", id="clock")
         with Vertical(id="board"):
             with Vertical(id="now"):
                 yield Static("", id="now-label")
                 yield BigNumber(id="now-number")
                 yield BigNumber(id="now-counter")
-                yield Static("", id="now-text")
+                yield Static("", id="now-text", markup=False)
             yield Static("", id="earlier-label")
-            yield Static("", id="earlier")
+            yield Static("", id="earlier", markup=False)
             with Grid(id="earlier-big"):
                 for _ in range(self.calls.maxlen - 1):
                     yield BigNumber(classes="earlier")
-            yield Static("", id="waiting")
+            yield Static("", id="waiting", markup=False)
         yield Static("", id="unavailable")
-        yield Static("", id="message")
+        yield Static("", id="message", markup=False)
 
     # start-up and the database
 
@@ -121,9 +123,9 @@ class DisplayApp(App):
         """Said once: logged for staff, and shown briefly on the screen."""
         log.warning(text)
         try:
-            self.call_from_thread(self.notify, text, severity="warning", timeout=15)
+            self.call_from_thread(self.notify, text, severity="warning", timeout=15, markup=False)
         except RuntimeError:  # called on the app's own thread
-            self.notify(text, severity="warning", timeout=15)
+            self.notify(text, severity="warning", timeout=15, markup=False)
 
     def connect(self) -> None:
         """Open the shared database and show today's calls so far, without announcing them."""

@@ -45,5 +45,5 @@ class TouchButton(Static):
 
 
 def touch_button(label: str, id: str | None = None, classes: str = "") -> TouchButton:
-    """A touch button with this label."""
-    return TouchButton(label, id=id, classes=classes)
+    """A touch button with this label, shown as written: a service name may hold brackets."""
+    return TouchButton(label, id=id, classes=classes, markup=False)

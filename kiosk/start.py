@@ -22,7 +22,8 @@ class StartScreen(KioskScreen):
         services = self.walk_in_services()
         self.office_open = any(s.open_now for s in services)
         with Horizontal(id="top"):
-            yield Static(app.office.name, id="office")
+            # The name is the config's text: `markup=False` shows "[b]" as typed, never as bold.
+            yield Static(app.office.name, id="office", markup=False)
             yield Static(self.clock_text(), id="clock")  # never blank, also after a recompose
         with Horizontal(id="languages"):
             for language in app.office.languages:

@@ -35,12 +35,13 @@ class TicketScreen(KioskScreen):
     def compose(self) -> ComposeResult:
         with Horizontal(id="ticket"):
             with Vertical(id="ticket-text"):
-                yield Static(id="message")
-                yield Static(id="your-number")
+                # Plain text: the service name comes from the config and may hold brackets.
+                yield Static(id="message", markup=False)
+                yield Static(id="your-number", markup=False)
                 yield BigNumber(id="number")
                 for name in ("service", "position", "wait", "issued", "print-state", "continue"):
-                    yield Static(id=name)
-            yield Static(id="qr")
+                    yield Static(id=name, markup=False)
+            yield Static(id="qr", markup=False)
 
     def show(self, receipt: Receipt, message: str | None = None, printing: bool = False) -> None:
         """Show this ticket (now, or as soon as the screen is built)."""
