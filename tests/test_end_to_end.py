@@ -5,6 +5,7 @@ tmux is the terminal; `.ci/system-packages` installs it where it is missing.
 
 from __future__ import annotations
 
+import os
 import shlex
 import signal
 import subprocess
@@ -204,3 +205,15 @@ def test_a_kiosk_whose_terminal_goes_away_during_start_up_ends(tmp_path):
         assert wait_until_gone(pids, seconds=10) == []
     finally:
         terminal.close()
+
+
+def test_staff_end_a_running_kiosk_with_sigterm(tmux, tmp_path):
+    db = str(tmp_path / "office.db")
+    assert tmux.loket("--db", db, "init").returncode == 0
+    tmux.start("kiosk", "--db", db, "kiosk", "--log", str(tmp_path / "kiosk.log"))
+    tmux.wait_for("kiosk", "Raak een dienst aan")
+    pid = int(tmux("list-panes", "-t", "kiosk", "-F", "#{pane_pid}"))
+
+    os.kill(pid, signal.SIGTERM)
+
+    assert wait_until_gone([pid], seconds=10) == []
