@@ -66,21 +66,36 @@ def where_the_time_goes(db: Path, csv_file: Path) -> tuple[float, float]:
         return parsed - began, time.perf_counter() - parsed
 
 
-def main() -> None:
-    rows = int(sys.argv[1]) if len(sys.argv) > 1 else 250_000
+def measure(rows: int) -> dict:
+    """The kiosk's waits during an import of `rows` rows, and where the import's time goes."""
     with tempfile.TemporaryDirectory(prefix="loket-import-bench-") as folder:
         db = Path(folder) / "loket.db"
         Engine(db).close()
         csv_file = export(Path(folder) / "bulk.csv", rows)
         waits, refused, seconds = kiosk_waits(db, csv_file)
         parse, write = where_the_time_goes(db, csv_file)
-    ordered = sorted(waits)
-    p95 = ordered[max(round(0.95 * len(ordered)) - 1, 0)]
-    print(f"import of {rows:,} rows: {seconds:.1f} s in its own process")
-    print(f"kiosk during it: {len(waits)} tickets, {refused} refused, wait p50 "
-          f"{statistics.median(waits):.0f} ms, p95 {p95:.0f} ms, max {max(waits):.0f} ms")  # fmt: skip
-    print(f"where the import's time goes: parse and check {parse:.1f} s, write {write:.1f} s")
-    verdict = "PASS" if refused == 0 and max(waits) < 1000 else "MISS"
+    return {
+        "rows": rows,
+        "waits": waits,
+        "refused": refused,
+        "seconds": seconds,
+        "parse": parse,
+        "write": write,
+    }
+
+
+def main() -> None:
+    figures = measure(int(sys.argv[1]) if len(sys.argv) > 1 else 250_000)
+    waits = sorted(figures["waits"])
+    p95 = waits[max(round(0.95 * len(waits)) - 1, 0)]
+    print(f"import of {figures['rows']:,} rows: {figures['seconds']:.1f} s in its own process")
+    print(f"kiosk during it: {len(waits)} tickets, {figures['refused']} refused, wait p50 "
+          f"{statistics.median(waits):.0f} ms, p95 {p95:.0f} ms, max {waits[-1]:.0f} ms")  # fmt: skip
+    print(
+        f"where the import's time goes: parse and check {figures['parse']:.1f} s, "
+        f"write {figures['write']:.1f} s"
+    )
+    verdict = "PASS" if figures["refused"] == 0 and waits[-1] < 1000 else "MISS"
     print(f"goal: no ticket refused, every wait < 1 s: {verdict}")
 
 

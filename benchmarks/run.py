@@ -10,6 +10,7 @@
 4. The start-up time of the `loket ticket` command.
 5. The kiosk: a tap to the ticket on screen, and cold start (kiosk_figures.py).
 6. The display: a counter's call to the display's screen, and memory (display_figures.py).
+7. A kiosk issuing while a 250,000-row appointments import runs (import_figures.py).
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -30,6 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import display_figures  # benchmarks/ is this script's folder
+import import_figures
 import kiosk_figures
 import scale_figures
 from timing import process_times
@@ -46,7 +48,9 @@ CALLS = 500
 WAITING_TODAY = 700
 HISTORY_SIZES = (1_000, 100_000)
 STARTUP_RUNS = 20
+IMPORT_ROWS = 250_000
 if QUICK:
+    IMPORT_ROWS = 20_000
     TICKETS_EACH, ROUNDS, CALLS, STARTUP_RUNS = 100, 1, 100, 5
     HISTORY_SIZES = (1_000, 10_000)
     scale_figures.SIZES, scale_figures.SAMPLES = (1_000, 10_000), 60
@@ -399,6 +403,27 @@ def scale_rows(scale: dict) -> list[tuple[str, str, str, str]]:
     return rows + shares
 
 
+def import_rows(imported: dict) -> list[tuple[str, str, str, str]]:
+    """A kiosk's tickets during a large import, and where the import's time goes."""
+    waits = imported["waits"]
+    return [
+        (
+            f"Kiosk tickets during a {imported['rows']:,}-row import: refused; wait p50 / p95 / max",
+            f"{imported['refused']}; {percentile(waits, 50):.0f} / {percentile(waits, 95):.0f} / "
+            f"{max(waits):.0f} ms ({len(waits)} tickets)",
+            "0 refused, max < 1 s",
+            verdict(imported["refused"] == 0 and max(waits) < 1000),
+        ),
+        (
+            "Where the import's time goes (a re-import in one process)",
+            f"parse and check {imported['parse']:.1f} s, write {imported['write']:.1f} s; "
+            f"{imported['seconds']:.1f} s in all beside the kiosk",
+            "",
+            "",
+        ),
+    ]
+
+
 def report(
     issuance: dict,
     small: list[float],
@@ -408,6 +433,7 @@ def report(
     startup: dict[str, list[float]],
     kiosk: dict[str, list[float]],
     display: dict,
+    imported: dict,
 ) -> str:
     machine = (
         f"{len(os.sched_getaffinity(0))} CPUs ({platform.machine()}), "
@@ -460,6 +486,7 @@ def report(
             "",
             "",
         ),
+        *import_rows(imported),
     ]
     quick = "QUICK RUN (BENCH_QUICK): smaller sizes, fewer samples; not the goals' figures. "
     lines = [
@@ -506,7 +533,8 @@ def main() -> None:
         }
     kiosk = kiosk_figures.measure()
     display = display_figures.measure()
-    text = report(issuance, small, large, checkpoint, scale, startup, kiosk, display)
+    imported = import_figures.measure(IMPORT_ROWS)
+    text = report(issuance, small, large, checkpoint, scale, startup, kiosk, display, imported)
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
