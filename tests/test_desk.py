@@ -29,6 +29,16 @@ def test_a_desk_shows_its_own_services_in_the_order_it_will_call_them(office, cl
     assert desk.upcoming == [] and desk.longest_waiting_since is None
 
 
+def test_status_shows_the_first_of_each_line_in_calling_order_and_counts_them_all(office, clock):
+    for _ in range(4):
+        office.issue_ticket("A")
+        clock.advance(minutes=1)
+    office.issue_ticket("A", priority=True)
+    status = office.status(upcoming=3)
+    assert [t.number for t in status.waiting["A"]] == ["A005", "A001", "A002"]
+    assert [s.waiting for s in status.services if s.code == "A"] == [5]
+
+
 def test_waiting_counts_list_every_service(office):
     office.issue_ticket("C")
     assert office.waiting_counts() == {"A": 0, "B": 0, "C": 1, "D": 0}

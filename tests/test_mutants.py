@@ -70,6 +70,33 @@ def test_the_clerks_screen_and_the_status_show_the_escalated_ticket_first(office
     assert [t.number for t in office.status().waiting["A"]] == ["A001", "A002"]
 
 
+# An appointment is due from its time on, to the microsecond
+
+
+def an_appointment_at_ten_past_then_a_priority_ticket(office, clock, later: timedelta):
+    """A001 checks in for 09:10; `later` after 09:00 A002 (priority) arrives; A002's receipt."""
+    booking = office.add_appointment("A", clock.now + timedelta(minutes=10))
+    office.check_in(booking.reference)
+    clock.advance(seconds=later.total_seconds())
+    return office.issue_ticket("A", priority=True)
+
+
+def test_an_appointment_due_exactly_now_goes_before_a_priority_ticket(office, clock):
+    receipt = an_appointment_at_ten_past_then_a_priority_ticket(
+        office, clock, timedelta(minutes=10)
+    )
+    assert receipt.position == 2
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_an_appointment_a_moment_before_its_time_waits_behind_priority(office, clock):
+    receipt = an_appointment_at_ten_past_then_a_priority_ticket(
+        office, clock, timedelta(minutes=10) - A_MOMENT
+    )
+    assert receipt.position == 1
+    assert office.call_next("1").called.number == "A002"
+
+
 # [checkin] late_minutes and early_minutes: both ends of the window are inclusive
 
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loket.config import default_config_text
-from loket.engine import Engine, routing_key
+from loket.engine import ESTIMATE_SAMPLE, Engine, routing_key
 from loket.errors import Refused
 from loket.model import Ticket
 from tests.conftest import MORNING, Clock
@@ -135,6 +135,24 @@ def test_a_due_appointment_goes_before_everyone(office, clock):
     clock.advance(minutes=5)
     assert office.call_next("1").called.kind == "appointment"
     assert office.call_next("1").called.number == "A001"
+
+
+def test_priority_tickets_go_among_themselves_by_arrival(office, clock):
+    office.issue_ticket("A")
+    for _ in range(2):
+        clock.advance(minutes=1)
+        office.issue_ticket("A", priority=True)
+    assert [office.call_next("1").called.number for _ in range(3)] == ["A002", "A003", "A001"]
+
+
+def test_due_appointments_go_by_their_time_not_by_when_they_checked_in(office, clock):
+    later = office.add_appointment("B", clock.now + timedelta(minutes=20))
+    sooner = office.add_appointment("B", clock.now + timedelta(minutes=10))
+    office.check_in(later.reference)  # B001, at 09:00 for 09:20
+    clock.advance(minutes=5)
+    office.check_in(sooner.reference)  # B002, at 09:05 for 09:10
+    clock.advance(minutes=15)  # 09:20: both are due
+    assert [office.call_next("1").called.number for _ in range(2)] == ["B002", "B001"]
 
 
 def test_an_early_appointment_waits_like_any_arrival_until_its_time(office, clock):
@@ -284,6 +302,17 @@ def test_estimated_wait_uses_the_config_default_until_three_were_served(office, 
     office.finish("1")
     # median service time is now 2 minutes; A004 and A005 still wait; a new one is 3rd
     assert office.issue_ticket("A").estimated_wait_minutes == 2  # ceil(3 / 3 * 2)
+
+
+def test_estimated_wait_follows_the_latest_visitors_not_the_morning(office, clock):
+    for counter in ("2", "4"):
+        office.pause(counter)  # counter 1 alone serves A: the estimate is one service time
+    for seconds in [120] * ESTIMATE_SAMPLE + [570] * ESTIMATE_SAMPLE:  # 2 min, then 9.5
+        office.issue_ticket("A")
+        office.call_next("1")
+        clock.advance(seconds=seconds)
+    office.finish("1")
+    assert office.issue_ticket("A").estimated_wait_minutes == 10  # ceil(9.5)
 
 
 def test_no_open_counter_means_no_estimate(office):
