@@ -70,7 +70,7 @@ def test_the_clerks_screen_and_the_status_show_the_escalated_ticket_first(office
     assert [t.number for t in office.status().waiting["A"]] == ["A001", "A002"]
 
 
-# An appointment is due from its time on, to the microsecond
+# An appointment is due from its very time on: before priority tickets at that instant
 
 
 def an_appointment_at_ten_past_then_a_priority_ticket(office, clock, later: timedelta):
