@@ -482,24 +482,25 @@ class OfficeDays(RuleBasedStateMachine):
 
     # what every screen shows
 
-    def held(self, counter_state) -> str | None:
-        """The number a counter's screen shows; never one of an earlier day."""
-        current = counter_state.current
-        return current and current.number
+    def at_the_counter(self, counter_state) -> tuple:
+        """The ticket a counter shows, and the one the model says it holds (never yesterday's)."""
+        current, held = counter_state.current, self.model.held[counter_state.id]
+        return (current and seen(current)), (held and self.model.tickets[held])
 
     @invariant()
     def status_shows_the_models_lines_in_calling_order(self):
         now = self.now()
         status = self.engine.status()
         for service in status.services:
-            line = [v.number for v in self.model.line((service.code,), now)]
-            shown = [t.number for t in status.waiting.get(service.code, [])]
+            line = self.model.line((service.code,), now)
+            shown = [seen(t) for t in status.waiting.get(service.code, [])]
             assert shown == line[:SHOWN_BY_STATUS], f"line {service.code}"
             assert service.waiting == len(line), f"{service.code}: {service.waiting} waiting"
             assert service.issued_today == self.model.walk_ins(service.code)
         for counter in status.counters:
             assert (counter.state == "paused") == (counter.id in self.model.paused)
-            assert self.held(counter) == self.model.held[counter.id], counter.id
+            shows, holds = self.at_the_counter(counter)
+            assert shows == holds, f"counter {counter.id}"
 
     @invariant()
     def each_desk_shows_its_own_line_in_calling_order(self):
@@ -507,11 +508,12 @@ class OfficeDays(RuleBasedStateMachine):
         for counter, services in SERVES.items():
             desk = self.engine.desk(counter)
             line = self.model.line(services, now)
-            assert [t.number for t in desk.upcoming] == [v.number for v in line[:SHOWN_BY_DESK]]
+            assert [seen(t) for t in desk.upcoming] == line[:SHOWN_BY_DESK]
             assert desk.waiting == {s: sum(v.service == s for v in line) for s in services}
             assert desk.longest_waiting_since == min((v.arrived_at for v in line), default=None)
             assert desk.served_today == self.model.served[counter]
-            assert self.held(desk.counter) == self.model.held[counter]
+            shows, holds = self.at_the_counter(desk.counter)
+            assert shows == holds, f"desk {counter}"
 
     @invariant()
     def database_is_consistent(self):
