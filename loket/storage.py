@@ -592,7 +592,10 @@ class Store:
         Never negative: a clock stepped back between call and finish counts as zero.
         """
         rows = self.conn.execute(
-            "SELECT MAX(0, (julianday(finished_at) - julianday(called_at)) * 1440) FROM tickets "
+            # In whole seconds: julianday's floating point made 10 minutes 10.0000001, which
+            # an estimate then rounded up to 11.
+            "SELECT MAX(0, ROUND((julianday(finished_at) - julianday(called_at)) * 86400)) / 60.0 "
+            "FROM tickets "
             "WHERE status = 'done' AND service_day = ? AND service = ? "
             "ORDER BY finished_at DESC LIMIT ?",
             (day, service, latest),

@@ -406,3 +406,14 @@ def test_a_counter_screen_needs_no_write_lock_when_nothing_is_left_from_yesterda
     finally:
         other.rollback()
         other.close()
+
+
+def test_ten_minute_visits_give_an_estimate_of_exactly_ten_minutes(office, clock):
+    for _ in range(5):
+        office.issue_ticket("A")
+    for _ in range(3):
+        office.call_next("1")
+        clock.advance(minutes=10)
+        office.finish("1")
+    # 2 waiting, 3 counters open for A: a new ticket is 3rd, 3 / 3 x 10 minutes
+    assert next(s for s in office.services() if s.code == "A").estimated_wait_minutes == 10
