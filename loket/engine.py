@@ -350,8 +350,9 @@ class Engine:
 
     def _limit_reached(self, svc: Service, now: datetime) -> bool:
         """Whether the service handed out its daily limit of walk-in tickets."""
-        issued = self.store.walk_ins_issued(svc.code, self.today(now))
-        return svc.daily_limit is not None and issued >= svc.daily_limit
+        if svc.daily_limit is None:
+            return False
+        return self.store.walk_ins_issued(svc.code, self.today(now)) >= svc.daily_limit
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
         local = self.local(now)
