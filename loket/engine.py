@@ -253,10 +253,15 @@ class Engine:
         """Fold the write-ahead log into the database; long-running clients call it when idle."""
         self.store.checkpoint()
 
-    def close(self) -> None:
-        """Checkpoint (so the log does not grow while other clients stay open) and close."""
-        with suppress(StorageError):  # a read-only file: the next writer's checkpoint will do
-            self.store.checkpoint()
+    def close(self, checkpoint: bool = True) -> None:
+        """Checkpoint (so the log does not grow while other clients stay open) and close.
+
+        An engine opened for one operation closes with `checkpoint=False`: the checkpoint
+        is a disk sync, which the app's long-lived engine does when it is idle.
+        """
+        if checkpoint:
+            with suppress(StorageError):  # a read-only file: the next writer's will do
+                self.store.checkpoint()
         self.store.close()
 
     def __enter__(self) -> Engine:
