@@ -40,6 +40,7 @@ from loket.model import (
     Event,
     Receipt,
     Ticket,
+    to_text,
     utc_now,
 )
 from loket.storage import Store
@@ -189,9 +190,9 @@ def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
     2. tickets waiting longer than max_wait, longest first;
     3. priority tickets, oldest arrival first;
     4. everything else, oldest arrival first.
-    Ties go to the lower ticket id. `Engine._pick_next` finds the same minimum with
-    three indexed queries instead of sorting every waiting ticket, and
-    `Store.waiting_ahead` counts in SQL with the same rule.
+    Ties go to the lower ticket id. `Engine._pick_next` finds the same minimum among the
+    heads of the lines (`Store.heads_of_lines`) instead of sorting every waiting ticket,
+    and `Store.waiting_ahead` counts in SQL with the same rule.
     """
     if ticket.kind == APPOINTMENT and ticket.appointment_at <= now:
         return (0, ticket.appointment_at, ticket.id)
@@ -762,36 +763,27 @@ class Engine:
             raise Refused(str(error)) from None
         if name and len(name) > MAX_VISITOR_NAME:
             raise Refused(f"the name has {len(name)} characters, more than {MAX_VISITOR_NAME}")
-        with self.store.write():
-            appointment = self._save_appointment(svc.code, at, name, uid, cancelled=False)
-        return appointment
-
-    def _save_appointment(
-        self, service: str, at: datetime, name, uid, cancelled: bool
-    ) -> Appointment:
-        """Insert, or update the one with the same booking UID; runs inside a write()."""
-        fields = dict(
-            service=service,
-            starts_at=at,
-            day=self.local(at).date().isoformat(),
-            name=name,
-            status="cancelled" if cancelled else "booked",
-        )
-        existing = None if uid is None else self.store.appointment_by("uid", uid)
-        if existing is not None:
-            self.store.update_appointment(existing.id, **fields)
-            appointment_id = existing.id
-        else:
-            appointment_id = self.store.insert_appointment(
-                reference=self._unused_reference(), uid=uid, created_at=self.clock(), **fields
+        day = self.local(at).date().isoformat()
+        with self.store.write() as db:
+            (reference,) = _new_references(db, 1)
+            db.upsert_appointments(
+                [
+                    (
+                        uid,
+                        svc.code,
+                        to_text(at),
+                        day,
+                        name,
+                        "booked",
+                        to_text(self.clock()),
+                        reference,
+                    )
+                ]
             )
-        return self._with_payload(self.store.appointment_by("id", appointment_id))
-
-    def _unused_reference(self) -> str:
-        while True:
-            reference = codes.new_reference()
-            if self.store.appointment_by("reference", reference) is None:
-                return reference
+            # A booking the system sent before keeps its reference (and its QR code).
+            return self._with_payload(
+                db.appointment_by(*("uid", uid) if uid else ("reference", reference))
+            )
 
     def _with_payload(self, appointment: Appointment) -> Appointment:
         payload = codes.qr_payload(
@@ -834,8 +826,6 @@ class Engine:
         import hmac
         import time
 
-        from loket.model import to_text
-
         for row in rows:
             svc = self.office.services.get(row.service)
             if svc is None or not svc.appointments:
@@ -874,17 +864,9 @@ class Engine:
     def _write_appointments(self, records: list[tuple]) -> set[str]:
         """Insert or update one batch of import records in one transaction; returns the uids
         that were there already."""
-        references: set[str] = set()
-        while len(references) < len(records):
-            references.add(codes.new_reference())
-        uids = [record[0] for record in records]
         with self.store.write() as db:
-            existing = db.present("uid", uids)
-            references -= db.present("reference", references)
-            while len(references) < len(records):
-                reference = codes.new_reference()
-                if db.appointment_by("reference", reference) is None:
-                    references.add(reference)
+            existing = db.present("uid", [record[0] for record in records])
+            references = _new_references(db, len(records))
             db.upsert_appointments(
                 [(*record, ref) for record, ref in zip(records, references, strict=True)]
             )
@@ -985,6 +967,15 @@ class Engine:
         if ticket is None:
             raise Refused(f"no ticket {number.upper()} today")
         return ticket
+
+
+def _new_references(db: Store, count: int) -> set[str]:
+    """`count` appointment references that no appointment has yet."""
+    references: set[str] = set()
+    while len(references) < count:
+        fresh = {codes.new_reference() for _ in range(count - len(references))}
+        references |= fresh - db.present("reference", fresh)
+    return references
 
 
 def _office(config_text: str | None) -> Office:

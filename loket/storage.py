@@ -337,12 +337,17 @@ class Store:
                 with suppress(sqlite3.Error):
                     self.conn.rollback()
 
-    def _refuse_if_moved(self) -> None:
-        """Refuse to write when the file was deleted or replaced under an open connection.
+    def same_file(self) -> bool:
+        """False once the file was deleted, moved or replaced under the open connection.
 
-        SQLite would carry on writing into the unlinked inode: tickets nobody would ever see.
+        SQLite keeps using an unlinked file without an error: a kiosk would go on issuing
+        tickets nobody else sees. Only the file's identity tells.
         """
-        if self._identity is not None and _identity(self.path) != self._identity:
+        return self._identity is None or _identity(self.path) == self._identity
+
+    def _refuse_if_moved(self) -> None:
+        """Refuse to write into a file that was deleted or replaced under this connection."""
+        if not self.same_file():
             raise StorageError(
                 f"the database {self.path} was deleted, moved or replaced while it was open"
             )
@@ -539,16 +544,6 @@ class Store:
             },
         ).fetchone()[0]
 
-    def waiting(self, services: Sequence[str], day: str) -> list[Ticket]:
-        """Every waiting ticket of these services that day, oldest arrival first (for tests and tools)."""
-        marks = ",".join("?" * len(services))
-        rows = self.conn.execute(
-            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' AND service_day = ? "
-            f"AND service IN ({marks}) ORDER BY arrived_at, id",
-            (day, *services),
-        )
-        return [_ticket(row) for row in rows]
-
     def heads_of_lines(
         self, services: Sequence[str], day: str, limit: int = 1
     ) -> list[tuple[str, Ticket]]:
@@ -665,13 +660,6 @@ class Store:
         return [_event(row) for row in rows]
 
     # appointments
-
-    def insert_appointment(self, **fields) -> int:
-        columns = ", ".join(fields)
-        marks = ", ".join("?" * len(fields))
-        values = [_stored(value) for value in fields.values()]
-        cursor = self.conn.execute(f"INSERT INTO appointments ({columns}) VALUES ({marks})", values)
-        return cursor.lastrowid
 
     def update_appointment(self, appointment_id: int, **fields) -> None:
         assignments = ", ".join(f"{column} = ?" for column in fields)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 
 from loket.errors import StorageError
@@ -19,15 +18,10 @@ class ChangeWatcher:
     def __init__(self, engine):
         self.engine = engine
         self._version: int | None = None
-        self._file = _identity(engine.path)
 
     def same_file(self) -> bool:
-        """False once the file was deleted, moved or replaced under the open connection.
-
-        SQLite keeps using an unlinked file without an error, so a kiosk would go on
-        issuing tickets nobody else sees: only the file's identity tells.
-        """
-        return _identity(self.engine.path) == self._file
+        """False once the file was deleted, moved or replaced under the open connection."""
+        return self.engine.store.same_file()
 
     def changed(self) -> bool:
         """True on the first look and whenever another connection committed since."""
@@ -38,14 +32,6 @@ class ChangeWatcher:
             return False
         self._version = version
         return True
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        status = os.stat(path)
-    except OSError:
-        return None
-    return status.st_dev, status.st_ino
 
 
 class Retry:
