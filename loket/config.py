@@ -135,6 +135,13 @@ def local_datetime(day: date, clock: time, zone: tzinfo) -> datetime:
     return checked_moment(datetime.combine(day, clock, zone))
 
 
+def checked_visitor_name(name: str | None) -> str | None:
+    """The visitor's name (None for an empty one); ValueError with one sentence if too long."""
+    if name and len(name) > MAX_VISITOR_NAME:
+        raise ValueError(f"the name has {len(name)} characters, more than {MAX_VISITOR_NAME}")
+    return name or None
+
+
 def checked_moment(moment: datetime) -> datetime:
     """`moment` if Loket can keep it; else ValueError with one sentence.
 

@@ -21,6 +21,8 @@ from loket.config import (
     Counter,
     Office,
     Service,
+    checked_moment,
+    checked_visitor_name,
     default_config_text,
     load_config,
     office_from_dict,
@@ -288,6 +290,10 @@ class Engine:
 
     def _save_office(self, store: Store, office: Office) -> None:
         """Store the validated office, inside the open write transaction."""
+        text = json.dumps(office.raw, ensure_ascii=False)
+        if store.setting("config") == text:
+            self._config_text = text
+            return  # `init` again with the same file: nothing to change
         busy = store.sync_counters(list(office.counters))
         if busy:
             _, ticket = store.counter(busy[0])
@@ -296,8 +302,8 @@ class Engine:
                 "finish, transfer or no-show it first, then load the config again"
             )
         # Stored validated and as JSON: opening the database then needs no TOML parser.
-        self._config_text = json.dumps(office.raw, ensure_ascii=False)
-        store.set_setting("config", self._config_text)
+        self._config_text = text
+        store.set_setting("config", text)
         if store.setting("qr_secret") is None:
             store.set_setting("qr_secret", codes.new_secret())
 
@@ -752,17 +758,14 @@ class Engine:
         A naive datetime, a local time the clocks skip and a year at the edge of what
         datetime knows are refused: each would be stored as some other moment or overflow.
         """
-        from loket.config import MAX_VISITOR_NAME, checked_moment
-
         svc = self._service(service)
         if not svc.appointments:
             raise Refused(f"service {svc.code} does not take appointments")
         try:
             checked_moment(at)
+            checked_visitor_name(name)
         except ValueError as error:
             raise Refused(str(error)) from None
-        if name and len(name) > MAX_VISITOR_NAME:
-            raise Refused(f"the name has {len(name)} characters, more than {MAX_VISITOR_NAME}")
         day = self.local(at).date().isoformat()
         with self.store.write() as db:
             (reference,) = _new_references(db, 1)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import icalendar
 
-from loket.config import MAX_VISITOR_NAME, Office, checked_moment
+from loket.config import Office, checked_moment, checked_visitor_name
 from loket.errors import ImportRefused
 
 DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
@@ -315,11 +315,10 @@ def _csv_row(values: dict[str, str], where: str, office: Office, service: str | 
 
 
 def _visitor(name: str, where: str) -> str | None:
-    if len(name) > MAX_VISITOR_NAME:
-        raise ImportRefused(
-            f"{where}: the name has {len(name)} characters, more than {MAX_VISITOR_NAME}"
-        )
-    return name or None
+    try:
+        return checked_visitor_name(name)
+    except ValueError as error:
+        raise ImportRefused(f"{where}: {error}") from None
 
 
 def _utc(moment: datetime, where: str) -> datetime:
