@@ -40,11 +40,10 @@ def main(argv: list[str] | None = None, clock=None) -> int:
         return EXIT_REFUSED
     except UnicodeDecodeError:
         # Only a damaged database gets here: SQLite's own message then holds the broken bytes.
+        from loket.storage import damaged
+
         path = args.db or os.environ.get("LOKET_DB") or "the database"
-        print(
-            f"loket: {path} is damaged (it holds bytes that are not text); restore a backup",
-            file=sys.stderr,
-        )
+        print(f"loket: {damaged(path)}", file=sys.stderr)
         return EXIT_REFUSED
     except KeyboardInterrupt:
         return 130

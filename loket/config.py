@@ -211,7 +211,9 @@ def _refuse_unfit_texts(office: Office) -> None:
         if len(name) > MAX_NAME:
             raise ConfigError(f"{where}: at most {MAX_NAME} characters, got {len(name)}")
     if CONTROL.search(office.display.message):
-        raise ConfigError("display.message: must be one line of text (at most 200 characters)")
+        raise ConfigError(
+            "display.message: must not hold control characters such as tabs, line breaks or escapes"
+        )
     for keyword in office.categories:
         if not keyword:
             raise ConfigError(
@@ -400,7 +402,9 @@ class _Reader:
         _no_unknown_keys(table, {"message", "highlight_seconds"}, "display")
         message = table.get("message", "")
         if not isinstance(message, str) or "\n" in message or len(message) > 200:
-            raise ConfigError("display.message: must be one line of text (at most 200 characters)")
+            raise ConfigError(
+                "display.message: must not hold control characters such as tabs, line breaks or escapes"
+            )
         return DisplaySettings(
             message=message.strip(),
             highlight_seconds=_whole(

@@ -793,11 +793,14 @@ def _event(row) -> Event:
     )
 
 
+def damaged(path: str) -> StorageError:
+    """The error for a database holding bytes that are no longer text."""
+    return StorageError(f"{path} is damaged (it holds bytes that are not text); restore a backup")
+
+
 def _storage_error(error: Exception, path: str) -> StorageError:
     if isinstance(error, UnicodeDecodeError) or "Could not decode" in str(error):
-        return StorageError(
-            f"{path} is damaged (it holds bytes that are not text); restore a backup"
-        )
+        return damaged(path)
     text = str(error)
     if "readonly" in text or "read-only" in text:
         return StorageError(f"the database {path} is read-only: Loket cannot write to it")
