@@ -28,7 +28,14 @@ def everything(engine) -> list:
     conn = engine.store.conn
     return [
         conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-        for table in ("tickets", "counters", "appointments", "events")
+        for table in (
+            "tickets",
+            "counters",
+            "appointments",
+            "events",
+            "line_counts",
+            "counter_counts",
+        )
     ]
 
 
