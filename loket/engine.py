@@ -45,7 +45,7 @@ from loket.model import (
     to_text,
     utc_now,
 )
-from loket.storage import Store
+from loket.storage import Line, Store
 
 Clock = Callable[[], datetime]
 # Estimates use the median service time of a line's latest visitors: recent, robust to one
@@ -364,7 +364,7 @@ class Engine:
         """Whether the service handed out its daily limit of walk-in tickets."""
         if svc.daily_limit is None:
             return False
-        return self.store.walk_ins_issued(svc.code, self.today(now)) >= svc.daily_limit
+        return self.store.line(svc.code, self.today(now)).walk_ins >= svc.daily_limit
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
         local = self.local(now)
@@ -398,7 +398,7 @@ class Engine:
         max_wait = timedelta(minutes=self.office.max_wait_minutes)
         if fresh and routing_key(ticket, now, max_wait)[0] == LAST_BUCKET:
             # A brand-new ticket in the rule's last bucket is behind everyone waiting.
-            position = self.store.waiting_count(ticket.service, ticket.service_day)
+            position = self.store.line(ticket.service, ticket.service_day).waiting
         else:
             position = self.position(ticket, now)
         open_counters = self._open_counters(ticket.service, self.store.counters())
@@ -646,7 +646,7 @@ class Engine:
         states = self.store.counters()
         result = []
         for svc in self.office.services.values():
-            count, walk_ins = lines.get(svc.code, (0, 0))
+            count, walk_ins = lines.get(svc.code, Line())
             open_counters = self._open_counters(svc.code, states)
             open_now = svc.is_open(local)
             result.append(
@@ -708,7 +708,7 @@ class Engine:
             served = self.store.served_count(desk.id, day)
         return Desk(
             counter=CounterState(desk.id, desk.name, state, desk.services, current),
-            waiting={code: lines.get(code, (0, 0))[0] for code in desk.services},
+            waiting={code: lines.get(code, Line()).waiting for code in desk.services},
             longest_waiting_since=min(
                 (t.arrived_at for order, t in heads if order == "arrival"), default=None
             ),
@@ -726,7 +726,7 @@ class Engine:
         day = self.today()
         with self.store.read():
             lines = self.store.line_counts(day)
-        return {code: lines.get(code, (0, 0))[0] for code in self.office.services}
+        return {code: lines.get(code, Line()).waiting for code in self.office.services}
 
     def last_event_id(self) -> int:
         """The newest event's id (0 when none): followers read `events_after` it."""

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from typing import NamedTuple
 
 from loket.errors import Refused, StorageError
 from loket.model import Appointment, Event, Ticket, from_text, to_text
@@ -165,6 +166,14 @@ TICKET_COLUMNS = (
     "appointment_at, counter, first_called_at, called_at, recalls, finished_at"
 )
 APPOINTMENT_COLUMNS = "id, reference, uid, service, starts_at, day, name, status, ticket_id"
+
+
+class Line(NamedTuple):
+    """One service's running totals on one day."""
+
+    waiting: int = 0
+    walk_ins: int = 0
+    """Walk-in tickets issued, for the daily limit."""
 
 
 class Store:
@@ -487,25 +496,20 @@ class Store:
         ).fetchone()
         return None if row is None else _ticket(row)
 
-    def walk_ins_issued(self, series: str, day: str) -> int:
-        """Walk-in tickets of a series issued that day (a running total), for daily limits."""
+    def line(self, service: str, day: str) -> Line:
+        """One service's running totals that day (walk-ins count by series, which it equals)."""
         row = self.conn.execute(
-            "SELECT walk_ins FROM line_counts WHERE service_day = ? AND service = ?", (day, series)
+            "SELECT waiting, walk_ins FROM line_counts WHERE service_day = ? AND service = ?",
+            (day, service),
         ).fetchone()
-        return 0 if row is None else row[0]
+        return Line() if row is None else Line(*row)
 
-    def line_counts(self, day: str) -> dict[str, tuple[int, int]]:
-        """(waiting, walk-ins issued) per service that day, from the running totals."""
+    def line_counts(self, day: str) -> dict[str, Line]:
+        """Every service's running totals that day."""
         rows = self.conn.execute(
             "SELECT service, waiting, walk_ins FROM line_counts WHERE service_day = ?", (day,)
         )
-        return {row[0]: (row[1], row[2]) for row in rows}
-
-    def waiting_count(self, service: str, day: str) -> int:
-        row = self.conn.execute(
-            "SELECT waiting FROM line_counts WHERE service_day = ? AND service = ?", (day, service)
-        ).fetchone()
-        return 0 if row is None else row[0]
+        return {row[0]: Line(row[1], row[2]) for row in rows}
 
     def waiting_ahead(self, service: str, day: str, now, overdue_since, key: tuple) -> int:
         """How many waiting tickets of `service` come before routing key `key`.

@@ -144,7 +144,7 @@ def test_a_failure_while_building_the_receipt_issues_no_ticket(office, monkeypat
     def broken(*args):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(office.store, "waiting_count", broken)
+    monkeypatch.setattr(office.store, "line", broken)
     with pytest.raises(StorageError, match="not a usable Loket database"):
         office.issue_ticket("A")
     monkeypatch.undo()
