@@ -20,16 +20,16 @@ from loket.model import APPOINTMENT, Ticket, utc_now
 from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
 from tui.watch import ChangeWatcher, Retry
+from tui.worker import WAIT_NOTICE_SECONDS, DatabaseFailed, operation_engine
 
 log = logging.getLogger("loket.counter")
 
 # Actions that need a visitor at the counter.
 WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
 RETRY_SECONDS = 2.0
-# An action waits up to the engine's busy timeout (10 s) while another program holds the
-# database: after this long the clerk is told, instead of facing a screen that seems stuck.
-WAITING_SECONDS = 0.6
 WAITING = "One moment: another program is using the database. Waiting…"
+# A bug is no lost connection: the clerk reads this, the traceback goes to the log.
+BUG = "Something went wrong; the details are in the log. Retrying…"
 NOBODY_WAITING = "Nobody is waiting."
 
 
@@ -54,13 +54,6 @@ class DeskRead(Message):
     desk: Desk
     day: str
     news: bool
-
-
-@dataclass
-class DatabaseFailed(Message):
-    """An action could not reach the database."""
-
-    error: Exception
 
 
 class CounterApp(App):
@@ -115,6 +108,8 @@ class CounterApp(App):
         self.busy = False
         """An action is in flight: keys wait, so one key press is one action."""
         self.waiting_timer = None
+        self.waiting_shown = False
+        """The clerk is told that the database does not answer yet."""
         self.loaded_day: str | None = None
         self.reading = False
         """A read of the desk is in flight; `read_again` asks for one more after it."""
@@ -164,11 +159,15 @@ class CounterApp(App):
 
     def unavailable(self, error: Exception) -> None:
         """No usable database: every action off, a plain message, retries in the background."""
-        log.warning("database unavailable: %s", error)
+        if isinstance(error, LoketError):
+            log.warning("database unavailable: %s", error)
+            self.problem = f"Not connected: {error}. Retrying…"
+        else:
+            log.error("counter operation failed", exc_info=error)
+            self.problem = BUG
         if self.engine is not None:
             self.engine.close()
         self.engine = self.watcher = self.desk = None
-        self.problem = f"Not connected: {error}. Retrying…"
         self.show()
 
     def follow_changes(self) -> None:
@@ -205,7 +204,7 @@ class CounterApp(App):
         # The first read of a day closes yesterday's tickets, which waits for the write
         # lock: never on the screen's thread.
         try:
-            with self.open_engine() as engine:
+            with operation_engine(self.db_path, self.clock) as engine:
                 desk = engine.desk(self.counter_id)
                 day = engine.today(self.clock())
         except Exception as error:  # the app must never stay stuck: LoketError, or a bug
@@ -234,10 +233,6 @@ class CounterApp(App):
         if self.read_again is not None:
             news, self.read_again = self.read_again, None
             self.load(news=news)
-
-    def open_engine(self) -> Engine:
-        """A connection of the worker's own thread: SQLite connections stay in theirs."""
-        return Engine(self.db_path, clock=self.clock, create=False)
 
     # showing
 
@@ -274,7 +269,12 @@ class CounterApp(App):
         now = self.clock()
         if self.engine is not None:
             self.timezone = self.office.timezone  # kept for when it is unavailable
-            if self.engine.today(now) != self.loaded_day:
+            # The local date, not the engine's today(): that also weighs the latest day this
+            # engine saw in the database, which the workers' fresh engines may see later.
+            if (
+                self.loaded_day is None
+                or self.engine.local(now).date().isoformat() > self.loaded_day
+            ):
                 self.load()  # a new service day: yesterday's visitor is gone
                 self.query_one("#details", Static).update("")
                 return
@@ -322,6 +322,7 @@ class CounterApp(App):
         """The one-line outcome of the last action; refusals stand out."""
         message = self.query_one("#message", Static)
         message.update(text)
+        self.waiting_shown = False
         message.set_class(refused, "refused")
 
     # which actions apply
@@ -383,8 +384,9 @@ class CounterApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def operate(self, what, done) -> None:
         try:
-            with self.open_engine() as engine:
+            with operation_engine(self.db_path, self.clock) as engine:
                 result = what(engine)
+            text = done(result)  # in the try: a formatting bug must end the action too
         except StorageError as error:
             self.post_message(DatabaseFailed(error))
         except LoketError as error:
@@ -392,17 +394,18 @@ class CounterApp(App):
         except Exception as error:  # the app must never stay busy
             self.post_message(DatabaseFailed(error))
         else:
-            self.post_message(ActionDone(done(result)))
+            self.post_message(ActionDone(text))
 
     def _expect_answer(self) -> None:
         """Tell the clerk if the database does not answer soon (another program holds it)."""
         if self.waiting_timer is None:
-            self.waiting_timer = self.set_timer(WAITING_SECONDS, self._show_waiting)
+            self.waiting_timer = self.set_timer(WAIT_NOTICE_SECONDS, self._show_waiting)
 
     def _show_waiting(self) -> None:
         self.waiting_timer = None
         if self.busy or self.reading:
             self.say(WAITING)
+            self.waiting_shown = True
 
     def _answered(self) -> None:
         if self.busy or self.reading:
@@ -410,7 +413,7 @@ class CounterApp(App):
         if self.waiting_timer is not None:
             self.waiting_timer.stop()
             self.waiting_timer = None
-        if str(self.query_one("#message", Static).render()) == WAITING:
+        if self.waiting_shown:
             self.say("")
 
     def end_action(self) -> None:
@@ -430,8 +433,6 @@ class CounterApp(App):
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.reading, self.read_again = False, None
         self.end_action()
-        if not isinstance(message.error, LoketError):
-            log.error("action failed", exc_info=message.error)
         self.unavailable(message.error)
 
     def action_next(self) -> None:

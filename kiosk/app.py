@@ -26,6 +26,7 @@ from loket.errors import LoketError, Refused, StorageError
 from loket.model import Receipt, utc_now
 from tui.theme import use_high_contrast
 from tui.watch import ChangeWatcher
+from tui.worker import WAIT_NOTICE_SECONDS, DatabaseFailed, operation_engine
 
 log = logging.getLogger("loket.kiosk")
 
@@ -35,9 +36,6 @@ TYPING_GAP_SECONDS = 2.0
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
-# An operation waits up to the engine's busy timeout (10 s) while another program holds
-# the database: after this long the visitor sees "one moment please", not a frozen screen.
-WAITING_SCREEN_SECONDS = 0.6
 CHECKIN_TEXTS = {
     "accepted": "checkin_accepted",
     "already_checked_in": "checkin_already",
@@ -70,13 +68,6 @@ class CheckedIn(Message):
     """A check-in attempt was answered (with or without a ticket)."""
 
     result: CheckIn
-
-
-@dataclass
-class DatabaseFailed(Message):
-    """An operation could not reach the database."""
-
-    error: Exception
 
 
 class KioskApp(App, inherit_bindings=False):
@@ -163,7 +154,10 @@ class KioskApp(App, inherit_bindings=False):
 
     def unavailable(self, error: Exception) -> None:
         """Cover everything with 'one moment please' until the database answers again."""
-        log.warning("database unavailable: %s", error)
+        if isinstance(error, LoketError):
+            log.warning("database unavailable: %s", error)
+        else:  # a bug: the visitor still reads 'one moment', the log gets the traceback
+            log.error("kiosk operation failed", exc_info=error)
         if not isinstance(self.screen, UnavailableScreen):
             self.push_screen(UnavailableScreen())
 
@@ -246,7 +240,7 @@ class KioskApp(App, inherit_bindings=False):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def issue_in_background(self, service: str, priority: bool) -> None:
         try:
-            with self.open_engine() as engine:
+            with operation_engine(self.db_path, self.clock) as engine:
                 receipt = engine.issue_ticket(service, priority=priority)
         except Refused as error:
             self.post_message(TicketRefused(service, str(error)))
@@ -255,17 +249,13 @@ class KioskApp(App, inherit_bindings=False):
         else:
             self.post_message(TicketIssued(receipt))
 
-    def open_engine(self) -> Engine:
-        """A connection of the worker's own thread: SQLite connections stay in theirs."""
-        return Engine(self.db_path, clock=self.clock, create=False)
-
     def start_operation(self) -> bool:
         """False while another operation is in flight; else count the wait from now."""
         if self.busy:
             log.info("input ignored: the last operation still waits for the database")
             return False
         self.busy = True
-        self.waiting_timer = self.set_timer(WAITING_SCREEN_SECONDS, self._show_waiting)
+        self.waiting_timer = self.set_timer(WAIT_NOTICE_SECONDS, self._show_waiting)
         return True
 
     def _show_waiting(self) -> None:
@@ -291,8 +281,6 @@ class KioskApp(App, inherit_bindings=False):
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.end_operation()
-        if not isinstance(message.error, LoketError):
-            log.error("operation failed", exc_info=message.error)
         self.unavailable(message.error)
 
     def _refusal_text(self, code: str) -> str:
@@ -314,7 +302,7 @@ class KioskApp(App, inherit_bindings=False):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def check_in_in_background(self, code: str) -> None:
         try:
-            with self.open_engine() as engine:
+            with operation_engine(self.db_path, self.clock) as engine:
                 result = engine.check_in(code)
         except Exception as error:  # the kiosk must never stay busy: StorageError, or a bug
             self.post_message(DatabaseFailed(error))

@@ -34,20 +34,20 @@ class NoticeScreen(KioskScreen):
 class UnavailableScreen(KioskScreen):
     """The database cannot be reached: a calm message in every language, retried by itself."""
 
+    retries = True
+    """Whether the screen itself asks the app to reconnect every few seconds."""
+
     def compose(self) -> ComposeResult:
         with Vertical(classes="notice"):
             for language in texts.LANGUAGES:
                 yield Static(texts.text(language, "unavailable"), classes="unavailable-text")
 
     def on_mount(self) -> None:
-        self.set_interval(RETRY_SECONDS, self.app.retry)
+        if self.retries:
+            self.set_interval(RETRY_SECONDS, self.app.retry)
 
 
 class WaitingScreen(UnavailableScreen):
-    """An operation waits for a database another program holds: the same calm message.
+    """An operation waits for a database another program holds: the same calm message."""
 
-    It does not retry: the waiting operation ends it, with its result.
-    """
-
-    def on_mount(self) -> None:
-        pass
+    retries = False  # the waiting operation ends it, with its result

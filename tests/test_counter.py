@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import timedelta
 
 import pytest
 from textual.widgets import Button, Checkbox, Input, OptionList
 
-from counter.app import WAITING, CounterApp
+from counter.app import BUG, WAITING, CounterApp
 from loket.config import default_config_text
 from loket.engine import Engine
+from tests.conftest import Clock
 
 SIZE = (100, 32)
 
@@ -392,3 +394,63 @@ async def test_the_morning_after_a_locked_database_never_freezes_the_counter(
     finally:
         other.close()
     assert [t.status for t in office.store.all_tickets()] == ["expired"]
+
+
+async def test_a_bug_while_telling_the_outcome_never_leaves_the_keys_dead(
+    make_counter, office, monkeypatch, caplog
+):
+    def broken(position: int) -> str:
+        raise RuntimeError("a bug")
+
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr("counter.app._ordinal", broken)
+        await press(pilot, "i")
+        await press(pilot, "enter")  # A: issued, but saying "1st in line" fails
+        assert shown(app, "#message") == BUG  # no raw repr, no "Not connected"
+        assert "a bug" in caplog.text  # the traceback is in the log
+        app.follow_changes()  # its next look at the database reconnects
+        await settle(pilot)
+        await press(pilot, "n")
+        assert shown(app, "#message") == "Called A001."
+
+
+async def test_a_later_day_already_in_the_database_is_read_once_not_over_and_over(
+    make_counter, office, clock, db_path
+):
+    app = make_counter(tick_interval=3600)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        ahead = Clock(clock() + timedelta(days=1))  # another machine's clock, past midnight
+        with Engine(db_path, clock=ahead) as other:
+            other.issue_ticket("A")
+        app.load()
+        await settle(pilot)
+        reads = []
+        load = app.load
+        app.load = lambda news=False: (reads.append(news), load(news))
+        for _ in range(5):
+            app.tick()
+            await settle(pilot)
+        assert reads == []
+
+
+async def test_each_action_and_read_closes_its_engine_without_a_disk_sync(
+    make_counter, office, monkeypatch
+):
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        closed = []
+        close = Engine.close
+
+        def spy(engine, checkpoint=True):
+            closed.append(checkpoint)
+            close(engine, checkpoint)
+
+        monkeypatch.setattr(Engine, "close", spy)
+        await press(pilot, "n")
+        assert shown(app, "#message") == "Called A001."
+        assert closed == [False, False]  # the action's engine and the read's

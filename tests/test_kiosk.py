@@ -719,7 +719,9 @@ async def test_a_scan_while_the_database_is_locked_checks_in_once_the_lock_is_go
     assert len(office.store.all_tickets()) == 1
 
 
-async def test_a_fault_in_an_operation_never_leaves_the_kiosk_stuck(make_kiosk, monkeypatch):
+async def test_a_fault_in_an_operation_never_leaves_the_kiosk_stuck(
+    make_kiosk, monkeypatch, caplog
+):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
@@ -729,8 +731,27 @@ async def test_a_fault_in_an_operation_never_leaves_the_kiosk_stuck(make_kiosk, 
         await pilot.click("#service-A")
         await settle(pilot)
         assert isinstance(app.screen, UnavailableScreen)  # one moment, no traceback
+        assert "kiosk operation failed" in caplog.text  # logged as a bug, with its traceback
+        assert "database unavailable" not in caplog.text
         monkeypatch.undo()
         await pilot.pause(3.5)
         await pilot.click("#service-A")
         await settle(pilot)
         assert app.screen.query_one("#number").text == "A001"
+
+
+async def test_a_ticket_closes_its_engine_without_a_disk_sync(make_kiosk, monkeypatch):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        closed = []
+        close = Engine.close
+
+        def spy(engine, checkpoint=True):
+            closed.append(checkpoint)
+            close(engine, checkpoint)
+
+        monkeypatch.setattr(Engine, "close", spy)
+        await pilot.click("#service-A")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "A001"
+        assert closed == [False]  # the long-lived engine checkpoints, when the kiosk closes

@@ -1,1 +1,1 @@
-"""Textual pieces that the kiosk, counter and display apps share: theme, big numbers, change watcher."""
+"""Textual pieces the kiosk, counter and display apps share: theme, big numbers, watcher, workers."""
