@@ -259,7 +259,6 @@ class Store:
 
     def _version_once_made(self) -> int:
         """The schema version after waiting for a process that may be creating the file now."""
-        self._refuse_if_moved()
         try:
             self.conn.execute("BEGIN IMMEDIATE")  # waits until the creator's transaction is done
             return self.conn.execute("PRAGMA user_version").fetchone()[0]
@@ -347,18 +346,25 @@ class Store:
                     self.conn.rollback()
 
     def same_file(self) -> bool:
-        """False once the file was deleted, moved or replaced under the open connection.
+        """False once the file was deleted, moved, replaced or emptied under the connection.
 
         SQLite keeps using an unlinked file without an error: a kiosk would go on issuing
-        tickets nobody else sees. Only the file's identity tells.
+        tickets nobody else sees. Only the file's identity tells, and its size: a database
+        in use is never empty, but `: > loket.db` empties it in place, keeping its inode.
         """
-        return self._identity is None or _identity(self.path) == self._identity
+        if self._identity is None:
+            return True
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return False
+        return (info.st_dev, info.st_ino) == self._identity and info.st_size > 0
 
     def _refuse_if_moved(self) -> None:
         """Refuse to write into a file that was deleted or replaced under this connection."""
         if not self.same_file():
             raise StorageError(
-                f"the database {self.path} was deleted, moved or replaced while it was open"
+                f"the database {self.path} was deleted, emptied, moved or replaced while it was open"
             )
 
     def checkpoint(self) -> None:

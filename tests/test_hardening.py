@@ -169,8 +169,21 @@ def test_an_open_engine_refuses_to_write_into_a_deleted_file(office, db_path):
     office.issue_ticket("A")
     for extra in ("", "-wal", "-shm"):
         os.remove(f"{db_path}{extra}") if os.path.exists(f"{db_path}{extra}") else None
-    with pytest.raises(StorageError, match="was deleted, moved or replaced while it was open"):
+    with pytest.raises(
+        StorageError, match="was deleted, emptied, moved or replaced while it was open"
+    ):
         office.issue_ticket("A")
+
+
+def test_an_open_engine_refuses_to_write_into_a_file_emptied_in_place(office, db_path):
+    office.issue_ticket("A")
+    inode = db_path.stat().st_ino
+    with open(db_path, "r+b") as file:  # `: > loket.db`: the same file, now empty
+        file.truncate(0)
+    assert db_path.stat().st_ino == inode
+    with pytest.raises(StorageError, match="emptied"):
+        office.issue_ticket("A")
+    assert db_path.stat().st_size == 0
 
 
 def test_an_open_engine_refuses_to_write_into_a_replaced_file(office, db_path, tmp_path):
