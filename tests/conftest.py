@@ -41,3 +41,17 @@ def office(db_path, clock):
     """The demo office (loket/office.toml) on a fresh database file."""
     with Engine(db_path, clock=clock) as engine:
         yield engine
+
+
+@pytest.fixture
+def engine_closes(monkeypatch) -> list[bool]:
+    """Each `Engine.close` from now on, as its `checkpoint` argument (the close still runs)."""
+    closes: list[bool] = []
+    close = Engine.close
+
+    def recorded(engine, checkpoint=True):
+        closes.append(checkpoint)
+        close(engine, checkpoint)
+
+    monkeypatch.setattr(Engine, "close", recorded)
+    return closes

@@ -437,20 +437,13 @@ async def test_a_later_day_already_in_the_database_is_read_once_not_over_and_ove
 
 
 async def test_each_action_and_read_closes_its_engine_without_a_disk_sync(
-    make_counter, office, monkeypatch
+    make_counter, office, request
 ):
     office.issue_ticket("A")
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        closed = []
-        close = Engine.close
-
-        def spy(engine, checkpoint=True):
-            closed.append(checkpoint)
-            close(engine, checkpoint)
-
-        monkeypatch.setattr(Engine, "close", spy)
+        closed = request.getfixturevalue("engine_closes")  # from here on, not at start-up
         await press(pilot, "n")
         assert shown(app, "#message") == "Called A001."
         assert closed == [False, False]  # the action's engine and the read's

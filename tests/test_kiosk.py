@@ -740,17 +740,10 @@ async def test_a_fault_in_an_operation_never_leaves_the_kiosk_stuck(
         assert app.screen.query_one("#number").text == "A001"
 
 
-async def test_a_ticket_closes_its_engine_without_a_disk_sync(make_kiosk, monkeypatch):
+async def test_a_ticket_closes_its_engine_without_a_disk_sync(make_kiosk, request):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        closed = []
-        close = Engine.close
-
-        def spy(engine, checkpoint=True):
-            closed.append(checkpoint)
-            close(engine, checkpoint)
-
-        monkeypatch.setattr(Engine, "close", spy)
+        closed = request.getfixturevalue("engine_closes")  # from here on, not at start-up
         await pilot.click("#service-A")
         await settle(pilot)
         assert app.screen.query_one("#number").text == "A001"
