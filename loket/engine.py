@@ -395,8 +395,7 @@ class Engine:
         return ticket
 
     def _receipt(self, ticket: Ticket, now: datetime, fresh: bool = False) -> Receipt:
-        max_wait = timedelta(minutes=self.office.max_wait_minutes)
-        if fresh and routing_key(ticket, now, max_wait)[0] == LAST_BUCKET:
+        if fresh and routing_key(ticket, now, self._max_wait)[0] == LAST_BUCKET:
             # A brand-new ticket in the rule's last bucket is behind everyone waiting.
             position = self.store.line(ticket.service, ticket.service_day).waiting
         else:
@@ -408,11 +407,15 @@ class Engine:
 
     def position(self, ticket: Ticket, now: datetime) -> int:
         """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
-        max_wait = timedelta(minutes=self.office.max_wait_minutes)
-        key = routing_key(ticket, now, max_wait)
+        key = routing_key(ticket, now, self._max_wait)
         return 1 + self.store.waiting_ahead(
-            ticket.service, ticket.service_day, now, now - max_wait, key
+            ticket.service, ticket.service_day, now, now - self._max_wait, key
         )
+
+    @property
+    def _max_wait(self) -> timedelta:
+        """How long a ticket waits before it goes ahead of priority tickets (rule 2)."""
+        return timedelta(minutes=self.office.max_wait_minutes)
 
     def _open_counters(self, service: str, states: dict) -> int:
         """How many counters serving `service` are open, given `Store.counters()`."""
@@ -718,7 +721,7 @@ class Engine:
 
     def _in_calling_order(self, tickets: list[Ticket], now: datetime) -> list[Ticket]:
         """Waiting tickets in the order the routing rule calls them."""
-        max_wait = timedelta(minutes=self.office.max_wait_minutes)
+        max_wait = self._max_wait
         return sorted(tickets, key=lambda ticket: routing_key(ticket, now, max_wait))
 
     def waiting_counts(self) -> dict[str, int]:
