@@ -14,6 +14,7 @@ SAMPLE = {
     "number": "negenhonderdnegenennegentig",
     "counter": "twaalf",
     "ticket": "XY9999",
+    "count": "999",
 }
 
 
@@ -49,6 +50,30 @@ def test_missing_reports_a_language_that_cannot_say_numbers(monkeypatch):
 def test_missing_reports_a_wrong_placeholder(monkeypatch):
     monkeypatch.setitem(texts.fr.TEXTS, "position", "Place : {place}")
     assert missing() == ["fr:position"]
+
+
+def test_a_plural_text_takes_the_form_its_language_uses_for_the_count(monkeypatch):
+    forms = {"one": "{count} ticket", "other": "{count} tickets"}
+    monkeypatch.setitem(texts.fr.TEXTS, "tickets", forms)
+    monkeypatch.setitem(texts.nl.TEXTS, "tickets", forms)
+    said = [(lang, n, text(lang, "tickets", count=n)) for lang in ("fr", "nl") for n in (0, 1, 2)]
+    assert said == [
+        ("fr", 0, "0 ticket"),
+        ("fr", 1, "1 ticket"),
+        ("fr", 2, "2 tickets"),
+        ("nl", 0, "0 tickets"),
+        ("nl", 1, "1 ticket"),
+        ("nl", 2, "2 tickets"),
+    ]
+
+
+def test_missing_reports_a_plural_text_without_its_other_form(monkeypatch):
+    for lang in LANGUAGES:
+        forms = {"one": "{count} ticket", "other": "{count} tickets"}
+        monkeypatch.setitem(getattr(texts, lang).TEXTS, "tickets", forms)
+    monkeypatch.setitem(texts.de.TEXTS, "tickets", {"one": "{count} Ticket"})
+    monkeypatch.setitem(texts.nl.TEXTS, "tickets", "{count} tickets")
+    assert missing() == ["nl:tickets", "de:tickets"]
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

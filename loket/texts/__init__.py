@@ -20,11 +20,34 @@ def _catalogue(language: str) -> ModuleType:
 
 
 def text(language: str, key: str, **fields: object) -> str:
-    """The text `key` in `language`, with `fields` filled in."""
+    """The text `key` in `language`, with `fields` filled in.
+
+    A text with plural forms is a dict {"one": ..., "other": ...}; its `count` field
+    picks the form by the language's rule, e.g. fr "1 rendez-vous", "0 rendez-vous".
+    """
     texts = _catalogue(language).TEXTS
     if key not in texts:
         raise KeyError(f"no text {key!r} in language {language!r}")
-    return texts[key].format(**fields)
+    template = texts[key]
+    if isinstance(template, dict):
+        template = template[plural_form(language, int(fields["count"]))]
+    return template.format(**fields)
+
+
+def plural_form(language: str, count: int) -> str:
+    """CLDR's plural category of a whole number: "one" or "other".
+
+    French counts 0 and 1 as "one" (0 rendez-vous, 1 ticket); Dutch, English and
+    German only 1.
+    """
+    if language == "fr":
+        return "one" if count in (0, 1) else "other"
+    return "one" if count == 1 else "other"
+
+
+def templates(value: str | dict[str, str]) -> list[str]:
+    """A catalogue entry's templates: one text, or each plural form."""
+    return list(value.values()) if isinstance(value, dict) else [value]
 
 
 def day_text(language: str, day: date) -> str:
@@ -40,9 +63,25 @@ def day_text(language: str, day: date) -> str:
     )
 
 
-def fields(template: str) -> set[str]:
-    """The placeholder names in a text, e.g. {"time"} for "at {time}"."""
-    return {name for _, name, _, _ in Formatter().parse(template) if name is not None}
+def fields(template: str | dict[str, str]) -> set[str]:
+    """The placeholder names in a text, e.g. {"time"} for "at {time}" (all plural forms')."""
+    return {
+        name
+        for form in templates(template)
+        for _, name, _, _ in Formatter().parse(form)
+        if name is not None
+    }
+
+
+def _forms_right(value: str | dict[str, str], english: str | dict[str, str]) -> bool:
+    """Plural texts have both forms, each with a {count}, where English has plural forms."""
+    if not isinstance(english, dict):
+        return not isinstance(value, dict)
+    return (
+        isinstance(value, dict)
+        and set(value) == {"one", "other"}
+        and all("count" in fields(form) for form in value.values())
+    )
 
 
 def missing() -> list[str]:
@@ -59,7 +98,14 @@ def missing() -> list[str]:
         texts = _catalogue(lang).TEXTS
         for key in sorted(keys):
             absent = key not in texts
-            if absent or key in english and fields(texts[key]) != fields(english[key]):
+            if (
+                absent
+                or key in english
+                and (
+                    fields(texts[key]) != fields(english[key])
+                    or not _forms_right(texts[key], english[key])
+                )
+            ):
                 problems.append(f"{lang}:{key}")
     return problems
 
