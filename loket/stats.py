@@ -149,10 +149,11 @@ def write_csv(report: Report, path: str | Path) -> None:
 
 
 def render(report: Report, office: Office, console) -> None:
-    """Print the report as Rich tables and a bar chart of arrivals per local hour."""
-    from rich import box
-    from rich.table import Table
+    """Print the report as Rich tables and a bar chart of arrivals per local hour.
 
+    Where the ten figures leave too little room for the names of services and counters,
+    each group is printed as its name on a line of its own with its figures below.
+    """
     language = office.languages[0]
     sections = [
         ("Overall", "", {"": report.overall}, lambda key: ""),
@@ -177,27 +178,85 @@ def render(report: Report, office: Office, console) -> None:
     for title, label, groups, name in sections:
         if not groups:
             continue
-        # One space between columns: with Rich's default padding the ten figures fill 80
-        # columns and Rich squeezes the label column out of sight.
-        table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0))
-        if label:
-            table.add_column(label, min_width=10, overflow="fold")
-        for column in HEADERS:
-            table.add_column(column, justify="right", no_wrap=True)
-        for key, fig in groups.items():
-            row = _row(fig)
-            cells = ["-" if v is None else str(v) for v in row.values()]
-            cells[-1] = "-" if row["within_target_percent"] is None else f"{cells[-1]}%"
-            table.add_row(*([name(key)] if label else []), *cells)
-        console.print(table)
+        rows = [(name(key), _cells(fig)) for key, fig in groups.items()]
+        label_width = _label_width(label, rows)
+        if console.width >= _figures_width(rows) + label_width + 1:
+            _print_table(console, title, label, label_width, rows)
+        else:
+            _print_stacked(console, title, rows)
     console.print(
         f"Waits and service times in minutes; p90 is the nearest-rank 90th percentile; "
         f"on time = called within {office.target_wait_minutes} minutes."
     )
     if report.arrivals_per_hour:
         console.print("Arrivals per hour")
-        for line in bar_chart(report.arrivals_per_hour):
+        width = max(min(BAR_WIDTH, console.width - 10), 1)  # "09 " before, " 1000" after
+        for line in bar_chart(report.arrivals_per_hour, width):
             console.print(line, highlight=False, markup=False)
+
+
+def _cells(fig: Figures) -> list[str]:
+    row = _row(fig)
+    cells = ["-" if v is None else str(v) for v in row.values()]
+    cells[-1] = "-" if row["within_target_percent"] is None else f"{cells[-1]}%"
+    return cells
+
+
+def _label_width(label: str, rows: list[tuple[str, list[str]]]) -> int:
+    """The name column's width: names may wrap between words, never inside one."""
+    if not label:
+        return -1  # no column, and no space before the figures
+    words = [word for name, _ in rows for word in name.split()]
+    return max(len(label), 10, *map(len, words))
+
+
+def _figures_width(rows: list[tuple[str, list[str]]]) -> int:
+    """Columns the ten figures take side by side, one space apart."""
+    widths = [
+        max(len(header), *(len(cells[i]) for _, cells in rows)) for i, header in enumerate(HEADERS)
+    ]
+    return sum(widths) + len(widths) - 1
+
+
+def _print_table(
+    console, title: str, label: str, label_width: int, rows: list[tuple[str, list[str]]]
+) -> None:
+    from rich import box
+    from rich.table import Table
+
+    # One space between columns: Rich's default padding would squeeze the names out of sight.
+    table = Table(title=title, box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0))
+    if label:
+        table.add_column(label, min_width=label_width, overflow="fold")
+    for column in HEADERS:
+        table.add_column(column, justify="right", no_wrap=True)
+    for name, cells in rows:
+        table.add_row(*([name] if label else []), *cells)
+    console.print(table)
+
+
+def _print_stacked(console, title: str, rows: list[tuple[str, list[str]]]) -> None:
+    """Each group's name, then its figures as "Issued 3" pairs, as many to a line as fit."""
+    from rich.text import Text
+
+    console.print(Text(title, style="bold"))
+    for name, cells in rows:
+        if name:
+            console.print(name, style="bold", overflow="fold")
+        pairs = [f"{header} {cell}" for header, cell in zip(HEADERS, cells, strict=True)]
+        for line in _pack(pairs, console.width - 2):
+            console.print("  " + line, highlight=False, markup=False, overflow="fold")
+
+
+def _pack(words: list[str], width: int) -> list[str]:
+    """`words` joined two spaces apart into lines of at most `width` (a longer word stands alone)."""
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 2 + len(word) <= width:
+            lines[-1] += "  " + word
+        else:
+            lines.append(word)
+    return lines
 
 
 def bar_chart(counts: dict[int, int], width: int = BAR_WIDTH) -> list[str]:

@@ -1,6 +1,9 @@
 import csv
 import io
 import json
+import os
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -216,16 +219,60 @@ def test_bar_chart_caps_width_and_keeps_small_counts_visible():
     assert lines == ["08 " + "█" * 40 + " 1000", "12 █ 1"]
 
 
-def test_at_80_columns_every_row_still_names_its_group(engine):
-    # Rich used to squeeze the label column out of sight: rows of figures without a name.
+NAMES = ("A Identiteitskaart en paspoort", "C Burgerlijke stand", "Loket 1", "Loket 2")
+
+
+def two_services_two_counters(engine):
     three_visitors(engine)
+    engine.at(40)
+    engine.issue_ticket("C")
+    engine.call_next("2")
+    engine.at(45)
+    engine.finish("2")
+
+
+def assert_every_group_named(text: str, width: int) -> None:
+    """Each name starts a line, and its figures follow on that line or just below it."""
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
+    for name in NAMES:
+        at = next((i for i, line in enumerate(lines) if line.startswith(name)), None)
+        assert at is not None, f"{name!r} missing at {width} columns:\n{text}"
+        figures = lines[at][len(name) :].split() or lines[at + 1].split()
+        assert figures[0] in ("1", "3", "Issued"), (name, lines[at : at + 2])
+
+
+@pytest.mark.parametrize("width", [40, 60, 80, 120])
+def test_every_row_names_its_service_or_counter_at_any_width(engine, width):
+    # Rich used to squeeze the name column out of sight: rows of figures without a name.
+    two_services_two_counters(engine)
+    output = io.StringIO()
+    stats.render(report(engine), engine.office, Console(file=output, width=width))
+    assert_every_group_named(output.getvalue(), width)
+
+
+def test_at_80_columns_counters_stay_a_table_and_long_service_names_stack(engine):
+    two_services_two_counters(engine)
     output = io.StringIO()
     stats.render(report(engine), engine.office, Console(file=output, width=80))
     lines = output.getvalue().splitlines()
-    assert max(len(line) for line in lines) <= 80
-    per_service = lines[lines.index(next(x for x in lines if x.strip() == "Per service")) + 3]
-    assert per_service.split()[:3] == ["A", "3", "3"]
-    per_counter = lines[lines.index(next(x for x in lines if x.strip() == "Per counter")) + 3]
-    assert per_counter == (
-        "Loket 1         3      3       0      0       0 11.3   10.0 20.0     5.0   66.7%"
+    service = lines.index("A Identiteitskaart en paspoort")  # never cut inside a word
+    assert lines[service + 1].split()[:4] == ["Issued", "3", "Served", "3"]
+    assert (
+        "Loket 1         3      3       0      0       0 11.3   10.0 20.0     5.0   66.7%" in lines
     )
+
+
+@pytest.mark.parametrize("columns", ["60", "80", "120"])
+def test_loket_stats_piped_names_every_row(engine, columns):
+    two_services_two_counters(engine)
+    environment = {**os.environ, "COLUMNS": columns, "LOKET_FROZEN_CLOCK": START.isoformat()}
+    done = subprocess.run(
+        [sys.executable, "-m", "loket", "--db", engine.path, "stats"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert_every_group_named(done.stdout, int(columns))
