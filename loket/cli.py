@@ -469,6 +469,7 @@ def cmd_status(args) -> None:
     with _engine(args) as engine:
         status = engine.status(recent=args.calls)
         local = engine.local
+        today = local(engine.now()).date()
     if args.json:
         return _emit(args, status.to_dict(), "")
     from rich.table import Table
@@ -487,9 +488,17 @@ def cmd_status(args) -> None:
     desks = Table("Counter", "State", "Services", "Serving", title="Counters")
     for c in status.counters:
         desks.add_row(
-            for_rich(c.name), c.state, " ".join(c.services), c.current.number if c.current else "-"
+            for_rich(c.name),
+            _counter_state_text(c, local, today),
+            " ".join(c.services),
+            c.current.number if c.current else "-",
         )
     console.print(desks)
+    if status.problems:
+        problems = Table("Device", "Problem", "Since", title="Needs attention")
+        for p in status.problems:
+            problems.add_row(for_rich(p.device), for_rich(p.problem), f"{local(p.since):%H:%M}")
+        console.print(problems)
     calls = Table("Time", "Number", "Counter", title="Latest calls")
     for event in status.recent_calls:
         name = next((c.name for c in status.counters if c.id == event.counter), event.counter)
@@ -498,10 +507,27 @@ def cmd_status(args) -> None:
     console.print(calls)
 
 
+def _counter_state_text(counter, local, today) -> str:
+    """ "open" or "paused" while a clerk's app is there; else since when nobody is."""
+    if counter.present:
+        return counter.state
+    if counter.away_since is None:
+        return "nobody"
+    moment = local(counter.away_since)
+    return f"away since {moment:%H:%M}" if moment.date() == today else f"away since {moment:%d/%m}"
+
+
 def cmd_appointment_add(args) -> None:
     with _engine(args) as engine:
-        day = args.date or engine.local(engine.now()).date()
-        at = engine.now() if args.at == "now" else _local_time(args.at, day, engine.office.timezone)
+        now = engine.now()
+        today = engine.local(now).date()
+        if args.at.strip().casefold() == "now":
+            if args.date not in (None, today):
+                raise LoketError("--at now is today: give a time such as 9:05 for another day")
+            at = now
+        else:
+            at = _local_time(args.at, args.date or today, engine.office.timezone)
+            _refuse_past(at, now, engine.local)
         appointment = engine.add_appointment(args.service, at, name=args.name)
         data = {
             "reference": appointment.display_reference,

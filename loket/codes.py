@@ -74,3 +74,26 @@ TICKET_PREFIX = "LOKET"
 def ticket_payload(ticket) -> str:
     """What a walk-in ticket's QR code says: its number and service day (no personal data)."""
     return f"{TICKET_PREFIX} {ticket.number} {ticket.service_day}"
+
+
+MAX_UID_CANDIDATES = 8
+
+
+def uid_candidates(text: str) -> list[str]:
+    """The booking-system UIDs a typed or scanned code may be, most literal first.
+
+    The code itself (as typed, upper and lower case: a keypad types one case), and, for a
+    booking system's QR that holds a link, the link's last path segment and query values.
+    """
+    from urllib.parse import parse_qsl, urlsplit
+
+    code = text.strip()
+    if not code or len(code) > 500:
+        return []
+    found = [code, code.upper(), code.lower()]
+    if "://" in code:
+        link = urlsplit(code)
+        found += [link.path.rstrip("/").rpartition("/")[2]]
+        found += [value for _, value in parse_qsl(link.query)]
+    unique = [c for c in dict.fromkeys(found) if c and len(c) <= 200]
+    return unique[:MAX_UID_CANDIDATES]

@@ -113,6 +113,8 @@ class Office:
     retention_days: int = 30
     number_width: int = 3
     categories: dict[str, str] = field(default_factory=dict)
+    check_in_by_uid: bool = False
+    """Whether a visitor may check in with the booking system's own number (its UID)."""
     raw: dict = field(default_factory=dict, repr=False, compare=False)
 
     def counters_serving(self, service: str) -> list[Counter]:
@@ -275,6 +277,9 @@ class _Reader:
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
             number_width=_whole(raw, "number_width", 3, "number_width", low=1, high=6),
             categories=self.categories(services),
+            check_in_by_uid=_flag(
+                _table(self.raw, "appointments"), "check_in_by_uid", False, "appointments"
+            ),
             raw=self.raw,
         )
 
@@ -419,7 +424,7 @@ class _Reader:
 
     def categories(self, services: dict[str, Service]) -> dict[str, str]:
         table = _table(self.raw, "appointments")
-        _no_unknown_keys(table, {"categories"}, "appointments")
+        _no_unknown_keys(table, {"categories", "check_in_by_uid"}, "appointments")
         categories = table.get("categories", {})
         if not isinstance(categories, dict):
             raise ConfigError("appointments.categories: must be a table of keyword = service code")

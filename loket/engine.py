@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from loket import codes
@@ -27,7 +27,7 @@ from loket.config import (
     load_config,
     office_from_dict,
 )
-from loket.errors import ConfigError, ImportRefused, Refused, StorageError
+from loket.errors import ConfigError, DeskInUse, ImportRefused, Refused, StorageError
 from loket.model import (
     APPOINTMENT,
     CALLED,
@@ -45,7 +45,7 @@ from loket.model import (
     to_text,
     utc_now,
 )
-from loket.storage import Line, Store
+from loket.storage import Line, Presence, Store
 
 Clock = Callable[[], datetime]
 # Estimates use the median service time of a line's latest visitors: recent, robust to one
@@ -53,6 +53,10 @@ Clock = Callable[[], datetime]
 ESTIMATE_SAMPLE = 20
 LAST_BUCKET = 3  # of `routing_key`: neither a due appointment, overdue nor priority
 NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
+# A counter app says it is still at its desk this often; after PRESENCE_TIMEOUT_SECONDS of
+# silence (three missed signs) the desk counts as away: its app was closed or died.
+PRESENCE_INTERVAL_SECONDS = 10
+PRESENCE_TIMEOUT_SECONDS = 35
 # Rows an import writes per transaction: ~50 ms of lock, so kiosks keep issuing meanwhile.
 IMPORT_BATCH = 5_000
 
@@ -143,6 +147,15 @@ class Call:
 
 
 @dataclass(frozen=True)
+class Problem:
+    """A device's fault that staff must see, since when (UTC)."""
+
+    device: str
+    problem: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class Status:
     """The whole office at one moment: lines, counters and the latest calls."""
 
@@ -151,9 +164,15 @@ class Status:
     recent_calls: list[Event]
     waiting: dict[str, list[Ticket]]
     """Per service, the first tickets of its line in calling order (not the whole line)."""
+    problems: list[Problem] = field(default_factory=list)
+    """Devices that need staff now, e.g. a kiosk printer out of paper."""
 
     def to_dict(self) -> dict:
         return {
+            "problems": [
+                {"device": p.device, "problem": p.problem, "since": p.since.isoformat()}
+                for p in self.problems
+            ],
             "services": [
                 {**s.to_dict(), "tickets": [t.number for t in self.waiting.get(s.code, [])]}
                 for s in self.services
@@ -400,7 +419,7 @@ class Engine:
             position = self.store.line(ticket.service, ticket.service_day).waiting
         else:
             position = self.position(ticket, now)
-        open_counters = self._open_counters(ticket.service, self.store.counters())
+        open_counters = self._open_counters(ticket.service, self._in_use(now))
         return Receipt(
             ticket, position, self._estimate(ticket.service, position, open_counters, now)
         )
@@ -417,13 +436,14 @@ class Engine:
         """How long a ticket waits before it goes ahead of priority tickets (rule 2)."""
         return timedelta(minutes=self.office.max_wait_minutes)
 
-    def _open_counters(self, service: str, states: dict) -> int:
-        """How many counters serving `service` are open, given `Store.counters()`."""
-        return sum(
-            1
-            for c in self.office.counters_serving(service)
-            if states.get(c.id, ("paused",))[0] == "open"
-        )
+    def _open_counters(self, service: str, in_use: set[str]) -> int:
+        """How many counters serving `service` are in use, given `_in_use`."""
+        return sum(1 for c in self.office.counters_serving(service) if c.id in in_use)
+
+    def _in_use(self, now: datetime) -> set[str]:
+        """The counters that are open with a clerk's app heard of lately."""
+        cutoff = now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
+        return self.store.counters_in_use(cutoff)
 
     def _estimate(
         self, service: str, position: int, open_counters: int, now: datetime
@@ -646,11 +666,11 @@ class Engine:
         day = self.today(now)
         local = self.local(now)
         lines = self.store.line_counts(day)
-        states = self.store.counters()
+        in_use = self._in_use(now)
         result = []
         for svc in self.office.services.values():
             count, walk_ins = lines.get(svc.code, Line())
-            open_counters = self._open_counters(svc.code, states)
+            open_counters = self._open_counters(svc.code, in_use)
             open_now = svc.is_open(local)
             result.append(
                 ServiceStatus(
@@ -677,11 +697,14 @@ class Engine:
         with self.store.read():
             services = self._services(now)
             states = self.store.counters()
+            presence = self.store.presence()
             counters = []
             for desk in self.office.counters.values():
                 state, ticket_id = states.get(desk.id, ("open", None))
                 current = None if ticket_id is None else self.store.ticket(ticket_id)
-                counters.append(CounterState(desk.id, desk.name, state, desk.services, current))
+                counters.append(
+                    self._counter_state(desk, state, current, presence.get(desk.id), now)
+                )
             heads = self.store.heads_of_lines(list(self.office.services), day, upcoming)
             waiting: dict[str, list[Ticket]] = {}
             for ticket in self._in_calling_order(_distinct(heads), now):
@@ -689,14 +712,80 @@ class Engine:
                 if len(line) < upcoming:
                     line.append(ticket)
             calls = self.store.last_calls(recent)
-        return Status(services, counters, calls, waiting)
+            problems = [Problem(*row) for row in self.store.problems()]
+        return Status(services, counters, calls, waiting, problems)
 
     def counter_state(self, counter: str) -> CounterState:
         desk = self._counter(counter)
-        self._close_earlier_days(self.clock())
+        now = self.clock()
+        self._close_earlier_days(now)
         with self.store.read():
             state, current = self.store.counter(desk.id)
-        return CounterState(desk.id, desk.name, state, desk.services, current)
+            presence = self.store.presence().get(desk.id)
+        return self._counter_state(desk, state, current, presence, now)
+
+    def _counter_state(
+        self, desk: Counter, state: str, current: Ticket | None, held: Presence | None, now
+    ) -> CounterState:
+        """A counter with who is there: present while its app is heard of, else away since."""
+        if held is None or held.session is None:
+            away_since = None if held is None else held.left_at
+            return CounterState(
+                desk.id, desk.name, state, desk.services, current, False, away_since
+            )
+        present = _heard_of(held, now)
+        away_since = None if present else held.seen_at
+        return CounterState(desk.id, desk.name, state, desk.services, current, present, away_since)
+
+    def open_desk(self, counter: str, session: str, take_over: bool = False) -> CounterState:
+        """A counter app starts at `counter`: it holds the desk, which opens.
+
+        Refused with `DeskInUse` while another app holds it and was heard of lately, unless
+        the clerk chose to take it over; that app then learns so at its next `heartbeat`.
+        """
+        desk = self._counter(counter)
+        now = self.clock()
+        with self._changing(now):
+            held = self.store.presence().get(desk.id)
+            other = (
+                held is not None and held.session not in (None, session) and _heard_of(held, now)
+            )
+            if other and not take_over:
+                raise DeskInUse(desk.name, held.opened_at, held.seen_at)
+            self.store.hold_counter(desk.id, session, now)
+            self.store.add_event(now, "take_over" if other else "open_desk", counter=desk.id)
+            state, current = self.store.counter(desk.id)
+        return CounterState(desk.id, desk.name, state, desk.services, current, True)
+
+    def heartbeat(self, counter: str, session: str) -> bool:
+        """The app at `counter` is still there; False once another app took the desk over.
+
+        Presence, not a queue change: it writes no event, or the log would grow by one row
+        per counter every PRESENCE_INTERVAL_SECONDS.
+        """
+        desk = self._counter(counter)
+        with self.store.write() as db:
+            return db.see_counter(desk.id, session, self.clock())
+
+    def leave_desk(self, counter: str, session: str) -> None:
+        """The app at `counter` closes: the counter pauses until a clerk opens it again.
+
+        A visitor still at the counter stays its current ticket for the next clerk.
+        """
+        desk = self._counter(counter)
+        now = self.clock()
+        with self._changing(now):
+            if self.store.release_counter(desk.id, session, now):
+                self.store.add_event(now, "leave_desk", counter=desk.id)
+
+    def report_problem(self, device: str, problem: str | None) -> None:
+        """A device's fault for staff to see in the status (None: it works again)."""
+        now = self.clock()
+        with self._changing(now):
+            if self.store.set_problem(device, problem, now):
+                # The device's name goes in to_state: events have no free-text column.
+                action = "problem" if problem is not None else "problem_solved"
+                self.store.add_event(now, action, to_state=device)
 
     def desk(self, counter: str, upcoming: int = 5) -> Desk:
         """A counter with its ticket, its line and today's tally, read in one snapshot."""
@@ -706,11 +795,12 @@ class Engine:
         day = self.today(now)
         with self.store.read():
             state, current = self.store.counter(desk.id)
+            presence = self.store.presence().get(desk.id)
             lines = self.store.line_counts(day)
             heads = self.store.heads_of_lines(desk.services, day, upcoming)
             served = self.store.served_count(desk.id, day)
         return Desk(
-            counter=CounterState(desk.id, desk.name, state, desk.services, current),
+            counter=self._counter_state(desk, state, current, presence, now),
             waiting={code: lines.get(code, Line()).waiting for code in desk.services},
             longest_waiting_since=min(
                 (t.arrived_at for order, t in heads if order == "arrival"), default=None
@@ -807,10 +897,18 @@ class Engine:
 
     def _find_appointment(self, code: str) -> Appointment | None:
         reference = codes.read_code(self.store.setting("qr_secret"), code)
-        if reference is None:
-            return None
-        found = self.store.appointment_by("reference", reference)
+        found = None if reference is None else self.store.appointment_by("reference", reference)
+        if found is None and self.office.check_in_by_uid:
+            found = self._find_by_uid(code)
         return None if found is None else self._with_payload(found)
+
+    def _find_by_uid(self, code: str) -> Appointment | None:
+        """The appointment whose booking-system UID the code is, or holds (its own QR's URL)."""
+        for candidate in codes.uid_candidates(code):
+            found = self.store.appointment_by("uid", candidate)
+            if found is not None:
+                return found
+        return None
 
     def appointments(self, day: str | None = None) -> list[Appointment]:
         """The appointments of one local day (all of them if `day` is None)."""
@@ -987,6 +1085,12 @@ def _new_references(db: Store, count: int) -> set[str]:
 def _office(config_text: str | None) -> Office:
     """A new database's office: the given config, else the demo office."""
     return load_config(config_text if config_text is not None else default_config_text())
+
+
+def _heard_of(held: Presence, now: datetime) -> bool:
+    """Whether the app holding a counter said it was there within the timeout."""
+    cutoff = now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
+    return held.seen_at is not None and held.seen_at >= cutoff
 
 
 def _distinct(heads: list[tuple[str, Ticket]]) -> list[Ticket]:

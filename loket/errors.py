@@ -9,6 +9,16 @@ class Refused(LoketError):
     """The queue rules refuse an operation (unknown service, office closed, limit reached...)."""
 
 
+class DeskInUse(Refused):
+    """Another counter app holds this counter and was heard of lately."""
+
+    def __init__(self, counter_name: str, since, seen_at) -> None:
+        super().__init__(f"{counter_name} is already open on another screen")
+        self.counter_name = counter_name
+        self.since = since
+        self.seen_at = seen_at
+
+
 class ConfigError(LoketError):
     """The office configuration is invalid; the message names the key and the problem."""
 

@@ -108,13 +108,17 @@ class Appointment:
 
 @dataclass(frozen=True)
 class CounterState:
-    """A counter as it stands now: open or paused, and the ticket it is serving."""
+    """A counter as it stands now: open or paused, the ticket it is serving, who is there."""
 
     id: str
     name: str
     state: str
     services: tuple[str, ...]
     current: Ticket | None
+    present: bool = False
+    """A counter app holds it and said so lately: only then does it count for estimates."""
+    away_since: datetime | None = None
+    """Nobody there: since the last clerk left or their app was last heard of (None: never)."""
 
     def to_dict(self) -> dict:
         return {
@@ -123,6 +127,8 @@ class CounterState:
             "state": self.state,
             "services": list(self.services),
             "current": None if self.current is None else self.current.to_dict(),
+            "present": self.present,
+            "away_since": None if self.away_since is None else self.away_since.isoformat(),
         }
 
 

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from typing import NamedTuple
 
 from loket.errors import Refused, StorageError
@@ -159,6 +160,22 @@ MIGRATIONS.append(
         "CREATE INDEX events_calls ON events (id) WHERE action IN ('call', 'recall')",
     ]
 )
+MIGRATIONS.append(
+    [
+        # Who is at a counter: the app holding it (a random token per app run), since
+        # when, and when it last said it is still there; when the last clerk left.
+        "ALTER TABLE counters ADD COLUMN session TEXT",
+        "ALTER TABLE counters ADD COLUMN opened_at TEXT",
+        "ALTER TABLE counters ADD COLUMN seen_at TEXT",
+        "ALTER TABLE counters ADD COLUMN left_at TEXT",
+        # A device's current fault that staff must see (a kiosk's printer out of paper).
+        """CREATE TABLE problems (
+            device TEXT PRIMARY KEY,
+            problem TEXT NOT NULL,
+            since TEXT NOT NULL
+        )""",
+    ]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 TICKET_COLUMNS = (
@@ -166,6 +183,15 @@ TICKET_COLUMNS = (
     "appointment_at, counter, first_called_at, called_at, recalls, finished_at"
 )
 APPOINTMENT_COLUMNS = "id, reference, uid, service, starts_at, day, name, status, ticket_id"
+
+
+class Presence(NamedTuple):
+    """Who holds a counter: the holding app's session (None: nobody) and its times (UTC)."""
+
+    session: str | None
+    opened_at: datetime | None
+    seen_at: datetime | None
+    left_at: datetime | None
 
 
 class Line(NamedTuple):
@@ -453,6 +479,67 @@ class Store:
     def counters(self) -> dict[str, tuple[str, int | None]]:
         rows = self.conn.execute("SELECT id, state, ticket_id FROM counters")
         return {row[0]: (row[1], row[2]) for row in rows}
+
+    def counters_in_use(self, cutoff) -> set[str]:
+        """Open counters whose app was heard of since `cutoff`."""
+        rows = self.conn.execute(
+            "SELECT id FROM counters WHERE state = 'open' AND session IS NOT NULL AND seen_at >= ?",
+            (to_text(cutoff),),
+        )
+        return {row[0] for row in rows}
+
+    def presence(self) -> dict[str, Presence]:
+        """Who holds each counter: its app's session, since when, last seen, when left."""
+        rows = self.conn.execute("SELECT id, session, opened_at, seen_at, left_at FROM counters")
+        return {
+            row[0]: Presence(row[1], *(None if t is None else from_text(t) for t in row[2:]))
+            for row in rows
+        }
+
+    def hold_counter(self, counter_id: str, session: str, at) -> None:
+        """`session` holds the counter from `at`: it is open and seen now."""
+        self.conn.execute(
+            "UPDATE counters SET session = ?, opened_at = ?, seen_at = ?, left_at = NULL, "
+            "state = 'open' WHERE id = ?",
+            (session, to_text(at), to_text(at), counter_id),
+        )
+
+    def see_counter(self, counter_id: str, session: str, at) -> bool:
+        """Note that `session` is still at the counter; False if it no longer holds it."""
+        cursor = self.conn.execute(
+            "UPDATE counters SET seen_at = ? WHERE id = ? AND session = ?",
+            (to_text(at), counter_id, session),
+        )
+        return cursor.rowcount == 1
+
+    def release_counter(self, counter_id: str, session: str, at) -> bool:
+        """`session` leaves the counter, which pauses; False if it no longer held it."""
+        cursor = self.conn.execute(
+            "UPDATE counters SET session = NULL, seen_at = NULL, left_at = ?, state = 'paused' "
+            "WHERE id = ? AND session = ?",
+            (to_text(at), counter_id, session),
+        )
+        return cursor.rowcount == 1
+
+    # device problems
+
+    def problems(self) -> list[tuple[str, str, datetime]]:
+        """Every device's current problem: (device, problem, since), oldest first."""
+        rows = self.conn.execute("SELECT device, problem, since FROM problems ORDER BY since")
+        return [(row[0], row[1], from_text(row[2])) for row in rows]
+
+    def set_problem(self, device: str, problem: str | None, at) -> bool:
+        """Record (or, with None, clear) a device's problem; True if that changed anything."""
+        if problem is None:
+            cursor = self.conn.execute("DELETE FROM problems WHERE device = ?", (device,))
+        else:
+            cursor = self.conn.execute(
+                "INSERT INTO problems (device, problem, since) VALUES (?, ?, ?) "
+                "ON CONFLICT DO UPDATE SET problem = excluded.problem "
+                "WHERE problem <> excluded.problem",
+                (device, problem, to_text(at)),
+            )
+        return cursor.rowcount == 1
 
     def set_counter_state(self, counter_id: str, state: str) -> None:
         self.conn.execute("UPDATE counters SET state = ? WHERE id = ?", (state, counter_id))

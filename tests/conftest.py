@@ -43,6 +43,12 @@ def office(db_path, clock):
         yield engine
 
 
+def clerks_at(engine: Engine, *counters: str) -> None:
+    """Clerks are at these counters now: their apps hold the desks and were just heard of."""
+    for counter in counters:
+        engine.open_desk(counter, session=f"clerk-{counter}")
+
+
 @pytest.fixture
 def engine_closes(monkeypatch) -> list[bool]:
     """Each `Engine.close` from now on, as its `checkpoint` argument (the close still runs)."""

@@ -9,6 +9,8 @@ import json
 import pytest
 
 from loket.cli import main
+from loket.engine import Engine
+from tests.conftest import clerks_at
 
 
 @pytest.fixture
@@ -43,7 +45,19 @@ def as_json(result) -> dict:
     return json.loads(out)
 
 
-def test_a_walk_in_ticket_in_json_has_what_a_script_needs(loket):
+@pytest.fixture
+def clerks(db_path, clock):
+    """Clerks sit at every counter of the demo office (their apps hold the desks)."""
+
+    def arrive():
+        with Engine(db_path, clock=clock) as engine:
+            clerks_at(engine, *engine.office.counters)
+
+    return arrive
+
+
+def test_a_walk_in_ticket_in_json_has_what_a_script_needs(loket, clerks):
+    clerks()
     ticket = as_json(loket("ticket", "A", "--json"))
     assert {k: ticket[k] for k in ("number", "service", "kind", "status", "position")} == {
         "number": "A001",
@@ -59,7 +73,8 @@ def test_json_flag_may_come_before_the_command(loket):
     assert as_json(loket("--json", "ticket", "b"))["number"] == "B001"
 
 
-def test_the_human_ticket_names_number_service_position_and_wait(loket):
+def test_the_human_ticket_names_number_service_position_and_wait(loket, clerks):
+    clerks()
     assert loket("ticket", "A", "--priority") == (
         0,
         "Ticket A001  Identiteitskaart en paspoort  (priority)\n"
@@ -68,7 +83,8 @@ def test_the_human_ticket_names_number_service_position_and_wait(loket):
     )
 
 
-def test_services_lists_waiting_and_estimated_wait(loket):
+def test_services_lists_waiting_and_estimated_wait(loket, clerks):
+    clerks()
     loket("ticket", "A")
     services = {s["code"]: s for s in as_json(loket("services", "--json"))["services"]}
     assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 6)
@@ -176,7 +192,8 @@ def test_pause_and_resume(loket):
     assert as_json(loket("resume", "2", "--json"))["state"] == "open"
 
 
-def test_status_shows_lines_counters_and_recent_calls(loket):
+def test_status_shows_lines_counters_and_recent_calls(loket, clerks, clock):
+    clerks()
     loket("ticket", "A")
     loket("ticket", "C")
     loket("call", "2")
@@ -197,6 +214,7 @@ def test_status_shows_lines_counters_and_recent_calls(loket):
     code, out, _ = loket("status")
     assert code == 0
     assert table_rows(out, "Counters")[1] == ["Loket 2", "open", "A C", "A001"]
+    assert "Needs attention" not in out
     assert table_rows(out, "Lines")[2] == ["C Burgerlijke stand", "1", "~12 min", "C001"]
     assert table_rows(out, "Latest calls") == [["09:00:00", "A001", "Loket 2"]]
 

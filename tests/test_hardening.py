@@ -18,7 +18,7 @@ from loket import stats
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import LoketError, Refused, StorageError
-from tests.conftest import Clock
+from tests.conftest import Clock, clerks_at
 from tests.invariants import check_invariants
 
 LOKET = [sys.executable, "-m", "loket"]
@@ -248,6 +248,7 @@ def test_a_clock_stepped_back_never_gives_negative_service_times(office, clock):
         office.call_next("1")
         clock.advance(minutes=-30)  # NTP corrects a clock that ran fast
         office.finish("1")
+    clerks_at(office, "1")
     estimate = next(s for s in office.services() if s.code == "A").estimated_wait_minutes
     assert estimate == 0
     day = clock.now.date()
@@ -378,7 +379,8 @@ def test_an_office_of_schema_1_is_upgraded_with_its_running_totals(tmp_path, mon
                 ),
             )
     with Engine(path, clock=clock, create=False) as upgraded:
-        assert upgraded.store.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        version = upgraded.store.conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == storage.SCHEMA_VERSION
         assert upgraded.waiting_counts() == {"A": 1, "B": 1, "C": 0, "D": 0}
         assert upgraded.desk("1").served_today == 1
         assert upgraded.call_next("1").called.number == "A002"
@@ -428,5 +430,6 @@ def test_ten_minute_visits_give_an_estimate_of_exactly_ten_minutes(office, clock
         office.call_next("1")
         clock.advance(minutes=10)
         office.finish("1")
+    clerks_at(office, "1", "2", "4")
     # 2 waiting, 3 counters open for A: a new ticket is 3rd, 3 / 3 x 10 minutes
     assert next(s for s in office.services() if s.code == "A").estimated_wait_minutes == 10

@@ -12,7 +12,7 @@ from loket.config import default_config_text
 from loket.engine import ESTIMATE_SAMPLE, Engine, routing_key
 from loket.errors import Refused
 from loket.model import Ticket
-from tests.conftest import MORNING, Clock
+from tests.conftest import MORNING, Clock, clerks_at
 
 
 def test_numbers_start_at_one_per_service_and_are_zero_padded(office):
@@ -273,6 +273,7 @@ def test_cancelled_ticket_leaves_the_line_and_its_number_is_not_reused(office):
 
 
 def test_paused_counter_is_not_counted_as_open_and_cannot_call(office):
+    clerks_at(office, "1", "2", "3", "4")
     before = {s.code: s.open_counters for s in office.services()}
     office.pause("1")
     after = {s.code: s.open_counters for s in office.services()}
@@ -292,6 +293,7 @@ def test_pause_with_a_visitor_at_the_counter_is_refused(office):
 
 def test_estimated_wait_uses_the_config_default_until_three_were_served(office, clock):
     # A: 8 minutes by default, 3 open counters (1, 2, 4)
+    clerks_at(office, "1", "2", "4")
     assert office.issue_ticket("A").estimated_wait_minutes == 3  # ceil(1 / 3 * 8)
     assert office.issue_ticket("A").estimated_wait_minutes == 6  # ceil(2 / 3 * 8)
     for _ in range(3):
@@ -300,6 +302,7 @@ def test_estimated_wait_uses_the_config_default_until_three_were_served(office, 
         office.call_next("1")
         clock.advance(minutes=2)
     office.finish("1")
+    clerks_at(office, "1", "2", "4")
     # median service time is now 2 minutes; A004 and A005 still wait; a new one is 3rd
     assert office.issue_ticket("A").estimated_wait_minutes == 2  # ceil(3 / 3 * 2)
 
@@ -312,6 +315,7 @@ def test_estimated_wait_follows_the_latest_visitors_not_the_morning(office, cloc
         office.call_next("1")
         clock.advance(seconds=seconds)
     office.finish("1")
+    clerks_at(office, "1")
     assert office.issue_ticket("A").estimated_wait_minutes == 10  # ceil(9.5)
 
 
