@@ -190,7 +190,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = action("add", cmd_appointment_add, "book one appointment")
     sub.add_argument("service")
-    sub.add_argument("--at", required=True, metavar="TIME", help="local time, HH:MM, or 'now'")
+    sub.add_argument(
+        "--at", required=True, metavar="TIME", help="office time, H:MM or HH:MM, or 'now'"
+    )
     sub.add_argument("--date", metavar="DAY", type=_day, help="YYYY-MM-DD (default: today)")
     sub.add_argument("--name", help="the visitor's name (personal data: never shown on screens)")
     sub = action("import", cmd_appointment_import, "import an .ics or .csv export (all or nothing)")
@@ -201,6 +203,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = action("qr", cmd_appointment_qr, "show an appointment's QR code")
     sub.add_argument("reference")
     sub.add_argument("--png", metavar="FILE", help="write it as a PNG image instead")
+    sub = action("export", cmd_appointment_export, "a day's references and QR codes, for mails")
+    sub.add_argument("--date", metavar="DAY", type=_day, help="YYYY-MM-DD (default: today)")
+    sub.add_argument(
+        "--csv", metavar="FILE", help="a new CSV: uid, reference, service, starts_at, QR payload"
+    )
+    sub.add_argument("--images", metavar="FOLDER", help="one QR image per appointment in FOLDER")
+    sub.add_argument("--format", choices=["png", "svg"], default="png", help="image format")
 
     sub = command("stats", cmd_stats, "figures for a day or a period")
     sub.add_argument("--date", metavar="DAY", type=_day, help="one day (default: today)")
@@ -309,8 +318,8 @@ def cmd_init(args) -> None:
         _emit(
             args,
             data,
-            f"{printable(office.name)}: {len(office.services)} services, "
-            f"{len(office.counters)} counters, "
+            f"{printable(office.name)}: {_counted(len(office.services), 'service')}, "
+            f"{_counted(len(office.counters), 'counter')}, "
             f"database {engine.path}",
         )
 
@@ -546,29 +555,56 @@ def cmd_appointment_add(args) -> None:
 
 
 def _local_time(text: str, day: date, zone) -> datetime:
-    """--at on --date in the office's zone; an offset such as 10:30+05:00 is honoured."""
+    """--at on --date in the office's zone; 9:05 is 09:05, and 10:30+05:00 is that moment."""
     from loket.config import local_datetime
 
+    typed = text.strip()
+    if typed[1:2] == ":":
+        typed = "0" + typed  # fromisoformat wants two digits for the hour; CSV imports don't
     try:
-        moment = time.fromisoformat(text)
+        moment = time.fromisoformat(typed)
     except ValueError:
-        raise LoketError(f"--at {text!r} is not a time like 10:30") from None
+        raise LoketError(f"--at {text!r} is not a time like 9:05 or 10:30") from None
     try:
         return local_datetime(day, moment, zone)
     except ValueError as error:
         raise LoketError(str(error)) from None
 
 
+def _refuse_past(at: datetime, now: datetime, local) -> None:
+    """A time already past is a typo (wrong day?), not a booking; the current minute still counts."""
+    if at < now.replace(second=0, microsecond=0):
+        raise LoketError(
+            f"{local(at):%Y-%m-%d %H:%M} is in the past (it is now {local(now):%Y-%m-%d %H:%M}): "
+            "give a later time or another --date, or --at now"
+        )
+
+
 def cmd_appointment_import(args) -> None:
-    from loket.imports import read_appointments
+    from loket.imports import read_appointments, started_before
 
     with _engine(args) as engine:
         plan = read_appointments(args.file, engine.office, service=args.service)
+        past = [row.where for row in started_before(plan.rows, engine.now())]
         counts = engine.import_appointments(plan.rows)
-    data = {**counts, "skipped": plan.skipped}
+    data = {**counts, "skipped": plan.skipped, "past": past}
     human = ", ".join(f"{n} {what}" for what, n in counts.items())
     human += "".join(f"\nskipped {printable(reason)}" for reason in plan.skipped)
     _emit(args, data, f"Imported {args.file}: {human}")
+    if past:
+        print(f"loket: warning: {_past_warning(past)}", file=sys.stderr)
+
+
+def _past_warning(past: list[str]) -> str:
+    shown = ", ".join(printable(where) for where in past[:5])
+    more = f" and {len(past) - 5} more" if len(past) > 5 else ""
+    verb = "is" if len(past) == 1 else "are"
+    return f"{_counted(len(past), 'appointment')} {verb} already past ({shown}{more})"
+
+
+def _counted(count: int, noun: str) -> str:
+    """'1 appointment', '2 appointments': a count with its noun in the right number."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def cmd_appointment_list(args) -> None:
@@ -615,6 +651,34 @@ def cmd_appointment_qr(args) -> None:
     console.print(f"{appointment.display_reference}  {appointment.day}")
 
 
+def cmd_appointment_export(args) -> None:
+    from loket import exports
+
+    if args.csv is None and args.images is None:
+        raise LoketError("export: give --csv FILE, --images FOLDER or both")
+    with _engine(args) as engine:
+        day = (args.date or engine.local(engine.now()).date()).isoformat()
+        appointments = engine.appointments(day)
+        names = exports.export(appointments, engine.local, args.csv, args.images, args.format)
+    booked = [a for a in appointments if a.status == "booked"]
+    cancelled = len(appointments) - len(booked)
+    data = {
+        "day": day,
+        "exported": len(booked),
+        "cancelled_left_out": cancelled,
+        "csv": args.csv,
+        "images": args.images and {ref: os.path.join(args.images, n) for ref, n in names.items()},
+    }
+    written = [printable(args.csv)] if args.csv else []
+    if args.images:
+        images = _counted(len(names), f"{args.format.upper()} image")
+        written.append(f"{images} in {printable(args.images)}")
+    human = f"Exported {_counted(len(booked), 'appointment')} of {day}: {', '.join(written)}"
+    if cancelled:
+        human += f" ({_counted(cancelled, 'cancelled appointment')} left out)"
+    _emit(args, data, human)
+
+
 def cmd_stats(args) -> None:
     from loket import stats
 
@@ -648,7 +712,9 @@ def cmd_purge(args) -> None:
         count = engine.purge()
         days = engine.office.retention_days
     _emit(
-        args, {"purged": count}, f"erased the names of {count} appointments older than {days} days"
+        args,
+        {"purged": count},
+        f"erased the names of {_counted(count, 'appointment')} older than {_counted(days, 'day')}",
     )
 
 

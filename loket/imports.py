@@ -9,8 +9,9 @@ CSV files have a header line (line 1) and one appointment per line after it, sep
 Column names are case-insensitive and other columns are ignored.
 
 - `date` (required): YYYY-MM-DD.
-- `time` (required): HH:MM in the office's local time. A time the clocks skip (02:30 on the
-  spring-forward night) is refused; one they pass twice is its first occurrence.
+- `time` (required): H:MM or HH:MM in the office's local time. A time the clocks skip
+  (02:30 on the spring-forward night) is refused; one they pass twice is its first occurrence.
+  A time already past is imported all the same; the command warns of it.
 - `uid`: the booking system's id; importing the same uid again updates the appointment.
   A row without uid is known by its date, time, service and name instead: importing it
   again changes nothing, and the same row with status `cancelled` cancels it.
@@ -81,6 +82,12 @@ def read_appointments(path: str | Path, office: Office, service: str | None = No
     if not plan.rows:
         raise ImportRefused(f"{path.name} holds no appointments ({_skipped_summary(plan)})")
     return plan
+
+
+def started_before(rows: list[Row], now: datetime) -> list[Row]:
+    """The booked rows whose time has passed: imported all the same (an export holds history),
+    but worth a warning when they were meant to be future bookings."""
+    return [row for row in rows if not row.cancelled and row.starts_at < now]
 
 
 def _read_text(path: Path) -> str:
@@ -283,7 +290,7 @@ def _csv_row(values: dict[str, str], where: str, office: Office, service: str | 
     if not date_match:
         raise ImportRefused(f"{where}: date {day!r} is not written as YYYY-MM-DD")
     if not time_match:
-        raise ImportRefused(f"{where}: time {clock!r} is not written as HH:MM")
+        raise ImportRefused(f"{where}: time {clock!r} is not written as H:MM or HH:MM")
     try:
         local = datetime.combine(
             date(*(int(part) for part in date_match.groups())),

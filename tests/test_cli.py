@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 import pytest
 
 from loket.cli import main
+from loket.config import default_config_text
 from loket.engine import Engine
 from tests.conftest import clerks_at
 
@@ -309,3 +311,133 @@ def test_status_lists_waiting_numbers_in_calling_order(loket, clock):
     loket("ticket", "A", "--priority")
     status = as_json(loket("status", "--json"))
     assert {s["code"]: s["tickets"] for s in status["services"]}["A"] == ["A002", "A001"]
+
+
+# --- Times as a clerk types them, and bookings in the past ------------------------------
+
+
+@pytest.mark.parametrize("typed", ["9:05", "09:05", " 9:05 "])
+def test_an_hour_is_typed_with_one_digit_or_two_as_in_csv_imports(loket, typed):
+    booked = as_json(loket("appointments", "add", "A", "--at", typed, "--json"))
+    assert booked["at"] == "2026-12-01T08:05:00+00:00"  # 09:05 in Brussels
+
+
+@pytest.mark.parametrize("typed", ["now", "NOW"])
+def test_now_books_this_very_moment(loket, clock, typed):
+    clock.advance(seconds=42)
+    booked = as_json(loket("appointments", "add", "A", "--at", typed, "--json"))
+    assert booked["at"] == "2026-12-01T08:00:42+00:00"
+
+
+def test_a_time_already_past_today_is_refused_and_nothing_is_booked(loket):
+    assert loket("appointments", "add", "A", "--at", "8:59") == (
+        1,
+        "",
+        "loket: 2026-12-01 08:59 is in the past (it is now 2026-12-01 09:00): "
+        "give a later time or another --date, or --at now\n",
+    )
+    assert as_json(loket("appointments", "list", "--json"))["appointments"] == []
+
+
+def test_a_past_day_is_refused(loket):
+    code, out, err = loket("appointments", "add", "A", "--at", "10:00", "--date", "2026-11-30")
+    assert (code, out) == (1, "")
+    assert err.startswith("loket: 2026-11-30 10:00 is in the past (it is now 2026-12-01 09:00)")
+
+
+def test_the_minute_that_is_running_is_not_past(loket, clock):
+    clock.advance(seconds=59)
+    booked = as_json(loket("appointments", "add", "A", "--at", "9:00", "--json"))
+    assert booked["at"] == "2026-12-01T08:00:00+00:00"
+
+
+def test_now_on_another_day_is_refused(loket):
+    code, out, err = loket("appointments", "add", "A", "--at", "now", "--date", "2026-12-02")
+    assert (code, out) == (1, "")
+    assert err == "loket: --at now is today: give a time such as 9:05 for another day\n"
+    assert as_json(
+        loket("appointments", "add", "A", "--at", "now", "--date", "2026-12-01", "--json")
+    )
+
+
+def write_bookings(tmp_path, *rows: str):
+    path = tmp_path / "bookings.csv"
+    path.write_text("uid;date;time;service;status\n" + "".join(f"{r}\n" for r in rows))
+    return str(path)
+
+
+def test_an_import_with_past_rows_imports_them_and_warns_once_with_the_count(loket, tmp_path):
+    bookings = write_bookings(
+        tmp_path,
+        "w-1;2026-11-30;10:00;A;",
+        "w-2;2026-12-01;8:45;A;",
+        "w-3;2026-12-01;8:50;A;cancelled",  # a cancellation in the past is no surprise
+        "w-4;2026-12-01;9:30;A;",
+    )
+    code, out, err = loket("appointments", "import", bookings)
+    assert (code, out) == (0, f"Imported {bookings}: 3 added, 0 updated, 1 cancelled\n")
+    assert err == "loket: warning: 2 appointments are already past (line 2, line 3)\n"
+    assert as_json(loket("appointments", "import", bookings, "--json"))["past"] == [
+        "line 2",
+        "line 3",
+    ]
+
+
+def test_one_past_row_is_warned_about_in_the_singular(loket, tmp_path):
+    bookings = write_bookings(tmp_path, "w-1;2026-12-01;8:45;A;", "w-2;2026-12-01;9:30;A;")
+    assert loket("appointments", "import", bookings)[2] == (
+        "loket: warning: 1 appointment is already past (line 2)\n"
+    )
+
+
+def test_many_past_rows_are_named_five_then_counted(loket, tmp_path):
+    bookings = write_bookings(tmp_path, *(f"w-{n};2026-11-{n:02d};10:00;A;" for n in range(1, 9)))
+    assert loket("appointments", "import", bookings)[2] == (
+        "loket: warning: 8 appointments are already past "
+        "(line 2, line 3, line 4, line 5, line 6 and 3 more)\n"
+    )
+
+
+def test_an_import_of_future_bookings_says_nothing_on_stderr(loket):
+    sample = Path(__file__).parent.parent / "data" / "appointments-sample.csv"
+    code, _, err = loket("appointments", "import", str(sample))
+    assert (code, err) == (0, "")
+
+
+# --- Counts in the singular and the plural -----------------------------------------------
+
+
+def test_init_counts_services_and_counters_in_the_singular_or_plural(loket, tmp_path, capsys):
+    assert loket("init")[1].startswith("Stadhuis Demo: 4 services, 4 counters, database ")
+    config = tmp_path / "small.toml"
+    config.write_text(
+        'office = "Dorp"\ntimezone = "Europe/Brussels"\nlanguages = ["nl"]\n'
+        '[[services]]\ncode = "A"\nname = { nl = "Alles" }\n'
+        '[[counters]]\nid = "1"\nname = "Loket"\nservices = ["A"]\n',
+        encoding="utf-8",
+    )
+    small = tmp_path / "dorp.db"
+    assert main(["--db", str(small), "init", "--config", str(config)]) == 0
+    assert capsys.readouterr().out == f"Dorp: 1 service, 1 counter, database {small}\n"
+
+
+@pytest.mark.parametrize(("names", "erased"), [(1, "1 appointment"), (2, "2 appointments")])
+def test_purge_counts_the_names_it_erased(loket, clock, names, erased):
+    for n in range(names):
+        loket("appointments", "add", "A", "--at", f"10:0{n}", "--name", "Piet")
+    clock.advance(days=40)
+    assert loket("purge") == (0, f"erased the names of {erased} older than 30 days\n", "")
+
+
+def test_purge_after_one_day_says_day(tmp_path, clock, capsys):
+    config = tmp_path / "office.toml"
+    config.write_text(
+        default_config_text().replace("retention_days = 30", "retention_days = 1"),
+        encoding="utf-8",
+    )
+    db = str(tmp_path / "short.db")
+    assert main(["--db", db, "init", "--config", str(config)], clock=clock) == 0
+    clock.advance(days=3)
+    capsys.readouterr()
+    assert main(["--db", db, "purge"], clock=clock) == 0
+    assert capsys.readouterr().out == "erased the names of 0 appointments older than 1 day\n"

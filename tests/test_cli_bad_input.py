@@ -168,6 +168,10 @@ WORDS = st.sampled_from(
         "--calls",
         "--csv",
         "--png",
+        "--images",
+        "--format",
+        "svg",
+        "9:05",
         "--from",
         "--to",
         "--service",
@@ -208,7 +212,8 @@ WORDS = st.sampled_from(
 COMMANDS = st.sampled_from(
     [[], ["status", "--calls"], ["stats", "--csv"], ["stats", "--date"], ["ticket"], ["call"],
      ["appointments", "add", "A", "--at"], ["appointments", "add", "A", "--date"],
-     ["appointments", "import"], ["appointments", "qr"], ["init", "--config"], ["checkin"]]
+     ["appointments", "import"], ["appointments", "qr"], ["init", "--config"], ["checkin"],
+     ["appointments", "export", "--csv"], ["appointments", "export", "--images"]]
 )  # fmt: skip
 
 
@@ -263,15 +268,30 @@ def test_a_time_the_spring_clocks_skip_is_refused(loket):
 
 def test_a_time_the_autumn_clocks_pass_twice_is_the_first_one(loket):
     booked = json.loads(
-        loket("appointments", "add", "A", "--at", "02:30", "--date", "2026-10-25", "--json")[1]
+        loket("appointments", "add", "A", "--at", "2:30", "--date", "2027-10-31", "--json")[1]
     )
-    assert booked["at"] == "2026-10-25T00:30:00+00:00"  # 02:30 summer time (UTC+2)
+    assert booked["at"] == "2027-10-31T00:30:00+00:00"  # 02:30 summer time (UTC+2)
 
 
 def test_a_time_with_its_own_offset_is_that_moment(loket):
-    code, out, err = loket("appointments", "add", "A", "--at", "10:30+05:00", "--json")
+    code, out, err = loket("appointments", "add", "A", "--at", "14:30+05:00", "--json")
     assert (code, err) == (0, "")
-    assert json.loads(out)["at"] == "2026-12-01T05:30:00+00:00"  # 06:30 in Brussels
+    assert json.loads(out)["at"] == "2026-12-01T09:30:00+00:00"  # 10:30 in Brussels
+
+
+@pytest.mark.parametrize("typed", ["9:5", "24:00", "9.05", "9u05", "905", "", "9:05 pm", "nu"])
+def test_a_time_that_is_not_a_time_is_one_sentence(loket, typed):
+    assert loket("appointments", "add", "A", "--at", typed) == (
+        1,
+        "",
+        f"loket: --at {typed!r} is not a time like 9:05 or 10:30\n",
+    )
+
+
+def test_a_past_time_with_its_own_offset_is_refused_in_office_time(loket):
+    code, out, err = loket("appointments", "add", "A", "--at", "10:30+05:00")
+    assert (code, out) == (1, "")
+    assert err.startswith("loket: 2026-12-01 06:30 is in the past (it is now 2026-12-01 09:00)")
 
 
 def test_the_python_api_refuses_a_naive_datetime(office):
@@ -316,7 +336,8 @@ def test_a_damaged_database_schema_is_one_sentence(loket, db_path):
         raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     raw.close()
     data = db_path.read_bytes()
-    at = data.index(b"REFERENCES tickets") + 2
+    # In the counters table, where a constraint must follow UNIQUE: SQLite quotes the bad word.
+    at = data.index(b"UNIQUE REFERENCES tickets") + len("UNIQUE RE")
     db_path.write_bytes(data[:at] + b"\xff" + data[at + 1 :])
     code, out, err = loket("status")
     assert (code, out) == (1, "")

@@ -1,7 +1,7 @@
 """A clerk imports the booking system's appointments: iCalendar or CSV, all or nothing."""
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from loket.config import default_config_text, load_config
 from loket.errors import ImportRefused
-from loket.imports import ImportPlan, Row, read_appointments
+from loket.imports import ImportPlan, Row, read_appointments, started_before
 
 SAMPLES = Path(__file__).parent / "samples" / "ical"
 DATA = Path(__file__).parent.parent / "data"
@@ -368,6 +368,25 @@ def test_csv_seconds_written_by_excel_are_accepted(tmp_path):
     assert plan.rows[0].starts_at == utc(2026, 12, 7, 8, 0)
 
 
+@pytest.mark.parametrize("typed", ["8:45", "08:45"])
+def test_csv_hours_with_one_digit_or_two_are_read_alike(tmp_path, typed):
+    plan = read_csv(tmp_path, f"date;time;service\n2026-12-07;{typed};A\n")
+    assert plan.rows[0].starts_at == utc(2026, 12, 7, 7, 45)
+
+
+def test_past_booked_rows_are_found_for_a_warning_but_not_cancellations(tmp_path):
+    plan = read_csv(
+        tmp_path,
+        "date;time;service;status\n2026-12-07;9:00;A;\n2026-12-07;8:59;A;\n"
+        "2026-12-07;8:00;A;cancelled\n2026-12-06;16:00;B;booked\n",
+    )
+    nine_in_brussels = utc(2026, 12, 7, 8, 0)
+    assert [row.where for row in started_before(plan.rows, nine_in_brussels)] == [
+        "line 3",
+        "line 5",
+    ]
+
+
 def test_csv_without_a_time_column_is_refused_naming_the_header(tmp_path):
     message = refused(read_csv, tmp_path, "date;service\n2026-12-07;A\n")
     assert message.startswith("export.csv line 1: the header has no time column")
@@ -382,14 +401,14 @@ def test_csv_with_a_column_twice_is_refused(tmp_path):
     ("line", "problem"),
     [
         ("07/12/2026;09:00;A", "line 3: date '07/12/2026' is not written as YYYY-MM-DD"),
-        ("2026-12-07;9u30;A", "line 3: time '9u30' is not written as HH:MM"),
+        ("2026-12-07;9u30;A", "line 3: time '9u30' is not written as H:MM or HH:MM"),
         ("2026-02-30;09:00;A", "line 3: 2026-02-30 09:00 is not a real date and time"),
         ("2026-12-07;25:00;A", "line 3: 2026-12-07 25:00 is not a real date and time"),
         ("2026-12-07;09:00;Z", "line 3: unknown service 'Z'"),
         ("2026-12-07;09:00;;Koffie", "line 3: no service matches category 'Koffie'"),
         ("2026-12-07;09:00;;", "line 3: no service or category given"),
         ("2026-12-07;09:00;A;;maybe", "line 3: status 'maybe' is not 'booked' or 'cancelled'"),
-        ("2026-12-07", "line 3: time '' is not written as HH:MM"),
+        ("2026-12-07", "line 3: time '' is not written as H:MM or HH:MM"),
     ],
 )
 def test_a_bad_csv_line_is_refused_naming_its_spreadsheet_line(tmp_path, line, problem):
@@ -621,8 +640,9 @@ def test_the_same_row_twice_in_one_file_without_uid_is_refused(tmp_path):
 
 
 def large_export(path: Path, rows: int) -> Path:
+    year = date.today().year + 1  # in the future, so that the import warns of no past rows
     lines = ["uid;date;time;service;name"]
-    lines += [f"bulk-{i};2026-12-{7 + i // 5000:02d};{8 + i % 9:02d}:{i % 60:02d};A;Naam {i}"
+    lines += [f"bulk-{i};{year}-12-{7 + i // 5000:02d};{8 + i % 9:02d}:{i % 60:02d};A;Naam {i}"
               for i in range(rows)]  # fmt: skip
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
