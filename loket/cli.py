@@ -216,6 +216,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--from", dest="first", metavar="DAY", type=_day, help="first day of a period")
     sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of a period")
     sub.add_argument("--csv", metavar="FILE", help="also write the figures as CSV")
+    sub = command("report", cmd_report, "a page of charts for the manager (HTML, works offline)")
+    sub.add_argument("--from", dest="first", metavar="DAY", type=_day, required=True)
+    sub.add_argument("--to", dest="last", metavar="DAY", type=_day, required=True)
+    sub.add_argument("--html", metavar="FILE", required=True, help="the page to write")
     command("purge", cmd_purge, "erase personal data older than retention_days")
     sub = command("backup", cmd_backup, "copy the whole office to a new file, while it runs")
     sub.add_argument("file", help="the backup file to write (must not exist yet)")
@@ -699,6 +703,41 @@ def cmd_stats(args) -> None:
     console = _console()
     console.print(f"{for_rich(office.name)}: {first}" + (f" to {last}" if last != first else ""))
     stats.render(report, office, console)
+
+
+def cmd_report(args) -> int:
+    """Bad input (dates, path, an empty period) is refused with exit 2 and no file written."""
+    first, last, path = args.first, args.last, args.html
+    folder = os.path.dirname(os.path.abspath(path))
+    if last < first:
+        problem = f"--to {last} is before --from {first}"
+    elif not os.path.isdir(folder):
+        problem = f"cannot write {path}: there is no folder {folder}"
+    elif os.path.isdir(path):
+        problem = f"{path} is a folder: name the HTML file to write"
+    else:
+        with _engine(args) as engine:
+            tickets = engine.tickets_between(first, last)
+            office = engine.office
+        problem = "" if tickets else f"no tickets from {first} to {last}: nothing to report"
+    if problem:
+        print(f"loket: {printable(problem)}", file=sys.stderr)
+        return EXIT_USAGE
+    from loket import report  # matplotlib: only this command pays for it
+
+    try:
+        report.write_html(path, tickets, office, first, last)
+    except OSError as error:
+        print(f"loket: cannot write {printable(path)}: {error.strerror or error}", file=sys.stderr)
+        return EXIT_USAGE
+    data = {
+        "html": path,
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "tickets": len(tickets),
+    }
+    _emit(args, data, f"wrote {printable(path)}: {len(tickets)} tickets from {first} to {last}")
+    return 0
 
 
 def cmd_backup(args) -> None:

@@ -7,6 +7,7 @@ import math
 import statistics
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from loket.config import Office
@@ -85,6 +86,23 @@ def compute(tickets: list[Ticket], office: Office) -> Report:
         per_hour={key: figures(group, target) for key, group in by_hour.items()},
         arrivals_per_hour={hour: len(group) for hour, group in by_hour.items()},
     )
+
+
+def per_day(tickets: list[Ticket], office: Office) -> dict[date, Figures]:
+    """Figures per service day, in date order."""
+    days = _group(tickets, lambda t: date.fromisoformat(t.service_day), [])
+    return {day: figures(group, office.target_wait_minutes) for day, group in days.items()}
+
+
+def per_weekday_hour(tickets: list[Ticket], office: Office) -> dict[tuple[int, int], Figures]:
+    """Figures per (weekday, local hour of arrival); Monday is 0."""
+
+    def weekday_hour(ticket: Ticket) -> tuple[int, int]:
+        local = ticket.arrived_at.astimezone(office.timezone)
+        return local.weekday(), local.hour
+
+    cells = _group(tickets, weekday_hour, [])
+    return {cell: figures(group, office.target_wait_minutes) for cell, group in cells.items()}
 
 
 def figures(tickets: list[Ticket], target_wait_minutes: int) -> Figures:

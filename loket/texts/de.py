@@ -19,6 +19,23 @@ DAY_FORMAT = "{weekday}, {day}. {month}"
 
 TEXTS: dict[str, str] = {
     "language_name": "Deutsch",
+    "report_title": "Schalterbericht",
+    "report_issued": {"one": "{count} Ticket ausgegeben", "other": "{count} Tickets ausgegeben"},
+    "report_served": {"one": "{count} Besucher bedient", "other": "{count} Besucher bedient"},
+    "report_no_shows": {
+        "one": "{count} Besucher nicht erschienen",
+        "other": "{count} Besucher nicht erschienen",
+    },
+    "report_mean_wait": "durchschnittlich {minutes} Min. gewartet",
+    "report_on_time": "innerhalb von {minutes} Min. aufgerufen",
+    "report_arrivals_title": "Ankünfte pro Stunde, Durchschnitt pro Tag",
+    "report_waits_title": "Durchschnittliche Wartezeit in Minuten, nach Ankunftsstunde",
+    "report_on_time_title": "Innerhalb von {minutes} Min. aufgerufen, pro Tag",
+    "report_service_time_title": "Durchschnittliche Bearbeitungszeit pro Dienst",
+    "report_no_shows_title": "Nicht erschienen, pro Dienst",
+    "report_hour": "Uhrzeit",
+    "report_nothing": "Für diesen Zeitraum gibt es nichts anzuzeigen.",
+    "report_explained": "Wartezeit: vom Ticket bis zum ersten Aufruf. Bearbeitung: vom Aufruf bis zum Abschluss.",
     "welcome": "Willkommen",
     "choose_service": "Tippen Sie auf einen Dienst, um ein Ticket zu ziehen",
     "wait_minutes": "Etwa {minutes} Min. Wartezeit",

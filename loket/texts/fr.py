@@ -21,6 +21,23 @@ FIRST_OF_MONTH = "1er"
 
 TEXTS: dict[str, str] = {
     "language_name": "Français",
+    "report_title": "Rapport des guichets",
+    "report_issued": {"one": "{count} ticket délivré", "other": "{count} tickets délivrés"},
+    "report_served": {"one": "{count} visiteur servi", "other": "{count} visiteurs servis"},
+    "report_no_shows": {
+        "one": "{count} visiteur absent à l'appel",
+        "other": "{count} visiteurs absents à l'appel",
+    },
+    "report_mean_wait": "attente moyenne de {minutes} min",
+    "report_on_time": "appelés dans les {minutes} min",
+    "report_arrivals_title": "Arrivées par heure, moyenne par jour",
+    "report_waits_title": "Attente moyenne en minutes, selon l'heure d'arrivée",
+    "report_on_time_title": "Appelés dans les {minutes} min, par jour",
+    "report_service_time_title": "Durée moyenne de traitement par service",
+    "report_no_shows_title": "Absents à l'appel, par service",
+    "report_hour": "heure",
+    "report_nothing": "Rien à afficher pour cette période.",
+    "report_explained": "Attente : du ticket au premier appel. Traitement : de l'appel à la fin du passage.",
     "welcome": "Bienvenue",
     "choose_service": "Touchez un service pour prendre un ticket",
     "wait_minutes": "Environ {minutes} min d'attente",

@@ -19,6 +19,23 @@ DAY_FORMAT = "{weekday} {day} {month}"
 
 TEXTS: dict[str, str] = {
     "language_name": "Nederlands",
+    "report_title": "Loketrapport",
+    "report_issued": {"one": "{count} ticket uitgegeven", "other": "{count} tickets uitgegeven"},
+    "report_served": {"one": "{count} bezoeker geholpen", "other": "{count} bezoekers geholpen"},
+    "report_no_shows": {
+        "one": "{count} bezoeker niet opgedaagd",
+        "other": "{count} bezoekers niet opgedaagd",
+    },
+    "report_mean_wait": "gemiddeld {minutes} min gewacht",
+    "report_on_time": "opgeroepen binnen {minutes} min",
+    "report_arrivals_title": "Aankomsten per uur, gemiddeld per dag",
+    "report_waits_title": "Gemiddelde wachttijd in minuten, per uur van aankomst",
+    "report_on_time_title": "Opgeroepen binnen {minutes} min, per dag",
+    "report_service_time_title": "Gemiddelde behandelingstijd per dienst",
+    "report_no_shows_title": "Niet opgedaagd, per dienst",
+    "report_hour": "uur",
+    "report_nothing": "Niets te tonen voor deze periode.",
+    "report_explained": "Wachttijd: van ticket tot eerste oproep. Behandelingstijd: van oproep tot afgehandeld.",
     "welcome": "Welkom",
     "choose_service": "Raak een dienst aan om een ticket te nemen",
     "wait_minutes": "Ongeveer {minutes} min wachten",
