@@ -372,7 +372,8 @@ class Engine:
         with self._changing(now):
             if self._limit_reached(svc, now):
                 raise Refused(
-                    f"service {svc.code} has reached its daily limit of {svc.daily_limit} tickets"
+                    f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
+                    + ("ticket" if svc.daily_limit == 1 else "tickets")
                 )
             ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
             # Inside the transaction: a ticket that committed always reaches the visitor
@@ -906,7 +907,7 @@ class Engine:
         """The appointment whose booking-system UID the code is, or holds (its own QR's URL)."""
         for candidate in codes.uid_candidates(code):
             found = self.store.appointment_by("uid", candidate)
-            if found is not None:
+            if found is not None and found.booking_uid is not None:
                 return found
         return None
 
@@ -942,7 +943,7 @@ class Engine:
         records = [
             (
                 row.uid
-                or "row-"
+                or "row-"  # loket.model.INTERNAL_UID
                 + hmac.new(secret, row.natural_key.encode(), hashlib.sha256).hexdigest()[:32],
                 row.service,
                 to_text(row.starts_at),

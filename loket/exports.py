@@ -25,8 +25,6 @@ CSV_COLUMNS = ("uid", "reference", "service", "starts_at", "qr_payload", "image"
 FORMATS = ("png", "svg")
 # A uid is a file name only if it cannot climb out of the folder or upset a file system.
 SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}")
-# What the engine stores as uid for a CSV row without one: Loket's own key, not the booking system's.
-INTERNAL_UID = re.compile(r"row-[0-9a-f]{32}")
 # Mail clients may show images on a dark background: 4 light modules around the code, as the
 # QR standard asks, instead of the 2 that suffice on a kiosk screen.
 MARGIN = 4
@@ -35,8 +33,7 @@ PIXELS_PER_MODULE = 8
 
 def booked_uid(appointment: Appointment) -> str:
     """The booking system's uid, or "" for a booking made in Loket or a CSV row without one."""
-    uid = appointment.uid or ""
-    return "" if INTERNAL_UID.fullmatch(uid) else uid
+    return appointment.booking_uid or ""
 
 
 def image_names(appointments: list[Appointment], image_format: str) -> dict[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 
@@ -74,6 +75,10 @@ class Receipt:
         }
 
 
+# The uid the engine gives an imported CSV row without one: "row-" + 32 hex of an HMAC.
+INTERNAL_UID = re.compile(r"row-[0-9a-f]{32}")
+
+
 @dataclass(frozen=True)
 class Appointment:
     """A booked visit. `name` is personal data: never shown on a ticket or a screen."""
@@ -97,6 +102,13 @@ class Appointment:
     @property
     def checked_in(self) -> bool:
         return self.ticket_id is not None
+
+    @property
+    def booking_uid(self) -> str | None:
+        """The booking system's own uid; None for Loket's key of a CSV row that had none."""
+        if self.uid is None or INTERNAL_UID.fullmatch(self.uid):
+            return None
+        return self.uid
 
     def to_dict(self) -> dict:
         data = _jsonable(asdict(self))

@@ -226,3 +226,14 @@ def test_a_number_near_a_booking_uid_is_not_recognised(uid_office):
     for code in ("bk-2026-100", "bk-2026-10011", "https://x.example/bk-2026-100", ""):
         assert uid_office.check_in(code).outcome == "not_recognised"
     assert uid_office.waiting_counts()["B"] == 0
+
+
+def test_loket_s_own_key_of_a_csv_row_without_uid_is_no_check_in_code(uid_office, clock):
+    from loket.imports import Row
+
+    row = Row("line 2", None, "A", clock.now + timedelta(minutes=5), "Jan", False)
+    uid_office.import_appointments([row])
+    (imported,) = [a for a in uid_office.appointments() if a.uid != "bk-2026-1001"]
+    assert imported.uid.startswith("row-") and imported.booking_uid is None
+    assert uid_office.check_in(imported.uid).outcome == "not_recognised"
+    assert uid_office.check_in(imported.reference).outcome == "accepted"
