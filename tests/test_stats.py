@@ -276,3 +276,31 @@ def test_loket_stats_piped_names_every_row(engine, columns):
     )
     assert done.returncode == 0, done.stderr
     assert_every_group_named(done.stdout, int(columns))
+
+
+def test_per_day_groups_by_service_day(engine):
+    engine.at(0)  # Tuesday
+    engine.issue_ticket("A")
+    engine.issue_ticket("B")
+    engine.at(15 * 60 + 30)  # 23:30 UTC is already Wednesday in Brussels
+    engine.issue_ticket("A")
+    days = stats.per_day(report_tickets(engine), engine.office)
+    assert list(days) == [DAY, DAY + timedelta(days=1)]
+    assert [f.issued for f in days.values()] == [2, 1]
+
+
+def test_per_weekday_hour_uses_local_time(engine):
+    engine.at(59)  # Tuesday 09:59 in Brussels
+    engine.issue_ticket("A")
+    engine.at(15 * 60 + 30)  # 23:30 UTC is already Wednesday 00:30 in Brussels
+    engine.issue_ticket("A")
+    engine.at(15 * 60 + 40)
+    engine.call_next("1")
+    cells = stats.per_weekday_hour(report_tickets(engine), engine.office)
+    assert set(cells) == {(1, 9), (2, 0)}
+    assert cells[2, 0].mean_wait_minutes == 10
+    assert cells[1, 9].mean_wait_minutes is None  # the 09:59 visitor was expired, never called
+
+
+def report_tickets(engine):
+    return engine.tickets_between(DAY, DAY + timedelta(days=1))
