@@ -66,6 +66,14 @@ def test_daily_limit_refuses_the_ticket_after_the_last_one(office):
     assert [s.limit_reached for s in office.services() if s.code == "C"] == [True]
 
 
+def test_a_daily_limit_of_one_says_ticket(tmp_path, clock):
+    config = default_config_text().replace("daily_limit = 40", "daily_limit = 1")
+    with Engine(tmp_path / "one.db", clock=clock, config_text=config) as engine:
+        engine.issue_ticket("C")
+        with pytest.raises(Refused, match="daily limit of 1 ticket$"):
+            engine.issue_ticket("C")
+
+
 def test_closed_service_says_when_it_opens(tmp_path, clock):
     config = default_config_text().replace(
         "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
