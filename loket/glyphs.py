@@ -48,6 +48,14 @@ _SHAPES = {
     "-": ("...", "...", "###", "...", "..."),
     ">": ("#..", ".#.", "..#", ".#.", "#.."),
     ":": (".", "#", ".", "#", "."),
+    # Punctuation that counter names use ("Loket 1/2", "Balie (ingang)").
+    ".": (".", ".", ".", ".", "#"),
+    ",": ("..", "..", "..", ".#", "#."),
+    "'": ("#", "#", ".", ".", "."),
+    "/": ("....#", "...#.", "..#..", ".#...", "#...."),
+    "(": (".#", "#.", "#.", "#.", ".#"),
+    ")": ("#.", ".#", ".#", ".#", "#."),
+    "+": ("...", ".#.", "###", ".#.", "..."),
 }
 GLYPHS: dict[str, tuple[str, ...]] = {
     char: tuple(row.replace("#", "█").replace(".", " ") for row in rows)
@@ -76,3 +84,20 @@ def can_render(text: str) -> bool:
 def width(text: str) -> int:
     """How many columns render(text) takes."""
     return len(render(text)[0])
+
+
+def scaled(text: str, scale: int) -> list[str]:
+    """render(text) with every cell drawn `scale` columns wide and `scale` rows high."""
+    return ["".join(cell * scale for cell in line) for line in render(text) for _ in range(scale)]
+
+
+_HALVES = {("█", "█"): "█", ("█", " "): "▀", (" ", "█"): "▄", (" ", " "): " "}
+
+
+def halved(text: str) -> list[str]:
+    """render(text) in 3 rows instead of 5: two rows of cells share a row as half blocks."""
+    lines = [*render(text), " " * width(text)]
+    return [
+        "".join(_HALVES[pair] for pair in zip(upper, lower, strict=True))
+        for upper, lower in zip(lines[0::2], lines[1::2], strict=True)
+    ]

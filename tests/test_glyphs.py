@@ -2,9 +2,9 @@ from itertools import combinations
 
 import pytest
 
-from loket.glyphs import GLYPH_HEIGHT, GLYPHS, render, width
+from loket.glyphs import GLYPH_HEIGHT, GLYPHS, halved, render, scaled, width
 
-SUPPORTED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ->:"
+SUPPORTED = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ->:.,'/()+"
 
 
 def test_every_character_renders_as_a_block_of_equal_lines():
@@ -54,3 +54,42 @@ def test_unknown_character_is_named():
         render("Aé")
     with pytest.raises(ValueError, match="'#'"):
         width("#")
+
+
+def test_a_scaled_glyph_draws_every_cell_as_a_square_of_cells():
+    assert scaled("1", 2) == [
+        "    ██    ",
+        "    ██    ",
+        "  ████    ",
+        "  ████    ",
+        "    ██    ",
+        "    ██    ",
+        "    ██    ",
+        "    ██    ",
+        "  ██████  ",
+        "  ██████  ",
+    ]
+    assert scaled("A012", 1) == render("A012")
+    big = scaled("LOKET 1", 4)
+    assert len(big) == 4 * GLYPH_HEIGHT
+    assert {len(line) for line in big} == {4 * width("LOKET 1")}
+
+
+def test_a_halved_glyph_pairs_rows_in_half_blocks():
+    assert halved("A") == [
+        "▄▀▀▀▄",
+        "█▀▀▀█",
+        "▀   ▀",
+    ]
+    assert [len(line) for line in halved("A012 > 3")] == [width("A012 > 3")] * 3
+
+
+def test_counter_names_with_punctuation_have_glyphs():
+    assert render("1/2") == [
+        "  █       █  ███ ",
+        " ██      █  █   █",
+        "  █     █     ██ ",
+        "  █    █     █   ",
+        " ███  █     █████",
+    ]
+    assert render("(A)")[0] == " █  ███  █ "
