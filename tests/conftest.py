@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +13,18 @@ from loket.engine import Engine
 
 # A Tuesday; 09:00 in Brussels (UTC+1 in winter). The demo office is always open.
 MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def pytest_configure(config) -> None:
+    """matplotlib (`loket report`) keeps its font cache in a folder of the run, not in the home.
+
+    Set before collection: a test module that imports loket.report loads matplotlib then.
+    """
+    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="loket-tests-matplotlib-")
+
+
+def pytest_unconfigure(config) -> None:
+    shutil.rmtree(os.environ.pop("MPLCONFIGDIR", ""), ignore_errors=True)
 
 
 class Clock:
