@@ -683,15 +683,16 @@ def cmd_appointment_export(args) -> None:
     _emit(args, data, human)
 
 
-def cmd_stats(args) -> None:
+def cmd_stats(args) -> int | None:
     from loket import stats
 
     with _engine(args) as engine:
         today = engine.local(engine.now()).date()
         first = args.first or args.date or today
         last = args.last or args.date or (today if args.first else first)
-        if last < first:
-            raise LoketError("--to is before --from")
+        if last < first:  # a usage error, as for `loket report`
+            print(f"loket: --to {last} is before --from {first}", file=sys.stderr)
+            return EXIT_USAGE
         report = stats.compute(engine.tickets_between(first, last), engine.office)
         office = engine.office
     if args.csv:

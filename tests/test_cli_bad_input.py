@@ -344,3 +344,14 @@ def test_a_damaged_database_schema_is_one_sentence(loket, db_path):
     assert (
         err == f"loket: {db_path} is damaged (it holds bytes that are not text); restore a backup\n"
     )
+
+
+def test_stats_and_report_call_a_period_ending_before_it_starts_a_usage_error(tmp_path, capsys):
+    db = str(tmp_path / "o.db")
+    assert main(["--db", db, "init"]) == 0
+    capsys.readouterr()
+    period = ["--from", "2026-12-07", "--to", "2026-12-01"]
+    assert main(["--db", db, "stats", *period]) == 2
+    assert capsys.readouterr().err == "loket: --to 2026-12-01 is before --from 2026-12-07\n"
+    assert main(["--db", db, "report", *period, "--html", str(tmp_path / "r.html")]) == 2
+    assert "is before --from" in capsys.readouterr().err
