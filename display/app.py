@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import logging
+import textwrap
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass
-from itertools import zip_longest
 
 from textual.app import App, ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
 
-from loket import glyphs, texts
+from display import layout
+from display.bigtext import BigText
+from loket import texts
 from loket.announce import Announcer, Speak, SpeechUnavailable, announcement, espeak
 from loket.engine import Engine
 from loket.errors import LoketError, StorageError
 from loket.model import Event, utc_now
-from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
 from tui.watch import ChangeWatcher, Retry
 
@@ -26,8 +27,6 @@ log = logging.getLogger("loket.display")
 CALLS = ("call", "recall")
 RETRY_SECONDS = 1.0
 BATCH = 500  # events read per query while catching up
-EARLIER_GUTTER = 10  # columns between big earlier calls
-NOW_AND_LINES_HEIGHT = 18  # rows the latest call, headings and the bottom lines take
 
 
 @dataclass(frozen=True)
@@ -83,14 +82,12 @@ class DisplayApp(App):
         with Vertical(id="board"):
             with Vertical(id="now"):
                 yield Static("", id="now-label")
-                yield BigNumber(id="now-number")
-                yield BigNumber(id="now-counter")
+                yield BigText(id="now-number")
+                yield BigText(id="now-counter")
                 yield Static("", id="now-text", markup=False)
             yield Static("", id="earlier-label")
             yield Static("", id="earlier", markup=False)
-            with Grid(id="earlier-big"):
-                for _ in range(self.calls.maxlen - 1):
-                    yield BigNumber(classes="earlier")
+            yield Static("", id="earlier-big", markup=False)
             yield Static("", id="waiting", markup=False)
         yield Static("", id="unavailable")
         yield Static("", id="message", markup=False)
@@ -234,64 +231,58 @@ class DisplayApp(App):
 
     def show_calls(self, fresh: bool = False) -> None:
         """The calls and the lines, after any change; `fresh` when a new call came in."""
-        self.show_latest()
-        self.show_earlier()
+        self.show_earlier(self.show_latest())
         self.query_one("#waiting", Static).update(self.waiting_text())
         self.show_clock()
         if fresh:
             self.highlight(self.engine.office.display.highlight_seconds)
 
-    def show_latest(self) -> None:
-        """The latest call as "A012 > LOKET 3" in big glyphs; if narrow, the counter below."""
-        first, second, small = self.latest_lines()
-        self.query_one("#now-number", BigNumber).show(first)
-        counter = self.query_one("#now-counter", BigNumber)
-        counter.show(second)
-        counter.display = bool(second)
+    def show_latest(self) -> layout.Latest | None:
+        """The latest call as big as the screen allows: "A012 > LOKET 3", or the counter below."""
+        plan = self.latest_plan()
+        number = self.query_one("#now-number", BigText)
+        counter = self.query_one("#now-counter", BigText)
+        if plan is None:
+            number.show(())
+            counter.show(())
+            small = self.t("display_no_calls")
+        else:
+            number.show((plan.number,), plan.number_scale, plan.number_rows)
+            counter.show(plan.counter, plan.counter_scale, plan.counter_rows)
+            small = plan.small
+        counter.styles.margin = (counter.scale, 0, 0, 0)  # a blank glyph row above the counter
+        counter.display = bool(counter.lines)
         text = self.query_one("#now-text", Static)
         text.update(small)
         text.display = bool(small)
+        return plan
 
-    def latest_lines(self) -> tuple[str, str, str]:
-        """(first big line, second big line, small text) that fit the screen's width."""
+    def latest_plan(self) -> layout.Latest | None:
+        """How big the latest call fits on this screen; None before the first call."""
         if not self.calls:
-            return "", "", self.t("display_no_calls")
+            return None
         latest = self.calls[0]
-        where = f"{self.t('display_counter').upper()} {latest.counter}"
-        room = self.size.width - 6  # margins, border and padding of the panel
-        if glyphs.can_render(where):
-            if glyphs.width(f"{latest.number} > {where}") <= room:
-                return f"{latest.number} > {where}", "", ""
-            if glyphs.width(where) <= room:
-                return latest.number, where, ""
-        return latest.number, "", f"→ {self.counter_name(latest.counter)}"
+        name = self.counter_name(latest.counter)
+        return layout.latest_on_screen(latest.number, name, *self.size, self.message_rows())
 
-    def show_earlier(self) -> None:
-        """Earlier calls as "A011 > 2" in big glyphs where the screen has room, else as text."""
+    def message_rows(self) -> int:
+        """Rows the message line takes: a long one wraps on a narrow screen."""
+        message = self.engine.office.display.message
+        return len(textwrap.wrap(message, self.size.width - 2)) if message else 0
+
+    def show_earlier(self, latest: layout.Latest | None) -> None:
+        """Earlier calls in glyphs smaller than the latest where all fit, else as a list."""
         earlier = list(self.calls)[1:]
+        names = [layout.big_name(self.counter_name(call.counter)) for call in earlier]
+        big = [f"{call.number} > {name}" for call, name in zip(earlier, names, strict=True)]
+        plan = None
+        if latest is not None and all(names):
+            plan = layout.earlier_on_screen(big, *self.size, latest, self.message_rows())
         self.query_one("#earlier", Static).update(self.earlier_text())
-        big = [f"{call.number} > {call.counter}" for call in earlier]
-        columns = self.big_columns(big)
-        grid = self.query_one("#earlier-big", Grid)
-        grid.display = columns > 0
-        self.query_one("#earlier").display = columns == 0
-        if columns:
-            grid.styles.grid_size_columns = columns
-            grid.styles.grid_columns = str(max(map(glyphs.width, big)) + EARLIER_GUTTER)
-            for widget, text in zip_longest(grid.query(BigNumber), big, fillvalue=""):
-                widget.show(text)
-
-    def big_columns(self, big: list[str]) -> int:
-        """How many big earlier calls fit side by side; 0 when they do not all fit."""
-        if not big or not all(glyphs.can_render(text) for text in big):
-            return 0
-        widest = max(glyphs.width(text) for text in big) + EARLIER_GUTTER
-        columns = min(self.calls.maxlen - 1, (self.size.width - 2) // widest)
-        if columns == 0:
-            return 0
-        rows = -(-len(big) // columns)
-        spare = self.size.height - NOW_AND_LINES_HEIGHT
-        return columns if rows * (glyphs.GLYPH_HEIGHT + 1) <= spare else 0
+        self.query_one("#earlier").display = plan is None
+        drawing = self.query_one("#earlier-big", Static)
+        drawing.update(layout.draw_earlier(big, plan) if plan else "")
+        drawing.display = plan is not None
 
     def earlier_text(self) -> str:
         earlier = list(self.calls)[1:]
@@ -338,8 +329,7 @@ class DisplayApp(App):
     def fit_to_screen(self) -> None:
         """Big glyphs on one line or two, earlier calls big or listed: whatever fits now."""
         if self.engine is not None:
-            self.show_latest()
-            self.show_earlier()
+            self.show_earlier(self.show_latest())
 
     def on_unmount(self) -> None:
         if self.announcer is not None:

@@ -71,10 +71,14 @@ def test_counter_narrow_and_paused(tmp_path, snap_compare):
     assert snap_compare(app, terminal_size=(52, 40), run_before=desk_read)
 
 
-def test_display_on_a_large_screen(busy_office, snap_compare):
+@pytest.mark.parametrize(
+    "size", [(80, 24), (160, 48), (240, 67), (320, 90)], ids=lambda size: f"{size[0]}x{size[1]}"
+)
+def test_display_at_its_sizes(busy_office, snap_compare, size):
+    """The latest call fills at least half the screen, from a small terminal to a 4K TV."""
     path, clock = busy_office
     app = DisplayApp(path, clock=clock, poll_interval=3600)
-    assert snap_compare(app, terminal_size=(160, 48))
+    assert snap_compare(app, terminal_size=size)
 
 
 def test_display_when_the_database_is_unavailable(tmp_path, snap_compare):
