@@ -833,12 +833,10 @@ def cmd_display(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    import tempfile
-
     from loket import demo
 
-    path = args.db or os.path.join(tempfile.mkdtemp(prefix="loket-demo-"), "loket.db")
-    session = demo.start(path, args.session, clock=args.clock)
+    path = args.db or demo.temporary_database()  # removed again when the demo ends
+    session = demo.start(path, args.session, clock=args.clock, remove_folder=args.db is None)
     if args.detach:
         _emit(
             args, {"session": session, "database": path}, f"tmux session {session}, database {path}"

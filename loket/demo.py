@@ -2,6 +2,8 @@
 
 Each pane is a real client of the same database, exactly as in an office; only the
 terminal is shared. The appointments booked for the demo are listed in tmux's status line.
+A demo in a temporary folder of its own removes that folder when its tmux session ends,
+however it ends (Ctrl-b d, kill-session, the tmux server killed).
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
+import time
 from datetime import datetime, timedelta
 
 from loket.engine import Engine
 from loket.errors import LoketError
 from loket.model import utc_now
+
+# How long the folder's remover waits for the apps to exit once their session has ended.
+APPS_EXIT_SECONDS = 10
 
 # Minutes from the next five-minute mark: all within the default 30 minutes early check-in.
 APPOINTMENTS = (("A", 0), ("B", 10), ("D", 20))
@@ -45,8 +52,31 @@ def _next_five_minutes(moment: datetime) -> datetime:
     return moment - timedelta(minutes=moment.minute % 5)
 
 
-def start(path: str, session: str, clock=None) -> str:
-    """Seed the database and start the tmux session with the three apps; returns its name."""
+def temporary_database() -> str:
+    """A database path in a new temporary folder of the demo's own."""
+    return os.path.join(tempfile.mkdtemp(prefix="loket-demo-"), "loket.db")
+
+
+def start(path: str, session: str, clock=None, remove_folder: bool = False) -> str:
+    """Seed the database and start the tmux session with the three apps; returns its name.
+
+    With `remove_folder` the database's folder is the demo's own: removed when the session
+    ends, or at once when the demo cannot start (even on Ctrl+C).
+    """
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        session_id = _start(path, session, clock)
+    except BaseException:
+        if remove_folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if remove_folder:
+        _remove_when_ended(session_id, folder)
+    return session
+
+
+def _start(path: str, session: str, clock) -> str:
+    """Start the demo's tmux session; returns its id, which no later session reuses."""
     tmux = shutil.which("tmux")
     if tmux is None:
         raise LoketError(
@@ -61,9 +91,14 @@ def start(path: str, session: str, clock=None) -> str:
     appointments = seed(path, clock or utc_now)
     folder = os.path.dirname(os.path.abspath(path))
     # COLUMNS and LINES would pin each app to the whole terminal's size, not its pane's.
-    loket = ["env", "-u", "COLUMNS", "-u", "LINES", sys.executable, "-m", "loket", "--db", path]
+    unpinned = ["env", "-u", "COLUMNS", "-u", "LINES"]
+    command = [sys.executable, "-m", "loket", "--db", path]
+    loket = [*unpinned, *command]
+    # python-escpos makes a temporary folder at each start and never removes it: the
+    # kiosk's temporary folders go inside the demo's, removed with it.
+    kiosk = [*unpinned, f"TMPDIR={folder}", *command]
     panes = [
-        [*loket, "kiosk", "--printer", f"file:{folder}/tickets", "--log", f"{folder}/kiosk.log"],
+        [*kiosk, "kiosk", "--printer", f"file:{folder}/tickets", "--log", f"{folder}/kiosk.log"],
         [*loket, "counter", "1", "--log", f"{folder}/counter.log"],
         [*loket, "display", "--log", f"{folder}/display.log"],
     ]
@@ -73,8 +108,8 @@ def start(path: str, session: str, clock=None) -> str:
     if os.environ.get("LOKET_FROZEN_CLOCK"):
         environment += ["-e", f"LOKET_FROZEN_CLOCK={os.environ['LOKET_FROZEN_CLOCK']}"]
     width, height = shutil.get_terminal_size((160, 48))
-    _tmux(tmux, "new-session", "-d", "-s", session, "-x", str(width), "-y", str(height),
-          *environment, shlex.join(panes[0]))  # fmt: skip
+    created = _tmux(tmux, "new-session", "-d", "-P", "-F", "#{session_id}", "-s", session,
+                    "-x", str(width), "-y", str(height), *environment, shlex.join(panes[0]))  # fmt: skip
     window = f"={session}:0"
     try:
         for command in panes[1:]:
@@ -84,10 +119,47 @@ def start(path: str, session: str, clock=None) -> str:
         options = _session_options(appointments, session, os.path.abspath(path))
         for option, value in options.items():
             _tmux(tmux, "set-option", "-t", session, option, value)
-    except LoketError:
+    except BaseException:
         _tmux(tmux, "kill-session", "-t", f"={session}", check=False)
         raise
-    return session
+    return created.stdout.strip()
+
+
+def _remove_when_ended(session_id: str, folder: str) -> None:
+    """Start a process of its own that removes `folder` once the demo's session has ended.
+
+    It outlives `loket demo`, which hands its terminal to tmux, and in a session of its own
+    it is neither interrupted by Ctrl+C nor hung up with the terminal.
+    """
+    subprocess.Popen(
+        [sys.executable, "-m", "loket.demo", session_id, folder],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def remove_after(session_id: str, folder: str, poll_seconds: float = 1) -> None:
+    """Wait until the session has ended and its apps have exited, then remove `folder`."""
+    apps = _tmux("tmux", "list-panes", "-s", "-t", session_id, "-F", "#{pane_pid}", check=False)
+    pids = [int(pid) for pid in apps.stdout.split()]
+    while _tmux("tmux", "has-session", "-t", session_id, check=False).returncode == 0:
+        time.sleep(poll_seconds)
+    deadline = time.monotonic() + APPS_EXIT_SECONDS
+    while any(_running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: still running
+        pass
+    return True
 
 
 def _session_options(appointments: list[str], session: str, path: str) -> dict[str, str]:
@@ -146,3 +218,7 @@ def _tmux(tmux: str, *arguments: str, check: bool = True) -> subprocess.Complete
     if check and result.returncode != 0:
         raise LoketError(f"tmux {arguments[0]} failed: {result.stderr.strip()}")
     return result
+
+
+if __name__ == "__main__":
+    remove_after(*sys.argv[1:3])
