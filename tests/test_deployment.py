@@ -145,7 +145,6 @@ def test_the_console_programs_own_their_terminal_and_come_back_after_a_failure()
         assert values(unit, "Service", "Restart") == ["always"]
 
 
-@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not installed")
 def test_systemd_finds_nothing_wrong_in_the_units(tmp_path):
     """`systemd-analyze verify`, with loket at its path here: it checks the programs exist."""
     for unit in UNITS:
