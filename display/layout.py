@@ -109,8 +109,8 @@ def earlier_on_screen(
 def plan_latest(number: str, name: str, room: int, height: int, goal: int) -> Latest:
     """The biggest drawing of the call within `room` columns and `height` rows.
 
-    Drawings at least `goal` rows high come first, then those with the counter's name in
-    glyphs, then the bigger glyphs, the number's first.
+    The counter's name in glyphs comes first, then the bigger glyphs (the name's, then the
+    number's), then the taller drawing. One that falls short of `goal` rows is stretched.
     """
     options = [
         _stretched(option, goal, height)
@@ -122,7 +122,6 @@ def plan_latest(number: str, name: str, room: int, height: int, goal: int) -> La
     return max(
         options,
         key=lambda o: (
-            o.rows >= goal,
             not o.small,
             o.smaller_scale,
             o.number_scale,
