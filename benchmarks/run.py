@@ -11,8 +11,6 @@
 5. The kiosk: a tap to the ticket on screen, and cold start (kiosk_figures.py).
 6. The display: a counter's call to the display's screen, and memory (display_figures.py).
 7. A kiosk issuing while a 250,000-row appointments import runs (import_figures.py).
-8. The announcements' number words next to num2words and espeak-ng's reading of digits
-   (number_words_figures.py), in a table of their own.
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -35,7 +33,6 @@ from pathlib import Path
 import display_figures  # benchmarks/ is this script's folder
 import import_figures
 import kiosk_figures
-import number_words_figures
 import scale_figures
 from timing import process_times
 
@@ -59,7 +56,6 @@ if QUICK:
     scale_figures.SIZES, scale_figures.SAMPLES = (1_000, 10_000), 60
     kiosk_figures.TAPS, kiosk_figures.COLD_STARTS = 10, 3
     display_figures.CALLS, display_figures.MEMORY_CALLS = 20, 2_000
-    number_words_figures.SPOKEN = list(range(200))
 
 
 def office_text() -> str:
@@ -539,7 +535,6 @@ def main() -> None:
     display = display_figures.measure()
     imported = import_figures.measure(IMPORT_ROWS)
     text = report(issuance, small, large, checkpoint, scale, startup, kiosk, display, imported)
-    text += "\n" + number_words_figures.report(number_words_figures.measure())
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)

@@ -34,16 +34,15 @@ class SpeechUnavailable(Exception):
 
 
 def announcement(number: str, counter: str, language: str) -> str:
-    """What is said for a call: "Nummer A twaalf, loket drie." for A012 at counter 3."""
+    """What is said for a call: "Nummer A 12, loket 3." for A012 at counter 3.
+
+    Numbers stay digits: espeak-ng reads them better in each voice than words we spell
+    (septante and nonante in Belgian French too); `make bench` of 1 December 2026 compared
+    the phonemes of both for 0..9999 (benchmarks/README.md).
+    """
     match = NUMBER.fullmatch(number)
-    series, digits = (match.group(1), int(match.group(2))) if match else ("", None)
-    return texts.text(
-        language,
-        "announce_call",
-        series=series,
-        number=number if digits is None else texts.number_words(language, digits),
-        counter=texts.number_words(language, int(counter)) if counter.isdigit() else counter,
-    )
+    series, digits = (match.group(1), str(int(match.group(2)))) if match else ("", number)
+    return texts.text(language, "announce_call", series=series, number=digits, counter=counter)
 
 
 def speech_markup(sentence: str) -> str:

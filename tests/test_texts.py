@@ -42,11 +42,6 @@ def test_missing_reports_a_text_only_one_language_has(monkeypatch):
     assert missing() == ["nl:extra", "fr:extra", "en:extra"]
 
 
-def test_missing_reports_a_language_that_cannot_say_numbers(monkeypatch):
-    monkeypatch.delattr(texts.fr, "number_words")
-    assert missing() == ["fr:number_words"]
-
-
 def test_missing_reports_a_wrong_placeholder(monkeypatch):
     monkeypatch.setitem(texts.fr.TEXTS, "position", "Place : {place}")
     assert missing() == ["fr:position"]

@@ -85,16 +85,11 @@ def _forms_right(value: str | dict[str, str], english: str | dict[str, str]) -> 
 
 
 def missing() -> list[str]:
-    """Every "lang:key" that is absent, or whose placeholders differ from the English text.
-
-    "lang:number_words" means that language cannot say a number aloud.
-    """
+    """Every "lang:key" that is absent, or whose placeholders differ from the English text."""
     keys = set().union(*(_catalogue(lang).TEXTS for lang in LANGUAGES))
     english = en.TEXTS
     problems = []
     for lang in LANGUAGES:
-        if not callable(getattr(_catalogue(lang), "number_words", None)):
-            problems.append(f"{lang}:number_words")  # the display's voice needs it
         texts = _catalogue(lang).TEXTS
         for key in sorted(keys):
             absent = key not in texts
@@ -108,8 +103,3 @@ def missing() -> list[str]:
             ):
                 problems.append(f"{lang}:{key}")
     return problems
-
-
-def number_words(language: str, number: int) -> str:
-    """A number as said aloud in `language`, e.g. 12 -> "twaalf"."""
-    return _catalogue(language).number_words(number)
