@@ -72,8 +72,7 @@ def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
     if parse_spec(spec) == ("none",):
         return None
     # python-escpos loads its printer database on import (~1 s here): only with a printer.
-    from escpos.capabilities import get_profile
-
+    get_profile = _escpos_capabilities().get_profile
     try:
         get_profile(profile)
     except KeyError:
@@ -81,8 +80,39 @@ def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
     return TicketPrinter(spec, profile)
 
 
+def _escpos_capabilities():
+    """python-escpos's printer database, imported without leaving a folder in /tmp behind.
+
+    On import it pickles the database into ESCPOS_CAPABILITIES_PICKLE_DIR, and calls
+    mkdtemp() for the default even when that is set: a kiosk restarted daily would leave
+    a folder a day. The pickle goes to the user's cache (reused, so later starts are
+    faster), and the stray folder is made inside one that is removed at once.
+    """
+    import sys
+
+    if "escpos.capabilities" in sys.modules:
+        return sys.modules["escpos.capabilities"]
+    import os
+    import tempfile
+
+    import platformdirs
+
+    if "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ:
+        cache = Path(platformdirs.user_cache_dir("loket", appauthor=False)) / "escpos"
+        cache.mkdir(parents=True, exist_ok=True)
+        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache)
+    with tempfile.TemporaryDirectory(prefix="loket-escpos-") as scratch:
+        before, tempfile.tempdir = tempfile.tempdir, scratch
+        try:
+            import escpos.capabilities
+        finally:
+            tempfile.tempdir = before
+    return escpos.capabilities
+
+
 def ticket_bytes(ticket: PrintedTicket, profile: str = "default") -> bytes:
     """The ESC/POS bytes of one ticket, exactly as sent to the printer."""
+    _escpos_capabilities()
     from escpos.printer import Dummy
 
     p = Dummy(profile=profile)
@@ -162,11 +192,13 @@ class TicketPrinter:
         ticket_preview(ticket).save(stem.with_suffix(".png"), format="PNG")
 
     def _send_network(self, data: bytes, ticket: PrintedTicket) -> None:
+        _escpos_capabilities()
         from escpos.printer import Network
 
         self._send_device(Network(self.parts[1], int(self.parts[2]), timeout=10), data)
 
     def _send_usb(self, data: bytes, ticket: PrintedTicket) -> None:
+        _escpos_capabilities()
         from escpos.printer import Usb
 
         # Usb() without pyusb even fails in its __del__, so check before making one

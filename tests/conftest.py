@@ -15,16 +15,20 @@ from loket.engine import Engine
 MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
-def pytest_configure(config) -> None:
-    """matplotlib (`loket report`) keeps its font cache in a folder of the run, not in the home.
+# Libraries that keep a cache in the home folder keep it in a folder of the test run instead:
+# matplotlib (`loket report`) and python-escpos (the printers).
+CACHES = ("MPLCONFIGDIR", "ESCPOS_CAPABILITIES_PICKLE_DIR")
 
-    Set before collection: a test module that imports loket.report loads matplotlib then.
-    """
-    os.environ["MPLCONFIGDIR"] = tempfile.mkdtemp(prefix="loket-tests-matplotlib-")
+
+def pytest_configure(config) -> None:
+    """Set before collection: a test module that imports loket.report loads matplotlib then."""
+    for variable in CACHES:
+        os.environ[variable] = tempfile.mkdtemp(prefix=f"loket-tests-{variable.lower()}-")
 
 
 def pytest_unconfigure(config) -> None:
-    shutil.rmtree(os.environ.pop("MPLCONFIGDIR", ""), ignore_errors=True)
+    for variable in CACHES:
+        shutil.rmtree(os.environ.pop(variable, ""), ignore_errors=True)
 
 
 class Clock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
 import socket
@@ -270,3 +271,23 @@ def test_an_unknown_printer_profile_is_refused_by_name(tmp_path):
 
 def test_no_printer_needs_no_profile():
     assert open_printer("none", profile="TM-NOPE") is None
+
+
+def test_loading_the_printer_database_leaves_no_folder_in_the_temporary_folder(tmp_path):
+    """python-escpos makes a temporary folder on every import; a daily kiosk start must not."""
+    import subprocess
+    import sys
+
+    scratch, home = tmp_path / "tmp", tmp_path / "home"
+    scratch.mkdir()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"},
+        "TMPDIR": str(scratch),
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    load = "from loket.printing import open_printer; open_printer('file:x')"
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", load], env=env, check=True, timeout=60)
+    assert list(scratch.iterdir()) == []
+    assert len(list((home / ".cache" / "loket" / "escpos").glob("*.pickle"))) == 1
