@@ -38,8 +38,11 @@ bench: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/loket demo
 
+# A throwaway office; its folder (database and printed tickets) goes when the kiosk ends.
 kiosk: $(STAMP)
-	db="$$(mktemp -d)/loket.db" && $(BIN)/loket --db "$$db" init && $(BIN)/loket --db "$$db" kiosk --printer "file:$${TMPDIR:-/tmp}/loket-tickets"
+	dir="$$(mktemp -d)" && trap 'rm -rf "$$dir"' EXIT && \
+	$(BIN)/loket --db "$$dir/loket.db" init && \
+	$(BIN)/loket --db "$$dir/loket.db" kiosk --printer "file:$$dir/tickets"
 
 tour: $(STAMP)
 	$(BIN)/python -m loket.tour
