@@ -16,6 +16,7 @@ from loket import texts
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import StorageError
+from tests.conftest import clerks_at
 
 SIZE = (100, 32)
 
@@ -41,12 +42,13 @@ async def button_box(pilot, key: str) -> None:
 
 @pytest.fixture
 def make_kiosk(db_path, clock):
-    """A kiosk on a fresh demo office; `config` replaces the office config first."""
+    """A kiosk on a fresh demo office, a clerk at every counter; `config` replaces the office first."""
 
     def make(config: str | None = None, **kwargs) -> KioskApp:
         with Engine(db_path, clock=clock) as engine:
             if config:
                 engine.init(config)
+            clerks_at(engine, *engine.office.counters)
         return KioskApp(str(db_path), clock=clock, cursor_blink=False, **kwargs)
 
     return make
