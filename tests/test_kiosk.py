@@ -26,6 +26,11 @@ def screen_text(app) -> str:
     return "\n".join(str(widget.render()) for widget in app.screen.query("Static, Button"))
 
 
+def shown_lines(app) -> list[str]:
+    """The screen as the visitor sees it, line by line: what overflowed a widget is not there."""
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
 async def settle(pilot) -> None:
     """Let the kiosk's database work finish and its result reach the screen."""
     await pilot.pause()
@@ -750,3 +755,84 @@ async def test_a_ticket_closes_its_engine_without_a_disk_sync(make_kiosk, reques
         await settle(pilot)
         assert app.screen.query_one("#number").text == "A001"
         assert closed == [False]  # the long-lived engine checkpoints, when the kiosk closes
+
+
+# what the visitor types, as it is shown
+
+
+async def test_a_reference_typed_on_a_keyboard_is_shown_in_capitals_with_its_dash(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        field = app.screen.query_one("#reference")
+        shown = []
+        for key in "7kqm3xtb":
+            await pilot.press(key)
+            shown.append(field.value)
+        assert shown == [
+            "7",
+            "7K",
+            "7KQ",
+            "7KQM",
+            "7KQM-3",
+            "7KQM-3X",
+            "7KQM-3XT",
+            "7KQM-3XTB",
+        ]
+        await pilot.pause()
+        assert "7KQM-3XTB" in "\n".join(shown_lines(app))
+        await pilot.press("backspace", "backspace", "backspace")
+        assert field.value == "7KQM-3"
+        await pilot.press("backspace")
+        assert field.value == "7KQM"  # no dash left behind to erase
+        await pilot.press("left", "left", "a")  # typed in the middle: the cursor stays after it
+        assert (field.value, field.cursor_position) == ("7KAQ-M", 3)
+
+
+async def test_a_reference_tapped_on_the_keypad_gets_its_dash_and_erases_cleanly(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        field = app.screen.query_one("#reference")
+        for character in "7KQM3":
+            await pilot.click(f"#key-{character}")
+        assert field.value == "7KQM-3"
+        await pilot.click("#erase")
+        assert field.value == "7KQM"
+        await pilot.click("#erase")
+        assert field.value == "7KQ"
+
+
+async def test_a_reference_typed_in_lower_case_checks_in_from_the_keypad_screen(
+    make_kiosk, office, clock
+):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        await pilot.press(*booking.reference.lower(), "enter")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_a_payload_scanned_into_the_reference_field_is_left_as_scanned(
+    make_kiosk, office, clock
+):
+    booking = booked(office, clock, 5)
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        await pilot.press(*booking.qr_payload)
+        assert app.screen.query_one("#reference").value == booking.qr_payload
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+def test_a_booking_number_that_looks_like_a_reference_is_checked_as_typed():
+    from kiosk.appointment import code_to_check, reference_as_typed
+
+    assert reference_as_typed("234567") == "2345-67"
+    assert code_to_check("2345-67") == "234567"  # the dash was the field's, not the visitor's
+    assert reference_as_typed("bk-2026-0042") == "bk-2026-0042"  # not a reference: as typed
+    assert code_to_check(" bk-2026-0042 ") == "bk-2026-0042"
