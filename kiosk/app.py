@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 import time
 from contextlib import suppress
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ CHECKIN_TEXTS = {
     "already_served": "checkin_served",
     "missed": "checkin_missed",
 }
+PRINTER_DEVICE = "kiosk printer"
+"""The name `loket status` lists a printer fault under."""
 
 
 @dataclass
@@ -61,6 +64,13 @@ class TicketRefused(Message):
 
     service: str
     reason: str
+
+
+@dataclass
+class PrinterChecked(Message):
+    """A ticket went to the printer: `problem` is its fault, or None if it printed."""
+
+    problem: str | None
 
 
 @dataclass
@@ -80,6 +90,8 @@ class KioskApp(App, inherit_bindings=False):
 
     language: reactive[str] = reactive("nl")
     """The visitor's language; back to the office's first language when idle."""
+    printer_fault: reactive[bool] = reactive(False)
+    """The last ticket did not print: staff see a mark in the start screen's corner."""
 
     def __init__(
         self,
@@ -96,6 +108,10 @@ class KioskApp(App, inherit_bindings=False):
         self.clock = clock
         self.printer_spec = printer
         self.printer = None
+        self.printer_lock = threading.Lock()
+        """One ticket at a time reaches the printer, and its state is reported in that order."""
+        self.printer_reported: bool | None = None
+        """The fault state last recorded in the database (None: not yet since start)."""
         self.watch_interval = watch_interval
         self.engine: Engine | None = None
         self.watcher: ChangeWatcher | None = None
@@ -353,13 +369,41 @@ class KioskApp(App, inherit_bindings=False):
         """Print; a fault never loses the ticket: the screen asks to note the number."""
         from loket.printing import PrinterError
 
+        with self.printer_lock:
+            problem = None
+            try:
+                self.printer.print_ticket(self.printed(receipt))
+            except PrinterError as error:
+                log.error(
+                    "printer fault, ticket %s shown on screen only: %s",
+                    receipt.ticket.number,
+                    error,
+                )
+                self.call_from_thread(screen.printer_failed, receipt.ticket.number)
+                problem = str(error)
+            self.post_message(PrinterChecked(problem))
+            self._report_printer(problem)
+
+    def _report_printer(self, problem: str | None) -> None:
+        """Record a new fault, or its end, for `loket status` (in the printing worker)."""
+        fault = problem is not None
+        if fault == self.printer_reported:
+            return
         try:
-            self.printer.print_ticket(self.printed(receipt))
-        except PrinterError as error:
-            log.error(
-                "printer fault, ticket %s shown on screen only: %s", receipt.ticket.number, error
-            )
-            self.call_from_thread(screen.printer_failed, receipt.ticket.number)
+            with operation_engine(self.db_path, self.clock) as engine:
+                engine.report_problem(PRINTER_DEVICE, problem)
+        except Exception as error:  # the next ticket tries again; printing is what matters
+            log.error("printer state not recorded in the database: %s", error)
+        else:
+            self.printer_reported = fault
+
+    def on_printer_checked(self, message: PrinterChecked) -> None:
+        self.printer_fault = message.problem is not None
+
+    def watch_printer_fault(self, fault: bool) -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, StartScreen):
+                screen.show_printer_fault(fault)
 
     def ticket_lines(self, receipt: Receipt) -> dict[str, str]:
         """What a ticket says, in the visitor's language: the same on screen and on paper."""

@@ -24,6 +24,10 @@ class StartScreen(KioskScreen):
         with Horizontal(id="top"):
             # The name is the config's text: `markup=False` shows "[b]" as typed, never as bold.
             yield Static(app.office.name, id="office", markup=False)
+            # For staff, in the office's own language whatever the visitor chose.
+            mark = Static(texts.text(app.office.languages[0], "printer_fault"), id="printer-fault")
+            mark.display = app.printer_fault
+            yield mark
             yield Static(self.clock_text(), id="clock")  # never blank, also after a recompose
         with Horizontal(id="languages"):
             for language in app.office.languages:
@@ -69,6 +73,10 @@ class StartScreen(KioskScreen):
         self.query_one("#clock", Static).update(self.clock_text())
         if now.second == 0 and any(s.open_now for s in self.walk_in_services()) != self.office_open:
             self.refresh(recompose=True)
+
+    def show_printer_fault(self, fault: bool) -> None:
+        """Show or clear the staff's mark that the last ticket did not print."""
+        self.query("#printer-fault").set(display=fault)
 
     def clock_text(self) -> str:
         return f"{self.app.engine.local(self.app.clock()):%H:%M}"

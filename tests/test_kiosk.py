@@ -836,3 +836,52 @@ def test_a_booking_number_that_looks_like_a_reference_is_checked_as_typed():
     assert code_to_check("2345-67") == "234567"  # the dash was the field's, not the visitor's
     assert reference_as_typed("bk-2026-0042") == "bk-2026-0042"  # not a reference: as typed
     assert code_to_check(" bk-2026-0042 ") == "bk-2026-0042"
+
+
+# the printer, for staff
+
+
+async def take_ticket_and_return(pilot) -> None:
+    await button_box(pilot, "1")
+    await pilot.app.workers.wait_for_complete()
+    await settle(pilot)
+    pilot.app.end_visit()
+    await settle(pilot)
+
+
+async def test_a_printer_fault_shows_staff_a_mark_and_the_status_until_a_ticket_prints(
+    make_kiosk, office, tmp_path
+):
+    printer_folder = tmp_path / "printed"
+    printer_folder.write_text("a file where the printer's folder should be")
+    app = make_kiosk(printer=f"file:{printer_folder}")
+    mark = texts.text("nl", "printer_fault")
+    async with app.run_test(size=SIZE) as pilot:
+        assert mark not in "\n".join(shown_lines(app))
+        await button_box(pilot, "1")
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert texts.text("nl", "note_number") in screen_text(app)  # the visitor's part
+        app.end_visit()
+        await settle(pilot)
+        await pilot.click("#language-fr")  # staff read it in the office's language
+        assert mark in "\n".join(shown_lines(app))
+        (problem,) = office.status().problems
+        assert problem.device == "kiosk printer" and str(printer_folder) in problem.problem
+
+        printer_folder.unlink()  # staff fixed the printer
+        await take_ticket_and_return(pilot)
+        assert mark not in "\n".join(shown_lines(app))
+        assert office.status().problems == []
+    assert len(list(printer_folder.glob("*.bin"))) == 1
+
+
+async def test_a_printer_that_keeps_failing_is_reported_once(make_kiosk, office, tmp_path):
+    app = make_kiosk(printer="network:127.0.0.1:9")  # nothing listens on the discard port here
+    async with app.run_test(size=SIZE) as pilot:
+        await take_ticket_and_return(pilot)
+        await take_ticket_and_return(pilot)
+        assert texts.text("nl", "printer_fault") in "\n".join(shown_lines(app))
+    assert len(office.status().problems) == 1
+    reports = office.events_after(0, actions=["problem"])
+    assert len(reports) == 1

@@ -51,6 +51,7 @@ TEXTS: dict[str, str] = {
     "issued_on": "{day} um {time} Uhr",
     "take_ticket": "Bitte nehmen Sie Ihr Ticket.",
     "note_number": "Der Drucker funktioniert nicht. Bitte merken Sie sich Ihre Nummer.",
+    "printer_fault": "! Drucker",
     "watch_screen": "Achten Sie auf den Bildschirm: Wir rufen Ihre Nummer auf.",
     "touch_to_continue": "Tippen Sie auf den Bildschirm, um fortzufahren",
     "priority_title": "Können Sie nicht im Stehen warten?",

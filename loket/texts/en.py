@@ -48,6 +48,7 @@ TEXTS: dict[str, str] = {
     "issued_on": "{day} at {time}",
     "take_ticket": "Please take your ticket.",
     "note_number": "The printer is not working. Please remember your number.",
+    "printer_fault": "! printer",
     "watch_screen": "Watch the screen: we will call your number.",
     "touch_to_continue": "Touch the screen to continue",
     "priority_title": "Do you need to sit while you wait?",

@@ -53,6 +53,7 @@ TEXTS: dict[str, str] = {
     "issued_on": "{day} à {time}",
     "take_ticket": "Veuillez prendre votre ticket.",
     "note_number": "L'imprimante ne fonctionne pas. Retenez bien votre numéro.",
+    "printer_fault": "! imprimante",
     "watch_screen": "Regardez l'écran : nous appellerons votre numéro.",
     "touch_to_continue": "Touchez l'écran pour continuer",
     "priority_title": "Vous ne pouvez pas attendre debout ?",

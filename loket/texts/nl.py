@@ -51,6 +51,7 @@ TEXTS: dict[str, str] = {
     "issued_on": "{day} om {time}",
     "take_ticket": "Neem uw ticket.",
     "note_number": "De printer werkt niet. Onthoud uw nummer.",
+    "printer_fault": "! printer",
     "watch_screen": "Kijk naar het scherm: wij roepen uw nummer af.",
     "touch_to_continue": "Raak het scherm aan om verder te gaan",
     "priority_title": "Kunt u niet rechtstaan terwijl u wacht?",
