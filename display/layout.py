@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from loket import glyphs
 
@@ -88,6 +89,7 @@ class Latest:
         return self.counter_scale if self.counter else self.number_scale
 
 
+@lru_cache(maxsize=16)  # the display asks again on every change, mostly for the same call
 def latest_on_screen(
     number: str, name: str, width: int, height: int, message_rows: int = 1
 ) -> Latest:

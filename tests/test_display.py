@@ -160,9 +160,9 @@ async def test_every_call_and_recall_is_announced_in_order(make_display, office)
         office.recall("1")
         await until(pilot, lambda: len(voice.said) == 3)
     assert voice.said == [
-        "Numéro A un, guichet un.",
-        "Numéro A deux, guichet deux.",
-        "Numéro A un, guichet un.",
+        "Numéro A 1, guichet 1.",
+        "Numéro A 2, guichet 2.",
+        "Numéro A 1, guichet 1.",
     ]
 
 
