@@ -5,15 +5,30 @@ from __future__ import annotations
 from time import monotonic
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Center, Horizontal, Middle, Vertical
 from textual.widgets import Static
 
 from kiosk.base import KioskScreen
-from loket import codes, qr
+from loket import codes, glyphs, qr
 from loket.model import Receipt
-from tui.bignumber import BigNumber
 
 IGNORE_TAPS_SECONDS = 1.5
+# The number grows with the screen up to half its height: the lines under it must still fit.
+NUMBER_SHARE_OF_HEIGHT = 0.5
+
+
+class TicketNumber(Static):
+    """The ticket's number in block glyphs, `scale` times the size of the 5-row font."""
+
+    def __init__(self, **kwargs):
+        super().__init__(markup=False, **kwargs)
+        self.text = ""
+        self.scale = 1
+
+    def show(self, text: str, scale: int | None = None) -> None:
+        """Draw this number (at this scale, else the last one)."""
+        self.text, self.scale = text, scale or self.scale
+        self.update("\n".join(glyphs.scaled(text, self.scale)) if text else "")
 
 
 class TicketScreen(KioskScreen):
@@ -38,10 +53,12 @@ class TicketScreen(KioskScreen):
                 # Plain text: the service name comes from the config and may hold brackets.
                 yield Static(id="message", markup=False)
                 yield Static(id="your-number", markup=False)
-                yield BigNumber(id="number")
+                with Center(id="number-row"):  # align centres a column's widest child only
+                    yield TicketNumber(id="number")
                 for name in ("service", "position", "wait", "issued", "print-state", "continue"):
                     yield Static(id=name, markup=False)
-            yield Static(id="qr", markup=False)
+            with Middle(id="qr-box"):
+                yield Static(id="qr", markup=False)
 
     def show(self, receipt: Receipt, message: str | None = None, printing: bool = False) -> None:
         """Show this ticket (now, or as soon as the screen is built)."""
@@ -59,7 +76,7 @@ class TicketScreen(KioskScreen):
         message = self.query_one("#message", Static)
         message.display = bool(self.message)
         message.update(self.message or "")
-        self.query_one("#number", BigNumber).show(ticket.number)
+        self.query_one("#number", TicketNumber).show(ticket.number)
         lines = {
             **app.ticket_lines(self.receipt),  # the same words the printer gets
             "your-number": app.t("your_number"),
@@ -70,6 +87,34 @@ class TicketScreen(KioskScreen):
         for widget_id, text in lines.items():
             self.query_one(f"#{widget_id}", Static).update(text)
         self.query_one("#print-state").set_class(self.print_failed, "warning")
+        self.call_after_refresh(self._fit_number)
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self._fit_number)
+
+    def _fit_number(self) -> None:
+        """The largest glyphs that leave every other line of the ticket on the screen."""
+        number = self.query_one("#number", TicketNumber)
+        column = self.query_one("#ticket-text")
+        if not number.text or not column.content_size:
+            return
+        taken = sum(
+            widget.outer_size.height + widget.styles.margin.top + widget.styles.margin.bottom
+            for widget in column.children
+            if widget is not number.parent and widget.display
+        )
+        rows = min(
+            column.content_size.height - taken - number.parent.styles.margin.bottom,
+            int(self.size.height * NUMBER_SHARE_OF_HEIGHT),
+        )
+        scale = max(
+            1,
+            min(
+                rows // glyphs.GLYPH_HEIGHT, column.content_size.width // glyphs.width(number.text)
+            ),
+        )
+        if scale != number.scale:
+            number.show(number.text, scale)
 
     def _print_state(self) -> str:
         if self.print_failed:
@@ -77,6 +122,7 @@ class TicketScreen(KioskScreen):
         return "take_ticket" if self.printing else "watch_screen"
 
     def on_screen_resume(self) -> None:
+        self.call_after_refresh(self._fit_number)  # the terminal may have changed size meanwhile
         self.shown_at = monotonic()
         self.timer = self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit)
 

@@ -885,3 +885,56 @@ async def test_a_printer_that_keeps_failing_is_reported_once(make_kiosk, office,
     assert len(office.status().problems) == 1
     reports = office.events_after(0, actions=["problem"])
     assert len(reports) == 1
+
+
+# every size a kiosk or the demo gives it
+
+SIZES = [(49, 46), (80, 24), (100, 30), (120, 40), (150, 40), (160, 48), (240, 67)]
+"""From a third of a 150-column terminal (`loket demo`) to a full-HD touch screen."""
+
+
+def shown_in(app, widget) -> str:
+    """The words a widget shows on screen, its lines joined: a label cut off is not whole here."""
+    region = widget.content_region
+    lines = shown_lines(app)[region.y : region.bottom]
+    return " ".join(" ".join(line[region.x : region.right].split()) for line in lines).strip()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+async def test_every_label_of_the_start_screen_is_whole_at_every_size(make_kiosk, size):
+    app = make_kiosk()
+    async with app.run_test(size=size) as pilot:
+        for language in app.office.languages:
+            await pilot.click(f"#language-{language}")
+            await pilot.pause()
+            screen = app.screen
+            for other in app.office.languages:
+                button = screen.query_one(f"#language-{other}")
+                assert shown_in(app, button) == texts.text(other, "language_name"), size
+            priority = shown_in(app, screen.query_one("#priority"))
+            assert priority.endswith(texts.text(language, "priority_explained")), size
+            assert texts.text(language, "priority_button") in priority, size
+            for code, service in app.office.services.items():
+                if service.walk_in:
+                    label = shown_in(app, screen.query_one(f"#service-{code}"))
+                    assert " ".join(service.name(language).split()) in label, (size, language)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+async def test_the_ticket_number_grows_with_the_screen_centred_above_whole_lines(make_kiosk, size):
+    app = make_kiosk()
+    async with app.run_test(size=size) as pilot:
+        await button_box(pilot, "1")
+        screen = app.screen
+        number = screen.query_one("#number").region
+        column = screen.query_one("#ticket-text").content_region
+        assert abs((number.x - column.x) - (column.right - number.right)) <= 1, size  # centred
+        assert screen.region.contains_region(number)
+        assert not number.overlaps(screen.query_one("#qr").region)
+        if size == (240, 67):
+            assert number.height >= 67 // 3
+        elif size == (49, 46):
+            assert number.height == 5  # one glyph high: the column is only 45 wide
+        for name in ("service", "position", "wait", "print-state", "continue"):
+            widget = screen.query_one(f"#{name}")
+            assert shown_in(app, widget) == " ".join(str(widget.render()).split()), (size, name)

@@ -14,9 +14,10 @@ from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.imports import Row
-from tests.conftest import Clock
+from tests.conftest import Clock, clerks_at
 
-LARGE = (160, 48)
+LARGE = (240, 67)
+"""A full-HD touch screen with a readable terminal font."""
 
 
 @pytest.fixture
@@ -24,14 +25,17 @@ def kiosk(tmp_path):
     """Build a kiosk on a fresh office through one helper with test settings."""
     clock = Clock()
 
-    def make(config: str | None = None, prepare=None) -> KioskApp:
+    def make(config: str | None = None, prepare=None, printer: str = "none") -> KioskApp:
         path = tmp_path / "loket.db"
         with Engine(path, clock=clock) as engine:
             if config:
                 engine.init(config)
+            clerks_at(engine, *engine.office.counters)
             if prepare:
                 prepare(engine, clock)
-        return KioskApp(str(path), clock=clock, cursor_blink=False, watch_interval=3600)
+        return KioskApp(
+            str(path), clock=clock, cursor_blink=False, watch_interval=3600, printer=printer
+        )
 
     return make
 
@@ -88,6 +92,19 @@ def test_ticket_screen(kiosk, snap_compare):
 
 def test_ticket_screen_large(kiosk, snap_compare):
     assert snap_compare(kiosk(), terminal_size=LARGE, run_before=button_box_2)
+
+
+def test_printer_fault_marked_for_staff(kiosk, snap_compare, tmp_path):
+    blocked = tmp_path / "printed"
+    blocked.write_text("a file where the printer's folder should be")
+
+    async def ticket_not_printed(pilot):
+        await button_box_1(pilot)
+        pilot.app.end_visit()
+        await settle(pilot)
+
+    app = kiosk(printer=f"file:{blocked}")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=ticket_not_printed)
 
 
 def test_appointment_keypad(kiosk, snap_compare):
