@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -13,10 +15,20 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
 
-from counter.dialogs import CallNumber, ChooseService
-from loket.engine import Desk, Engine
-from loket.errors import LoketError, Refused, StorageError
-from loket.model import APPOINTMENT, Ticket, utc_now
+from counter.dialogs import (
+    ChooseService,
+    ConfirmQuit,
+    DeskInUseDialog,
+    Outcome,
+    TicketShown,
+    TypeCode,
+    describe_bindings,
+)
+from loket import codes, texts
+from loket.engine import PRESENCE_INTERVAL_SECONDS, CheckIn, Desk, Engine
+from loket.errors import DeskInUse, LoketError, Refused, StorageError
+from loket.model import APPOINTMENT, CALLED, Receipt, Ticket, utc_now
+from loket.texts import text
 from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
 from tui.watch import ChangeWatcher, Retry
@@ -24,20 +36,52 @@ from tui.worker import WAIT_NOTICE_SECONDS, DatabaseFailed, operation_engine
 
 log = logging.getLogger("loket.counter")
 
+# The clerk's actions with their keys, in the order of the buttons.
+ACTION_KEYS = {
+    "next": "n",
+    "recall": "r",
+    "done": "d",
+    "no_show": "x",
+    "transfer": "t",
+    "call_number": "c",
+    "pause": "p",
+    "issue": "i",
+    "check_in": "a",
+}
 # Actions that need a visitor at the counter.
 WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
 RETRY_SECONDS = 2.0
-WAITING = "One moment: another program is using the database. Waiting…"
-# A bug is no lost connection: the clerk reads this, the traceback goes to the log.
-BUG = "Something went wrong; the details are in the log. Retrying…"
-NOBODY_WAITING = "Nobody is waiting."
+# The texts of these two reasons steer `run_action`; the language only words them.
+NOBODY_WAITING = "counter_nobody_waiting"
+BUSY = "counter_busy"
+# A refusal's ticket status, in the clerk's words.
+REFUSED_STATUS = {
+    "done": "counter_refused_served",
+    "no_show": "counter_refused_no_show",
+    "cancelled": "counter_refused_cancelled",
+    "expired": "counter_refused_expired",
+}
+CHECKIN_TEXTS = {
+    "accepted": "counter_checkin_accepted",
+    "already_checked_in": "counter_checkin_already",
+    "cancelled": "counter_checkin_cancelled",
+    "already_served": "counter_checkin_served",
+    "missed": "counter_checkin_missed",
+    "not_recognised": "counter_checkin_not_recognised",
+}
+
+
+class CounterRemoved(Refused):
+    """The office config no longer has this counter."""
 
 
 @dataclass
 class ActionDone(Message):
-    """An action was committed; `text` says what it did."""
+    """An action was committed; `text` says what it did, `then` gets its result."""
 
     text: str
+    result: object = None
+    then: Callable[[object], None] | None = None
 
 
 @dataclass
@@ -56,33 +100,52 @@ class DeskRead(Message):
     news: bool
 
 
+@dataclass
+class DeskOpened(Message):
+    """This app holds the desk now: the counter is open."""
+
+
+@dataclass
+class DeskHeld(Message):
+    """Another screen holds the desk and was heard of lately."""
+
+    held: DeskInUse
+
+
+@dataclass
+class StillHere(Message):
+    """The engine heard that this app is still at its desk."""
+
+
+@dataclass
+class DeskLost(Message):
+    """Another screen took the desk over (or it was left): this one only shows it now."""
+
+
+@dataclass
+class TicketPrinted(Message):
+    """The printer printed the ticket issued at the desk."""
+
+    receipt: Receipt
+
+
+@dataclass
+class PrinterFailed(Message):
+    """The printer did not print the ticket issued at the desk; `reason` says why."""
+
+    receipt: Receipt
+    reason: str
+
+
 class CounterApp(App):
     """The clerk's screen for one counter; every action is a button and a key."""
 
     CSS_PATH = "counter.tcss"
     ENABLE_COMMAND_PALETTE = False
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
-    BINDINGS = [
-        Binding("n", "next", "Next", id="next"),
-        Binding("r", "recall", "Recall", id="recall"),
-        Binding("d", "done", "Done", id="done"),
-        Binding("x", "no_show", "No-show", id="no_show"),
-        Binding("t", "transfer", "Transfer", id="transfer"),
-        Binding("c", "call_number", "Call number", id="call_number"),
-        Binding("p", "pause", "Pause/Resume", id="pause"),
-        Binding("i", "issue", "Ticket for a visitor", id="issue"),
-    ]
-    ACTIONS = frozenset(binding.action for binding in BINDINGS)
-    BUTTONS = [
-        ("next", "Next (n)"),
-        ("recall", "Recall (r)"),
-        ("done", "Done (d)"),
-        ("no_show", "No-show (x)"),
-        ("transfer", "Transfer (t)"),
-        ("call_number", "Call number (c)"),
-        ("pause", "Pause (p)"),
-        ("issue", "Visitor ticket (i)"),
-    ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-wide"), (120, "-very-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    BINDINGS = [Binding(key, action, action, id=action) for action, key in ACTION_KEYS.items()]
+    ACTIONS = frozenset(ACTION_KEYS)
 
     def __init__(
         self,
@@ -91,14 +154,32 @@ class CounterApp(App):
         clock=utc_now,
         watch_interval: float = 0.2,
         tick_interval: float = 1.0,
+        printer: str = "none",
+        presence_interval: float = PRESENCE_INTERVAL_SECONDS,
+        cursor_blink: bool = True,
     ):
-        """`clock` and the intervals are for tests; a counter keeps the defaults."""
+        """`printer` is a loket.printing spec; the clock, intervals and blink are for tests."""
         super().__init__()
+        self.cursor_blink = cursor_blink
         self.db_path = str(db_path)
         self.counter_id = counter
         self.clock = clock
         self.watch_interval = watch_interval
         self.tick_interval = tick_interval
+        self.presence_interval = presence_interval
+        self.session = secrets.token_hex(8)
+        """This app at this desk, for the engine: another app on the same desk has another."""
+        self.holding = False
+        """This app holds the desk: the clerk is here, the counter counts as open."""
+        self.claiming = self.telling = self.leaving = False
+        """Opening the desk, saying we are still there, leaving: each in flight once."""
+        self.lost: str | None = None
+        """Why this screen no longer acts for the desk (another screen took it over)."""
+        self.printer_spec = printer
+        self.printer = None
+        """Opened by the first print, in the printer's worker: python-escpos loads slowly."""
+        self.language = texts.LANGUAGES[0]
+        """The office's first language, once known: the clerk's screen speaks it."""
         self.engine: Engine | None = None
         self.watcher: ChangeWatcher | None = None
         self.desk: Desk | None = None
@@ -117,34 +198,68 @@ class CounterApp(App):
         """None, or whether the read asked for meanwhile was for news from elsewhere."""
         self.reconnected = False
 
+    def t(self, key: str, **fields: object) -> str:
+        """A text in the clerk's language."""
+        return text(self.language, key, **fields)
+
     def compose(self) -> ComposeResult:
         # Names, numbers and refusals from the config or the database are plain text:
         # with markup, a name holding "[/]" would crash the app and "[b]" would turn bold.
         with Horizontal(id="top"):
-            yield Static(f"Counter {self.counter_id}", id="name", markup=False)
+            yield Static(self.t("counter_title", counter=self.counter_id), id="name", markup=False)
             yield Static("", id="state")
             yield Static("", id="clock")
         with Horizontal(id="middle"):
             with Vertical(id="current"):
-                yield Static("Now at the counter", classes="heading")
+                yield Static("", id="current-heading", classes="heading")
                 yield BigNumber(id="number")
                 yield Static("", id="details", markup=False)
             with Vertical(id="line"):
-                yield Static("Waiting", classes="heading")
+                yield Static("", id="line-heading", classes="heading")
                 yield Static("", id="queue", markup=False)
         yield Static("", id="message", markup=False)
         with Horizontal(id="actions"):
-            for action, label in self.BUTTONS:
-                yield Button(label, id=action, classes="action")
+            for action in ACTION_KEYS:
+                # Never focused: each has its key, and a stray Enter must not call anyone.
+                button = Button("", id=action, classes="action")
+                button.can_focus = False
+                yield button
 
     # the database
 
     def on_mount(self) -> None:
         use_high_contrast(self)
+        self.relabel()
         self.connect()
         # Timers on the screen stop with it, before the app tears down its widgets.
         self.screen.set_interval(self.watch_interval, self.follow_changes)
         self.screen.set_interval(self.tick_interval, self.tick)
+        self.screen.set_interval(self.presence_interval, self.tell_presence)
+
+    def relabel(self) -> None:
+        """Word headings, buttons and key bindings in the office's language."""
+        self.query_one("#current-heading", Static).update(self.t("counter_now"))
+        self.query_one("#line-heading", Static).update(self.t("counter_waiting"))
+        for action in ACTION_KEYS:
+            self.query_one(f"#{action}", Button).label = self.button_label(action)
+        describe_bindings(
+            self,
+            lambda action: (
+                self.action_word(action)
+                if action in ACTION_KEYS
+                else (self.t("counter_quit") if action == "quit" else None)
+            ),
+        )
+        self.refresh_bindings()
+
+    def action_word(self, action: str) -> str:
+        """An action's name on its button, e.g. "Volgende"."""
+        if action == "pause" and self.desk is not None and self.desk.counter.state == "paused":
+            return self.t("counter_resume_button")
+        return self.t(f"counter_{action}_button")
+
+    def button_label(self, action: str) -> str:
+        return f"{self.action_word(action)} ({ACTION_KEYS[action]})"
 
     def connect(self) -> None:
         """Open the shared database; on failure say so and keep retrying."""
@@ -155,16 +270,28 @@ class CounterApp(App):
             return
         self.watcher = ChangeWatcher(self.engine)
         self.reconnected, self.problem = self.problem is not None, None
+        self.speak_the_office_language()
         self.load()  # an office without this counter makes it unavailable again
+        self.claim_desk()
+
+    def speak_the_office_language(self) -> None:
+        """The office's language and time zone, from its (maybe new) config."""
+        self.timezone = self.office.timezone
+        if self.office.languages[0] != self.language:
+            self.language = self.office.languages[0]
+            self.relabel()
 
     def unavailable(self, error: Exception) -> None:
         """No usable database: every action off, a plain message, retries in the background."""
-        if isinstance(error, LoketError):
+        if isinstance(error, CounterRemoved):
+            log.warning("%s", error)
+            self.problem = self.t("counter_removed", counter=self.counter_id)
+        elif isinstance(error, LoketError):
             log.warning("database unavailable: %s", error)
-            self.problem = f"Not connected: {error}. Retrying…"
+            self.problem = f"{self.t('counter_not_connected')} ({error})"
         else:
             log.error("counter operation failed", exc_info=error)
-            self.problem = BUG
+            self.problem = self.t("counter_bug")
         if self.engine is not None:
             self.engine.close()
         self.engine = self.watcher = self.desk = None
@@ -181,12 +308,17 @@ class CounterApp(App):
         try:
             if not self.watcher.changed():
                 return
-            if self.engine.refresh_config() and self.counter_id not in self.office.counters:
-                raise Refused(f"counter {self.counter_id} was removed from the office config")
+            if self.engine.refresh_config():
+                self._refuse_if_removed(self.engine)
+                self.speak_the_office_language()
         except LoketError as error:
             self.unavailable(error)
             return
         self.load(news=True)
+
+    def _refuse_if_removed(self, engine: Engine) -> None:
+        if self.counter_id not in engine.office.counters:
+            raise CounterRemoved(f"counter {self.counter_id} was removed from the office config")
 
     def load(self, news: bool = False) -> None:
         """Re-read the desk in a worker; the answer comes back as DeskRead."""
@@ -205,6 +337,7 @@ class CounterApp(App):
         # lock: never on the screen's thread.
         try:
             with operation_engine(self.db_path, self.clock) as engine:
+                self._refuse_if_removed(engine)
                 desk = engine.desk(self.counter_id)
                 day = engine.today(self.clock())
         except Exception as error:  # the app must never stay stuck: LoketError, or a bug
@@ -223,12 +356,12 @@ class CounterApp(App):
         after = self.shown_number()
         if self.reconnected:
             self.reconnected = False
-            self.say("Connected.")
+            self.say(self.t("counter_connected"))
         elif message.news and not self.busy and after != before:  # `loket call 1` in a shell
             self.say(
-                f"{after} was called to this counter from elsewhere."
+                self.t("counter_called_elsewhere", ticket=after)
                 if after
-                else f"{before} was handled elsewhere."
+                else self.t("counter_handled_elsewhere", ticket=before)
             )
         if self.read_again is not None:
             news, self.read_again = self.read_again, None
@@ -252,14 +385,16 @@ class CounterApp(App):
             state = desk.counter
             self.query_one("#name", Static).update(f"{state.name} · {self.office.name}")
             paused = state.state == "paused"
-            self.query_one("#state", Static).update("PAUSED" if paused else "OPEN")
+            self.query_one("#state", Static).update(
+                self.t("counter_paused" if paused else "counter_open")
+            )
             self.query_one("#state").set_class(paused, "paused")
-            self.query_one("#pause", Button).label = "Resume (p)" if paused else "Pause (p)"
+            self.query_one("#pause", Button).label = self.button_label("pause")
             self.query_one("#number", BigNumber).show(state.current.number if state.current else "")
             self.query_one("#queue", Static).update(self.line_text(desk))
         self.tick()
-        if self.problem:
-            self.say(self.problem, refused=True)
+        if self.problem or self.lost:
+            self.say(self.problem or f"{self.lost} {self.t('counter_quit_hint')}", refused=True)
         for button in self.query(".action").results(Button):
             button.disabled = self.why_not(button.id) is not None
         self.refresh_bindings()
@@ -267,55 +402,59 @@ class CounterApp(App):
     def tick(self) -> None:
         """Times that move on their own: the clock and how long the visitor waited and stands."""
         now = self.clock()
-        if self.engine is not None:
-            self.timezone = self.office.timezone  # kept for when it is unavailable
-            # The local date, not the engine's today(): that also weighs the latest day this
-            # engine saw in the database, which the workers' fresh engines may see later.
-            if (
-                self.loaded_day is None
-                or self.engine.local(now).date().isoformat() > self.loaded_day
-            ):
-                self.load()  # a new service day: yesterday's visitor is gone
-                self.query_one("#details", Static).update("")
-                return
-        self.query_one("#clock", Static).update(f"{now.astimezone(self.timezone):%H:%M}")
+        # The local date, not the engine's today(): that also weighs the latest day this
+        # engine saw in the database, which the workers' fresh engines may see later.
+        if self.engine is not None and (
+            self.loaded_day is None or self.engine.local(now).date().isoformat() > self.loaded_day
+        ):
+            self.load()  # a new service day: yesterday's visitor is gone
+            self.query_one("#details", Static).update("")
+            return
+        self.query_one("#clock", Static).update(f"{self.local(now):%H:%M}")
         current = self.desk.counter.current if self.desk else None
         if self.desk is not None and current is None:
-            hint = "Paused." if self.desk.counter.state == "paused" else "No visitor."
+            paused = self.desk.counter.state == "paused"
+            hint = self.t("counter_paused_hint" if paused else "counter_no_visitor")
             self.query_one("#details", Static).update(hint)
         elif current is not None:
             self.query_one("#details", Static).update(self.ticket_text(current, now))
 
+    def local(self, moment: datetime) -> datetime:
+        """A moment on the office's clock (the machine's until the office is known)."""
+        return moment.astimezone(self.timezone)
+
+    def service_name(self, code: str) -> str:
+        return self.office.services[code].name(self.language)
+
     def ticket_text(self, ticket: Ticket, now: datetime) -> str:
         """Service, kind, appointment time, waited, called since, recalls."""
-        service = self.office.services[ticket.service].name(self.office.languages[0])
-        kinds = ["appointment" if ticket.kind == APPOINTMENT else "walk-in"]
+        kinds = [self.t("counter_appointment" if ticket.kind == APPOINTMENT else "counter_walk_in")]
         if ticket.priority:
-            kinds.append("priority")
-        lines = [f"{ticket.service}  {service}", " · ".join(kinds)]
+            kinds.append(self.t("counter_priority"))
+        lines = [f"{ticket.service}  {self.service_name(ticket.service)}", " · ".join(kinds)]
         if ticket.appointment_at is not None:
-            lines.append(f"Appointment at {self.engine.local(ticket.appointment_at):%H:%M}")
+            lines.append(
+                self.t("counter_appointment_at", time=f"{self.local(ticket.appointment_at):%H:%M}")
+            )
         waited = (ticket.first_called_at or now) - ticket.arrived_at
-        lines.append(f"Waited {_minutes(waited)}")
+        lines.append(self.t("counter_waited", minutes=_minutes(waited)))
         if ticket.called_at is not None:
-            lines.append(f"Called {_clock(now - ticket.called_at)} ago")
+            lines.append(self.t("counter_called_ago", time=_clock(now - ticket.called_at)))
         if ticket.recalls:
-            lines.append(f"Recalled {ticket.recalls}×")
+            lines.append(self.t("counter_recalled", count=ticket.recalls))
         return "\n".join(lines)
 
     def line_text(self, desk: Desk) -> str:
         """Per service the number waiting, then the longest wait, the next numbers, the tally."""
-        language = self.office.languages[0]
         lines = [
-            f"{code}  {count:>3}  {self.office.services[code].name(language)}"
-            for code, count in desk.waiting.items()
+            f"{code}  {count:>3}  {self.service_name(code)}" for code, count in desk.waiting.items()
         ]
         if desk.longest_waiting_since is not None:
             longest = self.clock() - desk.longest_waiting_since
-            lines.append(f"Longest wait: {_minutes(longest)}")
+            lines.append(self.t("counter_longest_wait", minutes=_minutes(longest)))
         upcoming = " ".join(t.number + ("*" if t.priority else "") for t in desk.upcoming)
-        lines.append(f"Next: {upcoming or '-'}")
-        lines.append(f"Served today: {desk.served_today}")
+        lines.append(self.t("counter_next_numbers", ticket=upcoming or "-"))
+        lines.append(self.t("counter_served_today", count=desk.served_today))
         return "\n".join(lines)
 
     def say(self, text: str, refused: bool = False) -> None:
@@ -330,19 +469,23 @@ class CounterApp(App):
     def why_not(self, action: str) -> str | None:
         """Why `action` does not apply now (its button is greyed out), or None when it does."""
         if self.desk is None:
-            return "Not connected to the database."
+            return self.t("counter_why_not_connected")
+        if self.lost:
+            return self.lost
+        if not self.holding:
+            return self.t("counter_opening")
         if self.busy:
-            return WAITING
+            return self.t(BUSY)
         state = self.desk.counter
         paused = state.state == "paused"
         if action in WITH_VISITOR and state.current is None:
-            return "There is no visitor at the counter."
+            return self.t("counter_why_no_visitor")
         if action in ("next", "call_number") and paused:
-            return "The counter is paused: resume it first (p)."
+            return self.t("counter_why_paused")
         if action == "next" and state.current is None and not self.desk.upcoming:
-            return NOBODY_WAITING
+            return self.t(NOBODY_WAITING)
         if action == "pause" and state.current is not None:
-            return f"Finish {state.current.number} first (done, no-show or transfer)."
+            return self.t("counter_why_finish_first", ticket=state.current.number)
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -354,9 +497,9 @@ class CounterApp(App):
     async def run_action(self, action, *args, **kwargs):
         """A key or button of an action that does not apply says why instead of acting."""
         reason = action in self.ACTIONS and self.why_not(action)
-        if reason == NOBODY_WAITING:
+        if reason == self.t(NOBODY_WAITING):
             pass  # the screen may be a poll behind a new ticket: the engine answers
-        elif reason == WAITING:
+        elif reason == self.t(BUSY):
             return False  # the action in flight answers first
         elif reason:
             self.say(reason, refused=True)
@@ -374,27 +517,88 @@ class CounterApp(App):
         current = self.desk.counter.current if self.desk else None
         return None if current is None else current.number
 
-    def act(self, what, done) -> None:
-        """Run `what(engine)` in a worker; its outcome comes back as a message, never raised."""
+    def act(self, what, done, then=None, **refused) -> None:
+        """Run `what(engine)` in a worker; its outcome comes back as a message, never raised.
+
+        `done(result)` words the outcome; `then(result)` follows on the screen's thread;
+        `refused` are the facts `explain` needs to word a refusal (current, number, service).
+        """
         self.busy = True
         self._expect_answer()
         self.show()  # every action off until it answers
-        self.operate(what, done)
+        self.operate(what, done, then, refused)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
-    def operate(self, what, done) -> None:
+    def operate(self, what, done, then, refused: dict) -> None:
         try:
             with operation_engine(self.db_path, self.clock) as engine:
-                result = what(engine)
+                try:
+                    result = what(engine)
+                except Refused as error:
+                    self.post_message(ActionRefused(self.explain(engine, error, **refused)))
+                    return
             text = done(result)  # in the try: a formatting bug must end the action too
         except StorageError as error:
             self.post_message(DatabaseFailed(error))
         except LoketError as error:
-            self.post_message(ActionRefused(f"Refused: {error}"))
+            self.post_message(ActionRefused(f"{self.t('counter_refused')} {error}"))
         except Exception as error:  # the app must never stay busy
             self.post_message(DatabaseFailed(error))
         else:
-            self.post_message(ActionDone(text))
+            self.post_message(ActionDone(text, result, then))
+
+    def explain(
+        self, engine: Engine, error: Refused, current=None, number=None, service=None
+    ) -> str:
+        """A refusal in the clerk's words, from what the database says now; else the engine's."""
+        state = engine.counter_state(self.counter_id)
+        if current and state.current is None:
+            return self.t("counter_refused_handled", ticket=current, counter=state.name)
+        if current and state.current.number != current:
+            return self.t(
+                "counter_refused_serving",
+                counter=state.name,
+                ticket=state.current.number,
+                number=current,
+            )
+        if state.state == "paused" and number is not None:
+            return self.t("counter_why_paused")
+        if number is not None:
+            return self._explain_number(engine, number)
+        if service is not None:
+            return self._explain_service(engine, service, error)
+        return f"{self.t('counter_refused')} {error}"
+
+    def _explain_number(self, engine: Engine, number: str) -> str:
+        try:
+            ticket = engine.ticket(number)
+        except Refused:
+            return self.t("counter_refused_no_ticket", ticket=number.upper())
+        if ticket.status == CALLED:
+            desk = engine.office.counters.get(ticket.counter)
+            name = desk.name if desk else ticket.counter
+            return self.t("counter_refused_called_at", ticket=ticket.number, counter=name)
+        key = REFUSED_STATUS.get(ticket.status)
+        return (
+            self.t(key, ticket=ticket.number) if key else self.t("counter_refused") + f" {number}"
+        )
+
+    def _explain_service(self, engine: Engine, code: str, error: Refused) -> str:
+        line = next(s for s in engine.services() if s.code == code)
+        if not line.open_now and line.opens_at is None:
+            return self.t("counter_refused_closed_today", series=code)
+        if not line.open_now:
+            return self.t("counter_refused_closed", series=code, when=self._when(line.opens_at))
+        if line.limit_reached:
+            return self.t("counter_refused_limit", series=code)
+        return f"{self.t('counter_refused')} {error}"
+
+    def _when(self, opening: datetime) -> str:
+        """An opening time as said in the clerk's language: today at 13:00, or a later day."""
+        time = f"{opening:%H:%M}"
+        if opening.date() == self.local(self.clock()).date():
+            return self.t("today_at", time=time)
+        return self.t("on_day_at", day=texts.day_text(self.language, opening.date()), time=time)
 
     def _expect_answer(self) -> None:
         """Tell the clerk if the database does not answer soon (another program holds it)."""
@@ -404,7 +608,7 @@ class CounterApp(App):
     def _show_waiting(self) -> None:
         self.waiting_timer = None
         if self.busy or self.reading:
-            self.say(WAITING)
+            self.say(self.t(BUSY))
             self.waiting_shown = True
 
     def _answered(self) -> None:
@@ -424,6 +628,8 @@ class CounterApp(App):
         self.end_action()
         self.say(message.text)
         self.load()
+        if message.then is not None:
+            message.then(message.result)
 
     def on_action_refused(self, message: ActionRefused) -> None:
         self.end_action()
@@ -432,48 +638,60 @@ class CounterApp(App):
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.reading, self.read_again = False, None
+        self.claiming = self.telling = False
         self.end_action()
         self.unavailable(message.error)
 
-    def action_next(self) -> None:
-        def done(call) -> str:
-            finished = f"{call.finished.number} done. " if call.finished else ""
-            if call.called is None:
-                return finished + "Nobody is waiting."
-            return finished + f"Called {call.called.number}."
+    def call_text(self, call) -> str:
+        """What a call did: the visitor it finished, then the one it called."""
+        said = [self.t("counter_done", ticket=call.finished.number)] if call.finished else []
+        if call.called is None:
+            said.append(self.t(NOBODY_WAITING))
+        else:
+            said.append(self.t("counter_called", ticket=call.called.number))
+        return " ".join(said)
 
+    def action_next(self) -> None:
         current = self.shown_number()
-        self.act(lambda engine: engine.call_next(self.counter_id, current), done)
+        self.act(
+            lambda engine: engine.call_next(self.counter_id, current),
+            self.call_text,
+            current=current,
+        )
 
     def action_recall(self) -> None:
         current = self.shown_number()
         self.act(
             lambda engine: engine.recall(self.counter_id, current),
-            lambda ticket: f"Called {ticket.number} again.",
+            lambda ticket: self.t("counter_called_again", ticket=ticket.number),
+            current=current,
         )
 
     def action_done(self) -> None:
         current = self.shown_number()
         self.act(
             lambda engine: engine.finish(self.counter_id, current),
-            lambda ticket: f"{ticket.number} done.",
+            lambda ticket: self.t("counter_done", ticket=ticket.number),
+            current=current,
         )
 
     def action_no_show(self) -> None:
         current = self.shown_number()
         self.act(
             lambda engine: engine.no_show(self.counter_id, current),
-            lambda ticket: f"{ticket.number} marked as no-show.",
+            lambda ticket: self.t("counter_no_show_done", ticket=ticket.number),
+            current=current,
         )
 
     def action_transfer(self) -> None:
         current = self.desk.counter.current
         choices = [
-            (code, svc.name(self.office.languages[0]))
-            for code, svc in self.office.services.items()
+            (code, self.service_name(code))
+            for code in self.office.services
             if code != current.service
         ]
-        self.push_screen(ChooseService(f"Transfer {current.number} to", choices), self._transfer)
+        title = self.t("counter_transfer_title", ticket=current.number)
+        self.push_screen(ChooseService(self.language, title, choices), self._transfer)
 
     def _transfer(self, service: str | None) -> None:
         if service is None:
@@ -481,36 +699,48 @@ class CounterApp(App):
         current = self.shown_number()
         self.act(
             lambda engine: engine.transfer(self.counter_id, service, current),
-            lambda ticket: f"{ticket.number} moved to the line of {service}; it keeps its number.",
+            lambda ticket: self.t("counter_transferred", ticket=ticket.number, series=service),
+            current=current,
         )
 
     def action_call_number(self) -> None:
-        self.push_screen(CallNumber(), self._call_number)
+        dialog = TypeCode(
+            self.language, self.t("counter_call_title"), self.t("counter_call_help"), "A012"
+        )
+        self.push_screen(dialog, self._call_number)
 
     def _call_number(self, number: str | None) -> None:
         if not number:
             return
-
-        def done(call) -> str:
-            finished = f"{call.finished.number} done. " if call.finished else ""
-            return finished + f"Called {call.called.number}."
-
         current = self.shown_number()
-        self.act(lambda engine: engine.call_number(self.counter_id, number, current), done)
+        self.act(
+            lambda engine: engine.call_number(self.counter_id, number, current),
+            self.call_text,
+            current=current,
+            number=number,
+        )
 
     def action_pause(self) -> None:
         if self.desk.counter.state == "paused":
-            self.act(lambda engine: engine.resume(self.counter_id), lambda _: "Open again.")
+            self.act(
+                lambda engine: engine.resume(self.counter_id), lambda _: self.t("counter_resumed")
+            )
         else:
-            self.act(lambda engine: engine.pause(self.counter_id), lambda _: "Paused.")
+            self.act(
+                lambda engine: engine.pause(self.counter_id),
+                lambda _: self.t("counter_paused_hint"),
+            )
+
+    # a ticket for a visitor who cannot use the kiosk
 
     def action_issue(self) -> None:
         choices = [
-            (code, svc.name(self.office.languages[0]))
+            (code, self.service_name(code))
             for code, svc in self.office.services.items()
             if svc.walk_in
         ]
-        self.push_screen(ChooseService("Ticket for a visitor", choices, priority=True), self._issue)
+        title = self.t("counter_issue_title")
+        self.push_screen(ChooseService(self.language, title, choices, priority=True), self._issue)
 
     def _issue(self, choice: tuple[str, bool] | None) -> None:
         if choice is None:
@@ -518,29 +748,257 @@ class CounterApp(App):
         service, priority = choice
         self.act(
             lambda engine: engine.issue_ticket(service, priority=priority),
-            lambda receipt: (
-                f"Ticket {receipt.ticket.number} issued: tell the visitor their number "
-                f"({_ordinal(receipt.position)} in line)."
-            ),
+            lambda receipt: _issued_text(self.language, receipt),
+            then=self.hand_out,
+            service=service,
         )
 
+    def hand_out(self, receipt: Receipt) -> None:
+        """Print the ticket; without a printer, show it large for the visitor to note."""
+        if self.printer_spec == "none":
+            self.show_ticket(receipt)
+        else:
+            self.print_ticket(receipt, self.printed(receipt), self.office.kiosk.printer_profile)
+
+    def show_ticket(self, receipt: Receipt, note: str | None = None) -> None:
+        lines = [*self.ticket_lines(receipt).values(), *([note] if note else [])]
+        self.push_screen(TicketShown(self.language, receipt.ticket.number, lines))
+
+    def ticket_lines(self, receipt: Receipt) -> dict[str, str]:
+        """What a ticket says in the office's language: the same on screen and on paper."""
+        service = self.service_name(receipt.ticket.service)
+        if receipt.ticket.priority:
+            service += f" · {self.t('priority_button')}"
+        minutes = receipt.estimated_wait_minutes
+        local = self.local(receipt.ticket.arrived_at)
+        return {
+            "service": service,
+            "position": self.t("position", position=receipt.position),
+            "wait": self.t("wait_unknown")
+            if minutes is None
+            else self.t("estimated_wait", minutes=minutes),
+            "issued": self.t(
+                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
+            ),
+        }
+
+    def printed(self, receipt: Receipt):
+        """The ticket as the printer lays it out."""
+        from loket.printing import PrintedTicket
+
+        lines = self.ticket_lines(receipt)
+        return PrintedTicket(
+            office=self.office.name,
+            number=receipt.ticket.number,
+            service=lines["service"],
+            issued_on=lines["issued"],
+            position=receipt.position,
+            position_line=lines["position"],
+            wait_line=lines["wait"],
+            footer=self.t("print_footer"),
+            qr_text=codes.ticket_payload(receipt.ticket),
+        )
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    def print_ticket(self, receipt: Receipt, printed, profile: str) -> None:
+        """Print in a worker: a slow or absent printer never holds up the desk."""
+        from loket.printing import PrinterError, open_printer
+
+        try:
+            if self.printer is None:
+                self.printer = open_printer(self.printer_spec, profile)
+            self.printer.print_ticket(printed)
+        except (PrinterError, ValueError) as error:
+            log.error("printer fault, ticket %s not printed: %s", receipt.ticket.number, error)
+            self.post_message(PrinterFailed(receipt, str(error)))
+        else:
+            self.post_message(TicketPrinted(receipt))
+
+    def on_ticket_printed(self, message: TicketPrinted) -> None:
+        self.say(
+            self.t(
+                "counter_printed",
+                ticket=message.receipt.ticket.number,
+                position=message.receipt.position,
+            )
+        )
+
+    def on_printer_failed(self, message: PrinterFailed) -> None:
+        number = message.receipt.ticket.number
+        self.say(f"{self.t('counter_printer_failed', ticket=number)} ({message.reason})", True)
+        if self.engine is not None:
+            self.show_ticket(message.receipt, note=self.t("note_number"))
+
+    # an appointment checked in at the desk
+
+    def action_check_in(self) -> None:
+        dialog = TypeCode(
+            self.language,
+            self.t("counter_checkin_title"),
+            self.t("counter_checkin_help"),
+            "7KQM-3XTB",
+            prompt=self.t("counter_checkin_prompt"),
+        )
+        self.push_screen(dialog, self._check_in)
+
+    def _check_in(self, code: str | None) -> None:
+        if not code:
+            return
+        self.act(lambda engine: engine.check_in(code), self.check_in_text, then=self._checked_in)
+
+    def check_in_text(self, result: CheckIn) -> str:
+        """A check-in's outcome for the clerk: the kiosk's outcomes, in the clerk's words."""
+        at = "" if result.appointment_at is None else f"{self.local(result.appointment_at):%H:%M}"
+        number = result.receipt.ticket.number if result.receipt else result.number
+        if result.outcome == "too_late":
+            key = (
+                "counter_checkin_late_ticket" if result.receipt else "counter_checkin_late_refused"
+            )
+            return self.t(key, time=at, ticket=number)
+        if result.outcome == "too_early":
+            return self.t(
+                "counter_checkin_too_early", time=f"{self.local(result.allowed_from):%H:%M}"
+            )
+        if result.outcome == "other_day":
+            day = texts.day_text(self.language, date.fromisoformat(result.day))
+            return self.t("counter_checkin_other_day", day=day)
+        return self.t(CHECKIN_TEXTS[result.outcome], time=at, ticket=number)
+
+    def _checked_in(self, result: CheckIn) -> None:
+        """Show the outcome; a ticket in line may be called here at once."""
+        paused = self.desk is None or self.desk.counter.state == "paused"
+        call = None if result.receipt is None or paused else result.receipt.ticket.number
+        outcome = Outcome(self.language, self.check_in_text(result), call, self.shown_number())
+        self.push_screen(outcome, lambda now: now and self._call_number(call))
+
+    # who is at the desk
+
+    def claim_desk(self, take_over: bool = False) -> None:
+        """Hold the desk for this app: the counter opens; another screen holding it is asked about."""
+        if self.engine is None or self.holding or self.claiming or self.lost:
+            return
+        self.claiming = True
+        self.open_desk(take_over)
+
+    @work(thread=True, exit_on_error=False, group="presence")
+    def open_desk(self, take_over: bool) -> None:
+        try:
+            with operation_engine(self.db_path, self.clock) as engine:
+                self._refuse_if_removed(engine)
+                engine.open_desk(self.counter_id, self.session, take_over=take_over)
+        except DeskInUse as held:
+            self.post_message(DeskHeld(held))
+        except Exception as error:  # LoketError, or a bug: the app must never stay stuck
+            self.post_message(DatabaseFailed(error))
+        else:
+            self.post_message(DeskOpened())
+
+    def on_desk_opened(self, message: DeskOpened) -> None:
+        self.claiming, self.holding = False, True
+        self.load()
+
+    def on_desk_held(self, message: DeskHeld) -> None:
+        self.claiming = False
+        held = message.held
+        said = " ".join(
+            [
+                self.t(
+                    "counter_desk_in_use",
+                    counter=held.counter_name,
+                    time=f"{self.local(held.since):%H:%M}",
+                ),
+                self.t("counter_last_seen", time=f"{self.local(held.seen_at):%H:%M:%S}"),
+            ]
+        )
+        self.push_screen(DeskInUseDialog(self.language, said), self._desk_in_use)
+
+    def _desk_in_use(self, take_over: bool | None) -> None:
+        if take_over:
+            self.claim_desk(take_over=True)
+        else:
+            self.exit()  # the other screen keeps the desk
+
+    def tell_presence(self) -> None:
+        """Say the clerk is still here, every PRESENCE_INTERVAL_SECONDS."""
+        if self.engine is None or not self.holding or self.telling or self.leaving:
+            return
+        self.telling = True
+        self.still_here()
+
+    @work(thread=True, exit_on_error=False, group="presence")
+    def still_here(self) -> None:
+        try:
+            with operation_engine(self.db_path, self.clock) as engine:
+                held = engine.heartbeat(self.counter_id, self.session)
+        except Exception as error:
+            self.post_message(DatabaseFailed(error))
+        else:
+            self.post_message(StillHere() if held else DeskLost())
+
+    def on_still_here(self, message: StillHere) -> None:
+        self.telling = False
+
+    def on_desk_lost(self, message: DeskLost) -> None:
+        self.telling = self.holding = False
+        name = (
+            self.desk.counter.name
+            if self.desk
+            else self.t("counter_title", counter=self.counter_id)
+        )
+        self.lost = self.t(
+            "counter_taken_over", counter=name, time=f"{self.local(self.clock()):%H:%M}"
+        )
+        self.show()
+
+    async def action_quit(self) -> None:
+        """Ctrl+Q quits at once; with a visitor at the counter it asks first."""
+        number = self.shown_number()
+        if number is None or not self.holding or isinstance(self.screen, ConfirmQuit):
+            self.leave()
+            return
+        self.push_screen(ConfirmQuit(self.language, number), lambda quit: quit and self.leave())
+
+    def leave(self) -> None:
+        """Leave the desk (it pauses), then quit."""
+        if not self.holding:
+            self.exit()
+        elif not self.leaving:
+            self.leaving = True
+            self.leave_desk()
+
+    @work(thread=True, exit_on_error=False, group="leave")
+    def leave_desk(self) -> None:
+        try:
+            with operation_engine(self.db_path, self.clock) as engine:
+                engine.leave_desk(self.counter_id, self.session)
+        except Exception as error:  # quitting goes on; the desk goes away by itself
+            log.warning("could not leave the desk: %s", error)
+        self.holding = False
+        self.call_from_thread(self.exit)
+
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say how to quit, in the clerk's language."""
+        self.say(self.t("counter_quit_hint"))
+
     def on_unmount(self) -> None:
+        if self.holding:  # closed another way (a signal): still leave the desk paused
+            try:
+                with operation_engine(self.db_path, self.clock) as engine:
+                    engine.leave_desk(self.counter_id, self.session)
+            except Exception as error:
+                log.warning("could not leave the desk: %s", error)
         if self.engine is not None:
             self.engine.close()
 
 
-def _minutes(span: timedelta) -> str:
-    minutes = max(0, int(span.total_seconds() // 60))
-    return f"{minutes} min"
+def _issued_text(language: str, receipt: Receipt) -> str:
+    return text(language, "counter_issued", ticket=receipt.ticket.number, position=receipt.position)
+
+
+def _minutes(span: timedelta) -> int:
+    return max(0, int(span.total_seconds() // 60))
 
 
 def _clock(span: timedelta) -> str:
     seconds = max(0, int(span.total_seconds()))
     return f"{seconds // 60}:{seconds % 60:02d}"
-
-
-def _ordinal(position: int) -> str:
-    suffix = (
-        "th" if 10 <= position % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(position % 10, "th")
-    )
-    return f"{position}{suffix}"

@@ -233,7 +233,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--log", metavar="FILE", help="where printer faults and outages are logged")
     sub = command("counter", cmd_counter, "run the app for one counter (call, recall, transfer)")
     sub.add_argument("counter", help="the counter's id in the office config, e.g. 1")
-    sub.add_argument("--log", metavar="FILE", help="where outages are logged")
+    sub.add_argument(
+        "--printer",
+        default="none",
+        metavar="SPEC",
+        help="for tickets issued at the desk: none (shown large on screen), file:DIR, "
+        "network:HOST[:PORT] or usb:VENDOR:PRODUCT",
+    )
+    sub.add_argument("--log", metavar="FILE", help="where outages and printer faults are logged")
     sub = command("display", cmd_display, "run the waiting-room display (full screen)")
     sub.add_argument(
         "--services", type=_codes, default=frozenset(), metavar="A,B", help="only these services"
@@ -779,13 +786,19 @@ def cmd_kiosk(args) -> int:
 
 
 def cmd_counter(args) -> int:
+    from loket.printing import parse_spec
+
+    try:
+        parse_spec(args.printer)
+    except ValueError as error:
+        raise LoketError(f"--printer: {error}") from None
     path = database_path(args.db)
     _refuse_unknown(path, counters={args.counter})
     from counter.app import CounterApp  # Textual only on the path that opens a screen
 
     _log_to_file(args.log, "counter.log")
     kwargs = {} if args.clock is None else {"clock": args.clock}
-    CounterApp(path, args.counter, **kwargs).run()
+    CounterApp(path, args.counter, printer=args.printer, **kwargs).run()
     return 0
 
 

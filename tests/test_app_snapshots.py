@@ -1,4 +1,4 @@
-"""What the counter app and the display look like, with a frozen clock.
+"""What the display looks like, with a frozen clock (the counter: test_counter_snapshots.py).
 
 Run `pytest tests/test_app_snapshots.py --snapshot-update` after a deliberate change of
 look, and read the new SVGs (tests/__snapshots__/) before committing them.
@@ -10,23 +10,9 @@ from datetime import timedelta
 
 import pytest
 
-from counter.app import CounterApp
 from display.app import DisplayApp
 from loket.engine import Engine
 from tests.conftest import Clock
-
-
-async def desk_read(pilot) -> None:
-    """The counter reads its desk in a worker: wait for it before the picture."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def desk_read_then_transfer(pilot) -> None:
-    await desk_read(pilot)
-    await pilot.press("t")
-    await pilot.pause()
 
 
 @pytest.fixture
@@ -48,27 +34,6 @@ def busy_office(tmp_path):
         engine.recall("1")
         clock.advance(minutes=1, seconds=20)
     return str(path), clock
-
-
-def test_counter_serving_a_visitor(busy_office, snap_compare):
-    path, clock = busy_office
-    app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, terminal_size=(100, 32), run_before=desk_read)
-
-
-def test_counter_transfer_dialog(busy_office, snap_compare):
-    path, clock = busy_office
-    app = CounterApp(path, "1", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, terminal_size=(100, 32), run_before=desk_read_then_transfer)
-
-
-def test_counter_narrow_and_paused(tmp_path, snap_compare):
-    clock = Clock()
-    path = tmp_path / "loket.db"
-    with Engine(path, clock=clock) as engine:
-        engine.pause("4")
-    app = CounterApp(str(path), "4", clock=clock, watch_interval=3600, tick_interval=3600)
-    assert snap_compare(app, terminal_size=(52, 40), run_before=desk_read)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,126 @@
+"""What the counter app looks like at a desk, with a frozen clock and no blinking cursor.
+
+At 80x24 and 160x48: the visitor at the counter stays in view behind every dialog, and the
+line's counts, next numbers and "served" show. Run `pytest tests/test_counter_snapshots.py
+--snapshot-update` after a deliberate change of look, and read the new SVGs
+(tests/__snapshots__/) before committing them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from counter.app import CounterApp
+from loket.config import default_config_text
+from loket.engine import Engine
+from tests.conftest import Clock
+
+SMALL, LARGE = (80, 24), (160, 48)
+
+
+@pytest.fixture
+def busy_office(tmp_path):
+    """A morning at the demo office: a few calls made, a few visitors waiting."""
+    clock = Clock()
+    path = tmp_path / "loket.db"
+
+    def make(config: str | None = None) -> tuple[str, Clock]:
+        with Engine(path, clock=clock) as engine:
+            if config:
+                engine.init(config)
+            for service in "AABCA":
+                engine.issue_ticket(service)
+                clock.advance(minutes=2)
+            engine.issue_ticket("B", priority=True)
+            booking = engine.add_appointment("A", clock.now + timedelta(minutes=5), name="N")
+            engine.check_in(booking.reference)
+            engine.call_next("2")
+            engine.call_next("3")
+            clock.advance(minutes=3)
+            engine.call_next("1")
+            engine.recall("1")
+            clock.advance(minutes=1, seconds=20)
+        return str(path), clock
+
+    return make
+
+
+def counter(path: str, clock: Clock, desk: str = "1") -> CounterApp:
+    """The counter with test settings: no live updates, no moving clock, no blinking."""
+    return CounterApp(
+        path, desk, clock=clock, watch_interval=3600, tick_interval=3600, cursor_blink=False
+    )
+
+
+async def desk_read(pilot) -> None:
+    """The counter opens its desk and reads it in workers: wait for them before the picture.
+
+    An answer may start the next worker (the desk opened: read it again), hence the rounds.
+    """
+    for _ in range(4):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def pressing(*keys: str):
+    """The desk read, then the clerk presses `keys`; the picture shows the outcome."""
+
+    async def run(pilot) -> None:
+        await desk_read(pilot)
+        await pilot.press(*keys)
+        await desk_read(pilot)
+
+    return run
+
+
+VIEWS = {
+    "desk": pressing(),
+    "transfer": pressing("t"),
+    "call_number": pressing("c", "a", "2"),
+    "visitor_ticket": pressing("i", "down", "enter"),
+}
+
+
+@pytest.mark.parametrize("view", VIEWS)
+@pytest.mark.parametrize("size", [SMALL, LARGE], ids=["80x24", "160x48"])
+def test_counter_with_a_visitor(busy_office, snap_compare, size, view):
+    path, clock = busy_office()
+    assert snap_compare(counter(path, clock), terminal_size=size, run_before=VIEWS[view])
+
+
+def test_quit_with_a_visitor_at_the_counter(busy_office, snap_compare):
+    path, clock = busy_office()
+    assert snap_compare(counter(path, clock), terminal_size=SMALL, run_before=pressing("ctrl+q"))
+
+
+def test_a_french_office(busy_office, snap_compare):
+    path, clock = busy_office(
+        default_config_text().replace(
+            'languages = ["nl", "fr", "en", "de"]', 'languages = ["fr", "nl", "en", "de"]'
+        )
+    )
+    assert snap_compare(counter(path, clock), terminal_size=SMALL)
+
+
+def test_a_desk_already_open_on_another_screen(busy_office, snap_compare):
+    path, clock = busy_office()
+    with Engine(path, clock=clock) as engine:
+        engine.open_desk("1", "another-screen")
+    assert snap_compare(counter(path, clock), terminal_size=SMALL, run_before=desk_read)
+
+
+def test_narrow_and_paused(tmp_path, snap_compare):
+    clock = Clock()
+    path = tmp_path / "loket.db"
+    Engine(path, clock=clock).close()
+    app = counter(str(path), clock, desk="4")
+
+    async def pause(pilot) -> None:
+        await desk_read(pilot)
+        await pilot.press("p")
+        await desk_read(pilot)
+
+    assert snap_compare(app, terminal_size=(52, 40), run_before=pause)
