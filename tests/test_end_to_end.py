@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from loket import glyphs
+from display import layout
 from tests.terminal import Tmux, survivors
 
 FROZEN = "2026-12-01T08:00:00+00:00"  # a Tuesday, 09:00 in Brussels
@@ -49,8 +49,15 @@ def running(pid: int) -> bool:
         return False
 
 
-def big(text: str) -> list[str]:
-    return [line.rstrip() for line in glyphs.render(text)]
+def big_call(tmux, target: str, number: str, counter_name: str) -> list[str]:
+    """The rows of ink the display in `target` draws for this call, at that pane's size."""
+    size = tmux("display-message", "-p", "-t", target, "#{pane_width} #{pane_height}")
+    width, height = map(int, size.split())
+    plan = layout.latest_on_screen(number, counter_name, width, height)
+    rows = layout.draw(plan.number, plan.number_scale, plan.number_rows)
+    for line in plan.counter:
+        rows += layout.draw(line, plan.counter_scale, plan.counter_rows)
+    return [row.strip() for row in rows]
 
 
 @pytest.fixture
@@ -67,20 +74,20 @@ def test_a_ticket_taken_at_the_kiosk_is_called_at_a_counter_and_shown(tmux, tmp_
     tmux.start("counter", "--db", db, "counter", "2")
     tmux.start("display", "--db", db, "display", "--counters", "2")
     tmux.wait_for("kiosk", "Raak een dienst aan")
-    tmux.wait_for("counter", "Loket 2 · Stadhuis Demo", "No visitor.")
+    tmux.wait_for("counter", "Loket 2 · Stadhuis Demo", "Geen bezoeker.")
     tmux.wait_for("display", "Nog niemand opgeroepen")
 
     tmux.keys("kiosk", "3")  # the button box's third service: Burgerlijke stand
     tmux.wait_for("kiosk", "Uw nummer")
-    tmux.wait_for("counter", "Next: C001")
+    tmux.wait_for("counter", "Volgende: C001")
 
     tmux.keys("counter", "n")
-    tmux.wait_for("counter", "Called C001.")
-    screen = tmux.wait_for("display", *big("C001 > LOKET 2"))
+    tmux.wait_for("counter", "C001 opgeroepen.")
+    screen = tmux.wait_for("display", *big_call(tmux, "display", "C001", "Loket 2"))
     assert "Wachtend:  A 0   B 0   C 0   D 0" in screen
 
     tmux.keys("counter", "d")
-    tmux.wait_for("counter", "C001 done.", "Served today: 1")
+    tmux.wait_for("counter", "C001 is klaar.", "Vandaag geholpen: 1")
 
 
 def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path, snapshot):
@@ -90,7 +97,7 @@ def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path,
     panes = tmux("list-panes", "-t", "demo", "-F", "#{pane_index}").split()
     assert panes == ["0", "1", "2"]
     kiosk = tmux.wait_for("demo:0.0", "Ik heb een afspraak", "09:00")
-    counter = tmux.wait_for("demo:0.1", "No visitor.", "09:00")
+    counter = tmux.wait_for("demo:0.1", "Geen bezoeker.", "09:00")
     display = tmux.wait_for("demo:0.2", "Nog niemand opgeroepen", "09:00")
     assert "\n---\n".join([kiosk, counter, display]) == snapshot
     status = tmux("show-options", "-v", "-t", "demo", "status-right")
@@ -99,7 +106,7 @@ def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path,
     tmux.keys("demo:0.0", "1")
     tmux.wait_for("demo:0.0", "Uw nummer")
     tmux.keys("demo:0.1", "n")  # at once: the counter checks the queue before refusing
-    tmux.wait_for("demo:0.2", *big("A001"), *big("LOKET 1"))
+    tmux.wait_for("demo:0.2", *big_call(tmux, "demo:0.2", "A001", "Loket 1"))
 
 
 def test_a_second_demo_with_the_same_name_is_refused(tmux, tmp_path):
@@ -137,7 +144,7 @@ def test_leaving_the_demo_ends_it(tmux, own_terminal, tmp_path):
     own_terminal(
         "new-session", "-d", "-s", "terminal", "-x", "160", "-y", "48", command + "; sleep 60"
     )
-    own_terminal.wait_for("terminal", "Nu aan de beurt", "Now at the counter", "Raak een dienst")
+    own_terminal.wait_for("terminal", "Nu aan de beurt", "Nu aan het loket", "Raak een dienst")
     assert tmux("list-sessions", "-F", "#{session_name}").split() == ["loket-demo"]
     own_terminal.keys("terminal", "C-b")
     own_terminal.keys("terminal", "d")
