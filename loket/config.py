@@ -15,6 +15,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SERVICE_CODE = re.compile(r"[A-Z]{1,2}")
 HOURS_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 # Names are shown on a ticket, a display row and a terminal table; 80 characters fill a line.
+MAX_MESSAGE = 200  # one or two lines under the display's calls
 MAX_NAME = 80
 # A visitor's name, from a booking export or `appointments add`; longer is a broken export.
 MAX_VISITOR_NAME = 200
@@ -406,7 +407,13 @@ class _Reader:
         table = _table(self.raw, "display")
         _no_unknown_keys(table, {"message", "highlight_seconds"}, "display")
         message = table.get("message", "")
-        if not isinstance(message, str) or "\n" in message or len(message) > 200:
+        if not isinstance(message, str):
+            raise ConfigError(f"display.message: must be a text, got {message!r}")
+        if len(message) > MAX_MESSAGE:
+            raise ConfigError(
+                f"display.message: at most {MAX_MESSAGE} characters, got {len(message)}"
+            )
+        if "\n" in message:
             raise ConfigError(
                 "display.message: must not hold control characters such as tabs, line breaks or escapes"
             )

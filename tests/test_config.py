@@ -181,6 +181,14 @@ def test_the_database_keeps_the_validated_settings_as_json(office):
             "appointments.categories: the keyword 'rrrrrrrrrr...' has more than 80 characters",
         ),
         (
+            ('message = "Welkom', f'message = "{"w" * 200}Welkom'),
+            "display.message: at most 200 characters, got 241",
+        ),
+        (
+            ('message = "Welkom', "message = 12 #"),
+            "display.message: must be a text, got 12",
+        ),
+        (
             ('office = "Stadhuis Demo"', 'office = "Stadhuis\\u001b[2JDemo"'),
             "office: must not hold control characters such as tabs, line breaks or escapes",
         ),
