@@ -162,7 +162,14 @@ class KioskApp(App, inherit_bindings=False):
             return open_printer(self.printer_spec, self.office.kiosk.printer_profile)
         except ValueError as error:
             log.error("printer %s not used: %s", self.printer_spec, error)
+            self.printer_fault = True
+            self.report_printer_problem(f"not used: {error}")
             return None
+
+    @work(thread=True, exit_on_error=False, group="printer")
+    def report_printer_problem(self, problem: str) -> None:
+        """A printer that cannot even be used goes to `loket status` too (in a worker)."""
+        self._report_printer(problem)
 
     @property
     def office(self):

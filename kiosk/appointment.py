@@ -73,7 +73,7 @@ class AppointmentScreen(KioskScreen):
             yield Static(f"{app.t('scan_or_type')} {app.t('reference_example')}", id="explain")
             yield ReferenceInput(id="reference", max_length=40)
             with Grid(id="keypad"):
-                for character in sorted(ALPHABET, key=lambda c: (c.isdigit(), c)):
+                for character in sorted(self.keys(), key=lambda c: (c.isdigit(), c)):
                     key = touch_button(character, f"key-{character}")
                     key.active_effect_duration = (
                         0  # else a second quick tap on the same key is lost
@@ -83,6 +83,10 @@ class AppointmentScreen(KioskScreen):
                 yield touch_button(app.t("back"), "back")
                 yield touch_button(app.t("erase"), "erase")
                 yield touch_button(app.t("check_in"), "check-in")
+
+    def keys(self) -> str:
+        """A reference's characters; all digits too where booking numbers may be typed."""
+        return ALPHABET + ("01" if self.app.office.check_in_by_uid else "")
 
     def on_mount(self) -> None:
         field = self.query_one("#reference", Input)

@@ -938,3 +938,43 @@ async def test_the_ticket_number_grows_with_the_screen_centred_above_whole_lines
         for name in ("service", "position", "wait", "print-state", "continue"):
             widget = screen.query_one(f"#{name}")
             assert shown_in(app, widget) == " ".join(str(widget.render()).split()), (size, name)
+
+
+# booking systems' own numbers
+
+UID_CONFIG = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
+
+
+async def test_a_booking_number_with_0_and_1_is_tapped_where_the_office_allows_it(
+    make_kiosk, office, clock
+):
+    app = make_kiosk(UID_CONFIG)
+    office.refresh_config()
+    office.add_appointment("B", clock.now + timedelta(minutes=10), uid="20261001")
+    async with app.run_test(size=SIZE) as pilot:
+        await type_on_keypad(pilot, "20261001")
+        assert isinstance(app.screen, TicketScreen)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_the_keypad_has_no_0_or_1_when_only_references_are_typed(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        await settle(pilot)
+        keys = {button.id for button in app.screen.query("#keypad TouchButton")}
+        assert len(keys) == 29 and not keys & {"key-0", "key-1", "key-O", "key-I"}
+
+
+async def test_a_printer_with_an_unknown_profile_is_marked_and_listed_for_staff(
+    make_kiosk, office, tmp_path
+):
+    profile = 'printer_profile = "no-such-printer"'
+    config = default_config_text().replace('printer_profile = "default"', profile, 1)
+    app = make_kiosk(config, printer=f"file:{tmp_path}/printed")
+    async with app.run_test(size=SIZE) as pilot:
+        await app.workers.wait_for_complete()
+        await settle(pilot)
+        assert texts.text("nl", "printer_fault") in "\n".join(shown_lines(app))
+    (problem,) = office.status().problems
+    assert problem.problem == "not used: unknown printer profile 'no-such-printer'"
