@@ -76,24 +76,27 @@ def ticket_payload(ticket) -> str:
     return f"{TICKET_PREFIX} {ticket.number} {ticket.service_day}"
 
 
-MAX_UID_CANDIDATES = 8
+MAX_UID_PARTS = 8
 
 
-def uid_candidates(text: str) -> list[str]:
-    """The booking-system UIDs a typed or scanned code may be, most literal first.
+def uid_candidates(text: str) -> tuple[list[str], list[str]]:
+    """The booking-system UIDs a typed or scanned code may be: (the code, parts of its link).
 
-    The code itself (as typed, upper and lower case: a keypad types one case), and, for a
+    The code itself as typed, upper and lower case (a keypad types one case); and, for a
     booking system's QR that holds a link, the link's last path segment and query values.
+    A part matches only when it is the one part that does: `?office=5&id=1234` must not
+    check in the visitor whose number is 5.
     """
     from urllib.parse import parse_qsl, urlsplit
 
     code = text.strip()
     if not code or len(code) > 500:
-        return []
-    found = [code, code.upper(), code.lower()]
+        return [], []
+    whole = list(dict.fromkeys([code, code.upper(), code.lower()]))
+    parts: list[str] = []
     if "://" in code:
         link = urlsplit(code)
-        found += [link.path.rstrip("/").rpartition("/")[2]]
-        found += [value for _, value in parse_qsl(link.query)]
-    unique = [c for c in dict.fromkeys(found) if c and len(c) <= 200]
-    return unique[:MAX_UID_CANDIDATES]
+        parts = [link.path.rstrip("/").rpartition("/")[2]]
+        parts += [value for _, value in parse_qsl(link.query)]
+    parts = [p for p in dict.fromkeys(parts) if p and len(p) <= 200 and p not in whole]
+    return whole, parts[:MAX_UID_PARTS]

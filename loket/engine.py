@@ -443,8 +443,7 @@ class Engine:
 
     def _in_use(self, now: datetime) -> set[str]:
         """The counters that are open with a clerk's app heard of lately."""
-        cutoff = now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
-        return self.store.counters_in_use(cutoff)
+        return self.store.counters_in_use(*_presence_window(now))
 
     def _estimate(
         self, service: str, position: int, open_counters: int, now: datetime
@@ -905,11 +904,17 @@ class Engine:
 
     def _find_by_uid(self, code: str) -> Appointment | None:
         """The appointment whose booking-system UID the code is, or holds (its own QR's URL)."""
-        for candidate in codes.uid_candidates(code):
-            found = self.store.appointment_by("uid", candidate)
-            if found is not None and found.booking_uid is not None:
+        whole, parts = codes.uid_candidates(code)
+        for candidate in whole:
+            found = self._booked_with_uid(candidate)
+            if found is not None:
                 return found
-        return None
+        matches = {a.id: a for a in map(self._booked_with_uid, parts) if a is not None}
+        return next(iter(matches.values())) if len(matches) == 1 else None
+
+    def _booked_with_uid(self, uid: str) -> Appointment | None:
+        found = self.store.appointment_by("uid", uid)
+        return found if found is not None and found.booking_uid is not None else None
 
     def appointments(self, day: str | None = None) -> list[Appointment]:
         """The appointments of one local day (all of them if `day` is None)."""
@@ -1088,10 +1093,20 @@ def _office(config_text: str | None) -> Office:
     return load_config(config_text if config_text is not None else default_config_text())
 
 
+def _presence_window(now: datetime) -> tuple[datetime, datetime]:
+    """When an app must have been heard of to count as there.
+
+    Also a bound into the future: after a clock stepped back, the last sign of an app that
+    died would otherwise lie ahead and keep its desk "present" for as long as the step.
+    """
+    timeout = timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
+    return now - timeout, now + timeout
+
+
 def _heard_of(held: Presence, now: datetime) -> bool:
     """Whether the app holding a counter said it was there within the timeout."""
-    cutoff = now - timedelta(seconds=PRESENCE_TIMEOUT_SECONDS)
-    return held.seen_at is not None and held.seen_at >= cutoff
+    first, last = _presence_window(now)
+    return held.seen_at is not None and first <= held.seen_at <= last
 
 
 def _distinct(heads: list[tuple[str, Ticket]]) -> list[Ticket]:

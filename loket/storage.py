@@ -480,11 +480,12 @@ class Store:
         rows = self.conn.execute("SELECT id, state, ticket_id FROM counters")
         return {row[0]: (row[1], row[2]) for row in rows}
 
-    def counters_in_use(self, cutoff) -> set[str]:
-        """Open counters whose app was heard of since `cutoff`."""
+    def counters_in_use(self, first: datetime, last: datetime) -> set[str]:
+        """Open counters whose app was last heard of between `first` and `last`."""
         rows = self.conn.execute(
-            "SELECT id FROM counters WHERE state = 'open' AND session IS NOT NULL AND seen_at >= ?",
-            (to_text(cutoff),),
+            "SELECT id FROM counters WHERE state = 'open' AND session IS NOT NULL "
+            "AND seen_at BETWEEN ? AND ?",
+            (to_text(first), to_text(last)),
         )
         return {row[0] for row in rows}
 

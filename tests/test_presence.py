@@ -237,3 +237,29 @@ def test_loket_s_own_key_of_a_csv_row_without_uid_is_no_check_in_code(uid_office
     assert imported.uid.startswith("row-") and imported.booking_uid is None
     assert uid_office.check_in(imported.uid).outcome == "not_recognised"
     assert uid_office.check_in(imported.reference).outcome == "accepted"
+
+
+def test_a_link_that_holds_two_booking_numbers_checks_in_nobody(uid_office, clock):
+    uid_office.add_appointment("B", clock.now + timedelta(minutes=20), uid="5")
+    link = "https://afspraken.example.be/bevestiging?kantoor=5&id=bk-2026-1001"
+    assert uid_office.check_in(link).outcome == "not_recognised"
+    assert uid_office.waiting_counts()["B"] == 0
+
+
+def test_a_link_whose_other_values_match_nothing_checks_in_its_booking(uid_office):
+    link = "https://afspraken.example.be/bevestiging?kantoor=stadhuis&id=bk-2026-1001&taal=nl"
+    assert uid_office.check_in(link).outcome == "accepted"
+
+
+def test_after_the_clock_steps_back_a_dead_app_is_not_taken_for_present(office, clock):
+    office.open_desk("1", "died")  # then the app dies, and NTP sets a fast clock back an hour
+    clock.advance(hours=-1)
+    assert office.counter_state("1").present is False
+    assert estimate_a(office) == (0, None)
+    assert office.open_desk("1", "next").present  # no warning about the dead one
+
+
+def test_a_desk_pc_a_few_seconds_ahead_still_counts(office, clock):
+    office.open_desk("1", "app-1")
+    clock.advance(seconds=-PRESENCE_INTERVAL_SECONDS)  # the kiosk's clock is 10 s behind
+    assert office.counter_state("1").present and estimate_a(office)[0] == 1
