@@ -54,7 +54,8 @@ ESTIMATE_SAMPLE = 20
 LAST_BUCKET = 3  # of `routing_key`: neither a due appointment, overdue nor priority
 NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
 # A counter app says it is still at its desk this often; after PRESENCE_TIMEOUT_SECONDS of
-# silence (three missed signs) the desk counts as away: its app was closed or died.
+# silence (three missed signs) the desk counts as away: its app was closed or died. Each sign
+# is a commit that wakes every follower (six desks: a cheap re-read every ~2 s per screen).
 PRESENCE_INTERVAL_SECONDS = 10
 PRESENCE_TIMEOUT_SECONDS = 35
 # Rows an import writes per transaction: ~50 ms of lock, so kiosks keep issuing meanwhile.
@@ -725,16 +726,21 @@ class Engine:
         return self._counter_state(desk, state, current, presence, now)
 
     def _counter_state(
-        self, desk: Counter, state: str, current: Ticket | None, held: Presence | None, now
+        self,
+        desk: Counter,
+        state: str,
+        current: Ticket | None,
+        held: Presence | None,
+        now: datetime,
     ) -> CounterState:
         """A counter with who is there: present while its app is heard of, else away since."""
-        if held is None or held.session is None:
-            away_since = None if held is None else held.left_at
-            return CounterState(
-                desk.id, desk.name, state, desk.services, current, False, away_since
-            )
-        present = _heard_of(held, now)
-        away_since = None if present else held.seen_at
+        if held is None:
+            present, away_since = False, None
+        elif held.session is None:  # the last clerk left (or none ever came: left_at is None)
+            present, away_since = False, held.left_at
+        else:
+            present = _heard_of(held, now)
+            away_since = None if present else held.seen_at
         return CounterState(desk.id, desk.name, state, desk.services, current, present, away_since)
 
     def open_desk(self, counter: str, session: str, take_over: bool = False) -> CounterState:

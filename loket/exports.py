@@ -31,18 +31,13 @@ MARGIN = 4
 PIXELS_PER_MODULE = 8
 
 
-def booked_uid(appointment: Appointment) -> str:
-    """The booking system's uid, or "" for a booking made in Loket or a CSV row without one."""
-    return appointment.booking_uid or ""
-
-
 def image_names(appointments: list[Appointment], image_format: str) -> dict[str, str]:
     """Reference -> image file name: the uid where it is a safe, unique name, else the reference."""
     references = {a.display_reference.casefold() for a in appointments}
-    uids = Counter(booked_uid(a).casefold() for a in appointments)
+    uids = Counter((a.booking_uid or "").casefold() for a in appointments)
     names = {}
     for appointment in appointments:
-        uid = booked_uid(appointment)
+        uid = appointment.booking_uid or ""
         # Compared without case: on Windows and macOS "BK-1" and "bk-1" are one file.
         usable = (
             SAFE_NAME.fullmatch(uid)
@@ -134,7 +129,7 @@ def _write_csv(
     for a in appointments:
         writer.writerow(
             [
-                booked_uid(a),
+                a.booking_uid or "",
                 a.display_reference,
                 a.service,
                 f"{local(a.starts_at):%Y-%m-%d %H:%M}",

@@ -497,7 +497,7 @@ class Store:
             for row in rows
         }
 
-    def hold_counter(self, counter_id: str, session: str, at) -> None:
+    def hold_counter(self, counter_id: str, session: str, at: datetime) -> None:
         """`session` holds the counter from `at`: it is open and seen now."""
         self.conn.execute(
             "UPDATE counters SET session = ?, opened_at = ?, seen_at = ?, left_at = NULL, "
@@ -505,7 +505,7 @@ class Store:
             (session, to_text(at), to_text(at), counter_id),
         )
 
-    def see_counter(self, counter_id: str, session: str, at) -> bool:
+    def see_counter(self, counter_id: str, session: str, at: datetime) -> bool:
         """Note that `session` is still at the counter; False if it no longer holds it."""
         cursor = self.conn.execute(
             "UPDATE counters SET seen_at = ? WHERE id = ? AND session = ?",
@@ -513,7 +513,7 @@ class Store:
         )
         return cursor.rowcount == 1
 
-    def release_counter(self, counter_id: str, session: str, at) -> bool:
+    def release_counter(self, counter_id: str, session: str, at: datetime) -> bool:
         """`session` leaves the counter, which pauses; False if it no longer held it."""
         cursor = self.conn.execute(
             "UPDATE counters SET session = NULL, seen_at = NULL, left_at = ?, state = 'paused' "
@@ -529,7 +529,7 @@ class Store:
         rows = self.conn.execute("SELECT device, problem, since FROM problems ORDER BY since")
         return [(row[0], row[1], from_text(row[2])) for row in rows]
 
-    def set_problem(self, device: str, problem: str | None, at) -> bool:
+    def set_problem(self, device: str, problem: str | None, at: datetime) -> bool:
         """Record (or, with None, clear) a device's problem; True if that changed anything."""
         if problem is None:
             cursor = self.conn.execute("DELETE FROM problems WHERE device = ?", (device,))
