@@ -10,6 +10,8 @@ from kiosk.base import KioskScreen, TouchButton, touch_button
 from loket.codes import ALPHABET, REFERENCE_LENGTH
 
 HALF = REFERENCE_LENGTH // 2
+MAX_CODE_LENGTH = 500
+"""A scanned booking link can be long; the check-in looks at no more than this."""
 
 
 def _reference_characters(text: str) -> str | None:
@@ -24,7 +26,7 @@ def reference_as_typed(text: str) -> str:
     """'7kqm3x' as '7KQM-3X', the way references are printed; any other code as typed.
 
     Only text that can still become a reference changes: a scanned payload or a booking
-    system's own number is left exactly as it came.
+    system's own number is shown exactly as it came.
     """
     compact = _reference_characters(text)
     if compact is None:
@@ -32,32 +34,83 @@ def reference_as_typed(text: str) -> str:
     return compact if len(compact) <= HALF else f"{compact[:HALF]}-{compact[HALF:]}"
 
 
-def code_to_check(text: str) -> str:
-    """What the field's text stands for: without the dash the field added to a reference.
-
-    A booking system's number made only of reference characters (234567) gets a dash
-    while typed; it must reach the check-in as the visitor typed it.
-    """
-    return _reference_characters(text.strip()) or text.strip()
+def code_to_check(typed: str) -> str:
+    """What the visitor typed, for the check-in: a reference compact, anything else as typed."""
+    return _reference_characters(typed.strip()) or typed.strip()
 
 
 class ReferenceInput(Input):
-    """The reference field: whatever is typed into it, by keyboard or keypad, is shown formatted."""
+    """The reference field: keeps what was typed, and shows it as 7KQM-3XTB while it can be one.
+
+    The shown text is only a view: once the typed text can no longer be a reference (a
+    booking number, a scanned link), it shows exactly what was typed, case and dashes too.
+    """
+
+    typed = ""
+    """What the visitor typed or scanned, by keyboard or keypad, unformatted."""
 
     def replace(self, text: str, start: int, end: int) -> None:
-        super().replace(text, start, end)
-        shown = reference_as_typed(self.value)
-        if shown != self.value:
-            typed_before_cursor = len(self.value[: self.cursor_position].replace("-", ""))
-            self.value = shown
-            self.cursor_position = _index_after(shown, typed_before_cursor)
+        """Apply an edit of the shown text to the typed text, then show that."""
+        start, end = sorted((max(0, start), min(len(self.value), end)))
+        typed_start, typed_end = self._typed_index(start), self._typed_index(end)
+        typed = f"{self.typed[:typed_start]}{text}{self.typed[typed_end:]}"
+        if self.max_length and len(typed) > self.max_length:
+            self.restricted()
+            return
+        self.typed = typed
+        self.value = reference_as_typed(typed)
+        self.cursor_position = self._shown_index(typed_start + len(text))
+
+    def action_delete_left(self) -> None:
+        """Erase the character before the cursor, never only a dash the field added."""
+        if self._added_dash_at(self.cursor_position - 1):
+            self.cursor_position -= 1
+        super().action_delete_left()
+
+    def action_delete_right(self) -> None:
+        """Erase the character after the cursor, never only a dash the field added."""
+        if self._added_dash_at(self.cursor_position):
+            self.cursor_position += 1
+        super().action_delete_right()
+
+    def _added_dash_at(self, index: int) -> bool:
+        """Whether the shown text has the field's own dash at `index` (and nothing is selected)."""
+        formatted = _reference_characters(self.typed) is not None
+        return (
+            formatted
+            and self.selection.is_empty
+            and 0 <= index < len(self.value)
+            and self.value[index] == "-"
+        )
+
+    def watch_value(self, value: str) -> None:
+        if value != reference_as_typed(self.typed):  # set from outside, e.g. clear()
+            self.typed = value
+
+    def _typed_index(self, shown_index: int) -> int:
+        """Where an index of the shown text falls in the typed text."""
+        if _reference_characters(self.typed) is None:
+            return shown_index
+        before = len(self.value[:shown_index].replace("-", ""))
+        # Just before the next character that is not a dash: a dash the visitor typed
+        # after 'bk' stays before what they type next.
+        return _index_after(self.typed, before, after_dashes=True)
+
+    def _shown_index(self, typed_index: int) -> int:
+        """Where an index of the typed text falls in the shown text."""
+        if _reference_characters(self.typed) is None:
+            return typed_index
+        return _index_after(self.value, len(self.typed[:typed_index].replace("-", "")))
 
 
-def _index_after(text: str, characters: int) -> int:
-    """The index in `text` just after its first `characters` characters that are not dashes."""
+def _index_after(text: str, characters: int, after_dashes: bool = False) -> int:
+    """The index in `text` just after its first `characters` characters that are not dashes.
+
+    With `after_dashes`, past the dashes that follow them too.
+    """
     seen = 0
     for index, char in enumerate(text):
-        if seen == characters:
+        if seen == characters and (char != "-" or not after_dashes):
             return index
         seen += char != "-"
     return len(text)
@@ -71,7 +124,7 @@ class AppointmentScreen(KioskScreen):
         with Vertical(id="appointment"):
             yield Static(app.t("appointment_title"), id="title")
             yield Static(f"{app.t('scan_or_type')} {app.t('reference_example')}", id="explain")
-            yield ReferenceInput(id="reference", max_length=40)
+            yield ReferenceInput(id="reference", max_length=MAX_CODE_LENGTH)
             with Grid(id="keypad"):
                 for character in sorted(self.keys(), key=lambda c: (c.isdigit(), c)):
                     key = touch_button(character, f"key-{character}")
@@ -104,12 +157,13 @@ class AppointmentScreen(KioskScreen):
         elif button_id == "back":
             self.app.back_to_start()
         elif button_id == "check-in":
-            self.submit(field.value)
+            self.submit()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.submit(event.value)
+        self.submit()
 
-    def submit(self, text: str) -> None:
-        if text.strip():
-            self.app.check_in(code_to_check(text))
+    def submit(self) -> None:
+        typed = self.query_one("#reference", ReferenceInput).typed
+        if typed.strip():
+            self.app.check_in(code_to_check(typed))

@@ -978,3 +978,68 @@ async def test_a_printer_with_an_unknown_profile_is_marked_and_listed_for_staff(
         assert texts.text("nl", "printer_fault") in "\n".join(shown_lines(app))
     (problem,) = office.status().problems
     assert problem.problem == "not used: unknown printer profile 'no-such-printer'"
+
+
+async def test_a_ten_digit_booking_number_tapped_on_the_keypad_checks_in(make_kiosk, office, clock):
+    app = make_kiosk(UID_CONFIG)
+    office.refresh_config()
+    office.add_appointment("B", clock.now + timedelta(minutes=10), uid="2345678923")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        for character in "2345678923":
+            await pilot.click(f"#key-{character}")
+        assert app.screen.query_one("#reference").value == "2345678923"  # no dash left in it
+        await pilot.click("#check-in")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["bk-2026-1001", "https://afspraken.example.be/bevestiging/bk-2026-1001"],
+    ids=["booking number", "scanned link"],
+)
+async def test_a_booking_code_typed_into_the_reference_field_is_shown_and_checked_as_typed(
+    make_kiosk, office, clock, typed
+):
+    app = make_kiosk(UID_CONFIG)
+    office.refresh_config()
+    office.add_appointment("B", clock.now + timedelta(minutes=10), uid="bk-2026-1001")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        await pilot.press(*typed)
+        assert app.screen.query_one("#reference").value == typed
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen.query_one("#number").text == "B001"
+
+
+async def test_the_field_formats_only_while_the_text_can_be_a_reference(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        field = app.screen.query_one("#reference")
+        shown = []
+        for key in "bk-2026":
+            await pilot.press(key)
+            shown.append(field.value)
+        assert shown == ["B", "BK", "BK", "BK2", "bk-20", "bk-202", "bk-2026"]
+        await pilot.press(*["backspace"] * 4)
+        assert (field.value, field.typed) == ("BK", "bk-")
+        await pilot.press("3")
+        assert (field.value, field.typed) == ("BK3", "bk-3")
+        await pilot.press(*"456789")
+        assert field.value == "bk-3456789"  # nine characters: no longer a reference
+
+
+async def test_erasing_next_to_the_fields_dash_erases_a_character(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#appointment")
+        field = app.screen.query_one("#reference")
+        await pilot.press(*"7kqm3x", "left", "left")
+        assert (field.value, field.cursor_position) == ("7KQM-3X", 5)  # just after the dash
+        await pilot.press("backspace")
+        assert (field.value, field.cursor_position) == ("7KQ3-X", 3)
+        await pilot.press("right", "delete")  # just before the dash
+        assert (field.value, field.typed) == ("7KQ3", "7kq3")
