@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import threading
 import time
 from contextlib import suppress
@@ -47,8 +48,11 @@ CHECKIN_TEXTS = {
     "already_served": "checkin_served",
     "missed": "checkin_missed",
 }
-PRINTER_DEVICE = "kiosk printer"
-"""The name `loket status` lists a printer fault under."""
+
+
+def printer_device(kiosk_name: str) -> str:
+    """The name `loket status` lists this kiosk's printer fault under: one row per kiosk."""
+    return f"kiosk {kiosk_name}: printer"
 
 
 @dataclass
@@ -98,15 +102,21 @@ class KioskApp(App, inherit_bindings=False):
         db_path: str,
         clock=utc_now,
         printer: str = "none",
+        kiosk_name: str | None = None,
         watch_interval: float = 1.0,
         cursor_blink: bool = True,
     ):
-        """`clock`, `watch_interval` and `cursor_blink` are for tests; a kiosk keeps the defaults."""
+        """`kiosk_name` names its printer for staff (the host name if None).
+
+        `clock`, `watch_interval` and `cursor_blink` are for tests; a kiosk keeps the defaults.
+        """
         super().__init__()
         self.cursor_blink = cursor_blink
         self.db_path = str(db_path)
         self.clock = clock
         self.printer_spec = printer
+        self.printer_device = printer_device(kiosk_name or socket.gethostname())
+        """Its own row in `loket status`: one kiosk printing fine never clears another's fault."""
         self.printer = None
         self.printer_lock = threading.Lock()
         """One ticket at a time reaches the printer, and its state is reported in that order."""
@@ -398,7 +408,7 @@ class KioskApp(App, inherit_bindings=False):
             return
         try:
             with operation_engine(self.db_path, self.clock) as engine:
-                engine.report_problem(PRINTER_DEVICE, problem)
+                engine.report_problem(self.printer_device, problem)
         except Exception as error:  # the next ticket tries again; printing is what matters
             log.error("printer state not recorded in the database: %s", error)
         else:

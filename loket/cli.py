@@ -231,6 +231,12 @@ def _parser() -> argparse.ArgumentParser:
         help="none (screen only), file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT",
     )
     sub.add_argument("--log", metavar="FILE", help="where printer faults and outages are logged")
+    sub.add_argument(
+        "--name",
+        type=_kiosk_name,
+        metavar="NAME",
+        help="this kiosk's name in `loket status`, e.g. entrance (default: the host name)",
+    )
     sub = command("counter", cmd_counter, "run the app for one counter (call, recall, transfer)")
     sub.add_argument("counter", help="the counter's id in the office config, e.g. 1")
     sub.add_argument(
@@ -293,6 +299,13 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _kiosk_name(text: str) -> str:
+    name = text.strip()
+    if not name or len(name) > 40 or not name.isprintable():
+        raise argparse.ArgumentTypeError("expected a short name such as entrance or 1st-floor")
+    return name
 
 
 def _emit(args, data: dict, human: str) -> None:
@@ -781,7 +794,7 @@ def cmd_kiosk(args) -> int:
     with suppress(LoketError):
         _engine(args).close()
     kwargs = {} if args.clock is None else {"clock": args.clock}
-    KioskApp(path, printer=args.printer, **kwargs).run()
+    KioskApp(path, printer=args.printer, kiosk_name=args.name, **kwargs).run()
     return 0
 
 

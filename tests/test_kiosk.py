@@ -854,7 +854,7 @@ async def test_a_printer_fault_shows_staff_a_mark_and_the_status_until_a_ticket_
 ):
     printer_folder = tmp_path / "printed"
     printer_folder.write_text("a file where the printer's folder should be")
-    app = make_kiosk(printer=f"file:{printer_folder}")
+    app = make_kiosk(printer=f"file:{printer_folder}", kiosk_name="entrance")
     mark = texts.text("nl", "printer_fault")
     async with app.run_test(size=SIZE) as pilot:
         assert mark not in "\n".join(shown_lines(app))
@@ -867,7 +867,8 @@ async def test_a_printer_fault_shows_staff_a_mark_and_the_status_until_a_ticket_
         await pilot.click("#language-fr")  # staff read it in the office's language
         assert mark in "\n".join(shown_lines(app))
         (problem,) = office.status().problems
-        assert problem.device == "kiosk printer" and str(printer_folder) in problem.problem
+        assert problem.device == "kiosk entrance: printer"
+        assert str(printer_folder) in problem.problem
 
         printer_folder.unlink()  # staff fixed the printer
         await take_ticket_and_return(pilot)
@@ -885,6 +886,35 @@ async def test_a_printer_that_keeps_failing_is_reported_once(make_kiosk, office,
     assert len(office.status().problems) == 1
     reports = office.events_after(0, actions=["problem"])
     assert len(reports) == 1
+
+
+async def test_one_kiosk_printing_fine_leaves_another_kiosks_fault_listed(
+    make_kiosk, office, tmp_path
+):
+    broken = tmp_path / "broken"
+    broken.write_text("a file where the printer's folder should be")
+    entrance = make_kiosk(printer=f"file:{broken}", kiosk_name="entrance")
+    async with entrance.run_test(size=SIZE) as pilot:
+        await take_ticket_and_return(pilot)
+    upstairs = make_kiosk(printer=f"file:{tmp_path}", kiosk_name="upstairs")
+    async with upstairs.run_test(size=SIZE) as pilot:
+        await take_ticket_and_return(pilot)
+        assert texts.text("nl", "printer_fault") not in "\n".join(shown_lines(upstairs))
+    assert len(list(tmp_path.glob("*.bin"))) == 1  # upstairs printed
+    (problem,) = office.status().problems
+    assert problem.device == "kiosk entrance: printer"
+
+
+def test_a_kiosk_is_named_after_its_machine_unless_staff_name_it(db_path, capsys):
+    import socket
+
+    from loket.cli import main
+
+    assert KioskApp(str(db_path)).printer_device == f"kiosk {socket.gethostname()}: printer"
+    with pytest.raises(SystemExit) as usage:  # refused before any screen opens
+        main(["--db", str(db_path), "kiosk", "--name", " "])
+    assert usage.value.code == 2
+    assert "--name: expected a short name such as entrance" in capsys.readouterr().err
 
 
 # every size a kiosk or the demo gives it
