@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import secrets
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -118,6 +123,11 @@ class StillHere(Message):
 
 
 @dataclass
+class PresenceMissed(Message):
+    """The engine could not be told that this app is still at its desk (it retries)."""
+
+
+@dataclass
 class DeskLost(Message):
     """Another screen took the desk over (or it was left): this one only shows it now."""
 
@@ -131,10 +141,9 @@ class TicketPrinted(Message):
 
 @dataclass
 class PrinterFailed(Message):
-    """The printer did not print the ticket issued at the desk; `reason` says why."""
+    """The printer did not print the ticket issued at the desk (the log says why)."""
 
     receipt: Receipt
-    reason: str
 
 
 class CounterApp(App):
@@ -178,6 +187,8 @@ class CounterApp(App):
         self.printer_spec = printer
         self.printer = None
         """Opened by the first print, in the printer's worker: python-escpos loads slowly."""
+        self.printer_lock = threading.Lock()
+        """One ticket at a time reaches the printer: two tickets in a row never interleave."""
         self.language = texts.LANGUAGES[0]
         """The office's first language, once known: the clerk's screen speaks it."""
         self.engine: Engine | None = None
@@ -229,12 +240,19 @@ class CounterApp(App):
 
     def on_mount(self) -> None:
         use_high_contrast(self)
+        # `systemctl stop` or a kill: leave the desk paused and quit, as Ctrl+Q does.
+        self._loop_signal(signal.SIGTERM, self.leave)
+        self._loop_signal(signal.SIGHUP, self.hung_up)
         self.relabel()
         self.connect()
         # Timers on the screen stop with it, before the app tears down its widgets.
         self.screen.set_interval(self.watch_interval, self.follow_changes)
         self.screen.set_interval(self.tick_interval, self.tick)
         self.screen.set_interval(self.presence_interval, self.tell_presence)
+
+    def _loop_signal(self, number: int, handler: Callable[[], None]) -> None:
+        with suppress(NotImplementedError, RuntimeError):  # not on this platform or thread
+            asyncio.get_running_loop().add_signal_handler(number, handler)
 
     def relabel(self) -> None:
         """Word headings, buttons and key bindings in the office's language."""
@@ -288,7 +306,7 @@ class CounterApp(App):
             self.problem = self.t("counter_removed", counter=self.counter_id)
         elif isinstance(error, LoketError):
             log.warning("database unavailable: %s", error)
-            self.problem = f"{self.t('counter_not_connected')} ({error})"
+            self.problem = self.t("counter_not_connected")  # the log has the engine's words
         else:
             log.error("counter operation failed", exc_info=error)
             self.problem = self.t("counter_bug")
@@ -393,6 +411,7 @@ class CounterApp(App):
             self.query_one("#number", BigNumber).show(state.current.number if state.current else "")
             self.query_one("#queue", Static).update(self.line_text(desk))
         self.tick()
+        self.query_one("#actions").display = not self.lost  # the taken-over screen only quits
         if self.problem or self.lost:
             self.say(self.problem or f"{self.lost} {self.t('counter_quit_hint')}", refused=True)
         for button in self.query(".action").results(Button):
@@ -491,7 +510,7 @@ class CounterApp(App):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The counter's keys are off while a dialog is open (its keys are the dialog's)."""
         if action in self.ACTIONS:
-            return self.desk is not None and len(self.screen_stack) == 1
+            return self.desk is not None and not self.lost and len(self.screen_stack) == 1
         return True
 
     async def run_action(self, action, *args, **kwargs):
@@ -799,20 +818,24 @@ class CounterApp(App):
             qr_text=codes.ticket_payload(receipt.ticket),
         )
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="printer")
+    @work(thread=True, exit_on_error=False, group="printer")
     def print_ticket(self, receipt: Receipt, printed, profile: str) -> None:
         """Print in a worker: a slow or absent printer never holds up the desk."""
         from loket.printing import PrinterError, open_printer
 
-        try:
-            if self.printer is None:
-                self.printer = open_printer(self.printer_spec, profile)
-            self.printer.print_ticket(printed)
-        except (PrinterError, ValueError) as error:
-            log.error("printer fault, ticket %s not printed: %s", receipt.ticket.number, error)
-            self.post_message(PrinterFailed(receipt, str(error)))
-        else:
-            self.post_message(TicketPrinted(receipt))
+        # Not `exclusive`: that would cancel a ticket still to print, and cannot stop a
+        # thread already printing. The lock makes a second ticket wait for the first.
+        with self.printer_lock:
+            try:
+                if self.printer is None:
+                    self.printer = open_printer(self.printer_spec, profile)
+                self.printer.print_ticket(printed)
+            except (PrinterError, ValueError) as error:
+                number = receipt.ticket.number
+                log.error("printer fault, ticket %s not printed: %s", number, error)
+                self.post_message(PrinterFailed(receipt))
+            else:
+                self.post_message(TicketPrinted(receipt))
 
     def on_ticket_printed(self, message: TicketPrinted) -> None:
         self.say(
@@ -825,7 +848,7 @@ class CounterApp(App):
 
     def on_printer_failed(self, message: PrinterFailed) -> None:
         number = message.receipt.ticket.number
-        self.say(f"{self.t('counter_printer_failed', ticket=number)} ({message.reason})", True)
+        self.say(self.t("counter_printer_failed", ticket=number), refused=True)
         if self.engine is not None:
             self.show_ticket(message.receipt, note=self.t("note_number"))
 
@@ -930,12 +953,20 @@ class CounterApp(App):
         try:
             with operation_engine(self.db_path, self.clock) as engine:
                 held = engine.heartbeat(self.counter_id, self.session)
-        except Exception as error:
+        except LoketError as error:
+            # The desk stays present for PRESENCE_TIMEOUT_SECONDS: the next tick tries again,
+            # and the clerk's screen goes on meanwhile.
+            log.warning("could not tell the database the desk is still here: %s", error)
+            self.post_message(PresenceMissed())
+        except Exception as error:  # a bug: said, and logged with its traceback
             self.post_message(DatabaseFailed(error))
         else:
             self.post_message(StillHere() if held else DeskLost())
 
     def on_still_here(self, message: StillHere) -> None:
+        self.telling = False
+
+    def on_presence_missed(self, message: PresenceMissed) -> None:
         self.telling = False
 
     def on_desk_lost(self, message: DeskLost) -> None:
@@ -968,25 +999,36 @@ class CounterApp(App):
 
     @work(thread=True, exit_on_error=False, group="leave")
     def leave_desk(self) -> None:
+        self.leave_now()
+        self.call_from_thread(self.exit)
+
+    def leave_now(self) -> None:
+        """Leave the desk paused, on the calling thread; quitting goes on if it fails."""
+        if not self.holding:
+            return
+        self.holding = False
         try:
             with operation_engine(self.db_path, self.clock) as engine:
                 engine.leave_desk(self.counter_id, self.session)
-        except Exception as error:  # quitting goes on; the desk goes away by itself
+        except Exception as error:  # the desk counts as away by itself after a while
             log.warning("could not leave the desk: %s", error)
-        self.holding = False
-        self.call_from_thread(self.exit)
+
+    def hung_up(self) -> None:
+        """The terminal is gone (a closed window, an ssh drop): leave the desk, then end.
+
+        It ends as a hangup ends a program, at once: Textual's shutdown could block forever
+        writing the terminal's reset to a terminal that is gone.
+        """
+        self.leave_now()
+        asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)  # back to the default
+        os.kill(os.getpid(), signal.SIGHUP)
 
     def action_help_quit(self) -> None:
         """Ctrl+C: say how to quit, in the clerk's language."""
         self.say(self.t("counter_quit_hint"))
 
     def on_unmount(self) -> None:
-        if self.holding:  # closed another way (a signal): still leave the desk paused
-            try:
-                with operation_engine(self.db_path, self.clock) as engine:
-                    engine.leave_desk(self.counter_id, self.session)
-            except Exception as error:
-                log.warning("could not leave the desk: %s", error)
+        self.leave_now()  # closed another way: still leave the desk paused
         if self.engine is not None:
             self.engine.close()
 

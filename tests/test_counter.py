@@ -3,7 +3,11 @@ in the office's language; check-ins and tickets at the desk; who holds the desk.
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,8 +17,10 @@ from counter.app import ACTION_KEYS, CounterApp
 from loket.cli import main
 from loket.config import default_config_text
 from loket.engine import PRESENCE_INTERVAL_SECONDS, Engine
+from loket.errors import StorageError
 from loket.texts import LANGUAGES, text
 from tests.conftest import Clock
+from tests.terminal import Tmux
 
 SIZE = (100, 32)
 # The demo office speaks Dutch first: so does its counter app.
@@ -287,12 +293,14 @@ async def test_follows_tickets_issued_and_taken_elsewhere(make_counter, office):
         assert shown(app, "#message") == "B001 werd elders afgehandeld."
 
 
-async def test_without_a_database_it_waits_and_then_starts(db_path, clock):
+async def test_without_a_database_it_waits_and_then_starts(db_path, clock, caplog):
     app = CounterApp(str(db_path), "1", clock=clock, watch_interval=0.05)
     app.retry.seconds = 0.1
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert shown(app, "#message").startswith("Niet verbonden, nieuwe poging… (the database")
+        # The clerk reads Dutch only; the engine's English reason is for the log.
+        assert shown(app, "#message") == "Niet verbonden, nieuwe poging…"
+        assert "database unavailable: the database" in caplog.text
         assert enabled(app) == set()
         await press(pilot, "n")
         Engine(db_path, clock=clock).close()
@@ -591,12 +599,56 @@ async def test_a_printer_fault_shows_the_ticket_large_instead(
         await settle(pilot)
         await press(pilot, "i", "enter")
         await settle(pilot)
-        message = shown(app, "#message")
-        assert message.startswith("De printer drukte A001 niet af: toon de bezoeker het nummer. (")
+        # Only the clerk's language on the screen: escpos's English reason is in the log.
+        assert shown(app, "#message") == (
+            "De printer drukte A001 niet af: toon de bezoeker het nummer."
+        )
         assert app.screen.query_one("#ticket-number").text == "A001"
         assert text("nl", "note_number") in shown(app.screen, "#ticket-lines")
-    assert "printer fault, ticket A001 not printed" in caplog.text
+    assert "printer fault, ticket A001 not printed: printer file:" in caplog.text
     assert [t.number for t in office.store.all_tickets()] == ["A001"]  # issued once
+
+
+class SlowPrinter:
+    """A desk printer that takes its time over each ticket and notes two printing at once."""
+
+    def __init__(self):
+        self.guard = threading.Lock()
+        self.printing = 0
+        self.overlapped = False
+        self.go_on = threading.Event()
+        self.printed: list[str] = []
+
+    def print_ticket(self, ticket) -> None:
+        with self.guard:
+            self.printing += 1
+            self.overlapped |= self.printing > 1
+        self.go_on.wait(timeout=10)
+        with self.guard:
+            self.printing -= 1
+            self.printed.append(ticket.number)
+
+
+async def test_two_visitor_tickets_in_a_row_reach_the_printer_one_after_the_other(
+    make_counter, office, tmp_path
+):
+    printer = SlowPrinter()
+    app = make_counter(printer=f"file:{tmp_path / 'printed'}")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.printer = printer
+        for _ in range(2):  # the first is still printing when the second is issued
+            await pilot.press("i", "enter")
+            for _ in range(500):
+                if not app.busy:
+                    break
+                await pilot.pause(0.01)
+        await pilot.pause(0.5)  # time for a second ticket to reach the printer too soon
+        printer.go_on.set()
+        await settle(pilot)
+        assert shown(app, "#message") == "Ticket A002 afgedrukt: plaats 2 in de rij."
+    assert printer.printed == ["A001", "A002"]
+    assert not printer.overlapped
 
 
 def test_the_counter_command_refuses_a_printer_it_does_not_know(db_path, office, capsys):
@@ -717,6 +769,35 @@ async def test_heartbeats_keep_the_desk_present(make_counter, office, clock):
         assert estimate_a(office) is not None
 
 
+async def test_a_missed_heartbeat_is_logged_and_tried_again_while_the_clerk_works_on(
+    make_counter, office, clock, monkeypatch, caplog
+):
+    office.issue_ticket("A")
+    missed = []
+    heartbeat = Engine.heartbeat
+
+    def busy_once(engine, counter, session):
+        if not missed:
+            missed.append(session)
+            raise StorageError("the database is busy (another program holds it)")
+        return heartbeat(engine, counter, session)
+
+    app = make_counter(presence_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        monkeypatch.setattr(Engine, "heartbeat", busy_once)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert missed
+        assert "could not tell the database the desk is still here" in caplog.text
+        assert shown(app, "#state") == "OPEN" and shown(app, "#message") == ""
+        clock.advance(seconds=PRESENCE_INTERVAL_SECONDS * 3)
+        await pilot.pause(0.3)  # the next heartbeats get through
+        assert office.counter_state("1").present
+        await press(pilot, "n")
+        assert shown(app, "#message") == "A001 opgeroepen."
+
+
 def estimate_a(engine) -> int | None:
     return next(s for s in engine.services() if s.code == "A").estimated_wait_minutes
 
@@ -766,9 +847,53 @@ async def test_a_screen_whose_desk_was_taken_over_says_so_and_only_quits(
             "Loket 1 werd om 09:42 overgenomen op een ander scherm. Ctrl+Q sluit af."
         )
         assert enabled(app) == set()
+        assert not app.query_one("#actions").display  # no buttons that do nothing
         await press(pilot, "n")
         assert office.ticket("A001").status == "waiting"
         await press(pilot, "ctrl+q")
         assert app.return_code == 0
     state = office.counter_state("1")
     assert (state.state, state.present) == ("open", True)  # the colleague's desk, untouched
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=lambda n: n.name)
+def test_a_counter_ended_by_a_signal_leaves_its_desk_paused(tmp_path, number):
+    """`systemctl stop`, a closed terminal window or an ssh drop: the counter pauses."""
+    db = str(tmp_path / "office.db")
+    terminal = Tmux(tmp_path, width=100, height=32)
+    try:
+        assert terminal.loket("--db", db, "init").returncode == 0
+        terminal.start("counter", "--db", db, "counter", "1", "--log", str(tmp_path / "c.log"))
+        terminal.wait_for("counter", "Loket 1 · Stadhuis Demo", "Geen bezoeker.")
+        with Engine(db, create=False) as engine:
+            assert eventually(lambda: engine.counter_state("1").present)
+        pid = int(terminal("list-panes", "-t", "counter", "-F", "#{pane_pid}"))
+
+        os.kill(pid, number)
+
+        assert eventually(lambda: not running(pid))
+    finally:
+        terminal.close()
+    with Engine(db, create=False) as engine:
+        state = engine.counter_state("1")
+        assert (state.state, state.present) == ("paused", False)
+        assert len(engine.events_after(0, actions=["leave_desk"])) == 1
+
+
+def eventually(condition, seconds: float = 15) -> bool:
+    """Whether `condition()` holds within `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def running(pid: int) -> bool:
+    """Whether the process runs (a zombie has ended)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

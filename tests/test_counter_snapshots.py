@@ -124,3 +124,17 @@ def test_narrow_and_paused(tmp_path, snap_compare):
         await desk_read(pilot)
 
     assert snap_compare(app, terminal_size=(52, 40), run_before=pause)
+
+
+def test_a_desk_taken_over_on_another_screen(busy_office, snap_compare):
+    """Only the message and Ctrl+Q: no buttons that would do nothing."""
+    path, clock = busy_office()
+
+    async def taken_over(pilot) -> None:
+        await desk_read(pilot)
+        with Engine(path, clock=clock) as engine:
+            engine.open_desk("1", "a-colleagues-screen", take_over=True)
+        pilot.app.tell_presence()  # its next sign of life learns so
+        await desk_read(pilot)
+
+    assert snap_compare(counter(path, clock), terminal_size=SMALL, run_before=taken_over)
