@@ -55,9 +55,10 @@ def values(path: Path, section: str, key: str) -> list[str]:
 
 
 def expand(command: str) -> str:
-    """The command line as systemd hands it on: %i the instance, %% a plain %.
+    """The command line as systemd hands it on: %i the instance, %% a plain %, $$ a plain $.
 
-    Any other specifier fails the test: a lone %H meant for `date` would be the host's name.
+    Any other specifier fails the test: a lone %H meant for `date` would be the host's name,
+    and a lone $NAME is systemd's to fill in, not the shell's.
     """
     known = {"i": COUNTER_ID, "%": "%"}
 
@@ -65,7 +66,12 @@ def expand(command: str) -> str:
         assert match[1] in known, f"unexpected specifier %{match[1]} in {command!r}"
         return known[match[1]]
 
-    return re.sub(r"%(.)", specifier, command)
+    def dollar(match: re.Match) -> str:
+        assert match[0] == "$$", f"systemd would expand {match[0]!r} in {command!r}"
+        return "$"
+
+    # `$(date ...)` is not systemd's: it fills in $NAME and ${NAME} only.
+    return re.sub(r"\$\$|\$(?=[A-Za-z_{])", dollar, re.sub(r"%(.)", specifier, command))
 
 
 def loket_arguments(command: str) -> list[str]:
@@ -135,14 +141,48 @@ def test_every_option_a_unit_names_is_in_the_commands_help(where, arguments):
         assert re.search(rf"{option}\b", shown.stdout), f"{where}: {option} unknown to {command}"
 
 
-def test_the_console_programs_own_their_terminal_and_come_back_after_a_failure():
-    for name in ("loket-kiosk.service", "loket-display.service", "loket-counter@.service"):
-        unit = DATA / "systemd" / name
-        assert values(unit, "Service", "TTYPath") == ["/dev/tty1"]
-        for stream in ("StandardInput", "StandardOutput", "StandardError"):
-            assert values(unit, "Service", stream) == ["tty"], f"{name}: {stream}"
-        assert values(unit, "Unit", "Conflicts") == ["getty@tty1.service"]
-        assert values(unit, "Service", "Restart") == ["always"]
+CONSOLE_PROGRAMS = ("loket-kiosk.service", "loket-display.service", "loket-counter@.service")
+
+
+@pytest.mark.parametrize("name", CONSOLE_PROGRAMS)
+def test_the_console_programs_own_their_terminal_and_come_back_after_a_failure(name):
+    unit = DATA / "systemd" / name
+    assert values(unit, "Service", "TTYPath") == ["/dev/tty1"]
+    for stream in ("StandardInput", "StandardOutput", "StandardError"):
+        assert values(unit, "Service", stream) == ["tty"], f"{name}: {stream}"
+    assert values(unit, "Unit", "Conflicts") == ["getty@tty1.service"]
+    assert values(unit, "Service", "Restart") in (["always"], ["on-failure"])
+
+
+def test_a_clerk_who_quits_the_console_counter_leaves_it_closed():
+    """Restarted after a quit, the counter would open its desk again with nobody at it."""
+    counter = DATA / "systemd" / "loket-counter@.service"
+    assert values(counter, "Service", "Restart") == ["on-failure"]
+    for name in ("loket-kiosk.service", "loket-display.service"):  # these always come back
+        assert values(DATA / "systemd" / name, "Service", "Restart") == ["always"]
+
+
+@pytest.mark.parametrize(
+    "result, login_prompt", [("success", True), ("exit-code", False), ("signal", False)]
+)
+def test_the_login_prompt_comes_back_on_tty1_once_the_counter_stopped_for_good(
+    tmp_path, result, login_prompt
+):
+    """A quit or `systemctl stop` gives tty1 its login prompt; after a crash the counter restarts."""
+    asked = tmp_path / "systemctl-asked"
+    fake = tmp_path / "bin" / "systemctl"
+    fake.parent.mkdir()
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {asked}\n', encoding="utf-8")
+    fake.chmod(0o755)
+    (command,) = values(DATA / "systemd" / "loket-counter@.service", "Service", "ExecStopPost")
+    assert command.startswith("-+"), "as root (+), and a failure to start getty is no error (-)"
+    env = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}", "SERVICE_RESULT": result}
+
+    stopped = subprocess.run(shlex.split(expand(command[2:])), env=env, timeout=60)
+
+    assert stopped.returncode == 0
+    shown = asked.read_text(encoding="utf-8") if asked.exists() else ""
+    assert shown == ("--no-block start getty@tty1.service\n" if login_prompt else "")
 
 
 def test_systemd_finds_nothing_wrong_in_the_units(tmp_path):
@@ -191,14 +231,17 @@ def test_the_nightly_backup_writes_a_dated_copy_and_prunes_copies_older_than_two
         moment = time.time() - days * 86400
         os.utime(path, (moment, moment))
 
+    before = time.strftime("%Y-%m-%d")
     written = run_as_systemd("loket-backup.service", "ExecStart", tmp_path, office_file)
+    after = time.strftime("%Y-%m-%d")  # the run may cross midnight
     pruned = run_as_systemd("loket-backup.service", "ExecStartPost", tmp_path, office_file)
 
     assert written.returncode == 0, written.stderr
     assert pruned.returncode == 0, pruned.stderr
     new = [p for p in backups.iterdir() if p not in (old, recent)]
     assert len(new) == 1
-    assert re.fullmatch(rf"loket-{time.strftime('%Y-%m-%d')}-\d{{6}}\.db", new[0].name)
+    day = re.fullmatch(r"loket-(\d{4}-\d{2}-\d{2})-\d{6}\.db", new[0].name)
+    assert day and day[1] in (before, after)
     assert not old.exists() and recent.exists()
     with Engine(str(new[0]), create=False) as copy:
         assert copy.waiting_counts()["A"] == 1
