@@ -210,6 +210,8 @@ class KioskApp(App, inherit_bindings=False):
 
     def follow_changes(self) -> None:
         """Refresh the start screen when any kiosk or counter changed the queue or the office."""
+        if not self.is_running:  # shutting down: its screens are being taken apart
+            return
         if self.watcher is None or isinstance(self.screen, UnavailableScreen):
             return
         try:

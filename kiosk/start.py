@@ -70,7 +70,8 @@ class StartScreen(KioskScreen):
         if self.app.screen is not self:  # e.g. under "one moment", while there may be no database
             return
         now = self.app.engine.local(self.app.clock())
-        self.query_one("#clock", Static).update(self.clock_text())
+        for clock in self.query("#clock").results(Static):  # none while taken down
+            clock.update(self.clock_text())
         if now.second == 0 and any(s.open_now for s in self.walk_in_services()) != self.office_open:
             self.refresh(recompose=True)
 
@@ -119,9 +120,10 @@ class StartScreen(KioskScreen):
         if not self.office_open:
             return
         for key, status in enumerate(services, start=1):
-            button = self.query_one(f"#service-{status.code}", TouchButton)
-            button.update(self.label(key, status))
-            button.set_class(not self.available(status), "unavailable")
+            # No button while the screen is built or taken down: the app's timer ticks anyway.
+            for button in self.query(f"#service-{status.code}").results(TouchButton):
+                button.update(self.label(key, status))
+                button.set_class(not self.available(status), "unavailable")
 
     def watch_priority(self) -> None:
         if self.is_mounted and self.query("#priority"):

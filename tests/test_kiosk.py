@@ -167,6 +167,18 @@ async def test_the_start_screen_follows_tickets_taken_elsewhere(make_kiosk, offi
         assert "Ongeveer 16 min wachten" in screen_text(app)  # ceil(6 / 3 * 8)
 
 
+async def test_changes_elsewhere_never_break_the_start_screen_while_it_starts_or_closes(
+    make_kiosk, office
+):
+    for _ in range(3):
+        app = make_kiosk(watch_interval=0.0005)  # it looks for changes all the time
+        office.issue_ticket("A")  # while its start screen is still being built
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause(0.05)
+            office.issue_ticket("A")  # and while it closes
+        # run_test raises here what the app's timer raised (NoMatches, no screens on stack)
+
+
 # appointment holders
 
 
