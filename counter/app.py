@@ -29,10 +29,11 @@ from counter.dialogs import (
     TypeCode,
     describe_bindings,
 )
-from loket import codes, texts
+from loket import texts
 from loket.engine import PRESENCE_INTERVAL_SECONDS, CheckIn, Desk, Engine
 from loket.errors import DeskInUse, LoketError, Refused, StorageError
 from loket.model import APPOINTMENT, CALLED, Receipt, Ticket, utc_now
+from loket.printing import printed_ticket, ticket_lines
 from loket.texts import text
 from tui.bignumber import BigNumber
 from tui.theme import use_high_contrast
@@ -777,46 +778,18 @@ class CounterApp(App):
         if self.printer_spec == "none":
             self.show_ticket(receipt)
         else:
-            self.print_ticket(receipt, self.printed(receipt), self.office.kiosk.printer_profile)
+            self.print_ticket(
+                receipt,
+                printed_ticket(receipt, self.office, self.language),
+                self.office.kiosk.printer_profile,
+            )
 
     def show_ticket(self, receipt: Receipt, note: str | None = None) -> None:
-        lines = [*self.ticket_lines(receipt).values(), *([note] if note else [])]
+        lines = [
+            *ticket_lines(receipt, self.office, self.language).values(),
+            *([note] if note else []),
+        ]
         self.push_screen(TicketShown(self.language, receipt.ticket.number, lines))
-
-    def ticket_lines(self, receipt: Receipt) -> dict[str, str]:
-        """What a ticket says in the office's language: the same on screen and on paper."""
-        service = self.service_name(receipt.ticket.service)
-        if receipt.ticket.priority:
-            service += f" · {self.t('priority_button')}"
-        minutes = receipt.estimated_wait_minutes
-        local = self.local(receipt.ticket.arrived_at)
-        return {
-            "service": service,
-            "position": self.t("position", position=receipt.position),
-            "wait": self.t("wait_unknown")
-            if minutes is None
-            else self.t("estimated_wait", minutes=minutes),
-            "issued": self.t(
-                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
-            ),
-        }
-
-    def printed(self, receipt: Receipt):
-        """The ticket as the printer lays it out."""
-        from loket.printing import PrintedTicket
-
-        lines = self.ticket_lines(receipt)
-        return PrintedTicket(
-            office=self.office.name,
-            number=receipt.ticket.number,
-            service=lines["service"],
-            issued_on=lines["issued"],
-            position=receipt.position,
-            position_line=lines["position"],
-            wait_line=lines["wait"],
-            footer=self.t("print_footer"),
-            qr_text=codes.ticket_payload(receipt.ticket),
-        )
 
     @work(thread=True, exit_on_error=False, group="printer")
     def print_ticket(self, receipt: Receipt, printed, profile: str) -> None:

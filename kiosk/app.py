@@ -386,12 +386,12 @@ class KioskApp(App, inherit_bindings=False):
     @work(thread=True, exit_on_error=False, group="printer")
     def print_ticket(self, receipt: Receipt, screen: TicketScreen) -> None:
         """Print; a fault never loses the ticket: the screen asks to note the number."""
-        from loket.printing import PrinterError
+        from loket.printing import PrinterError, printed_ticket
 
         with self.printer_lock:
             problem = None
             try:
-                self.printer.print_ticket(self.printed(receipt))
+                self.printer.print_ticket(printed_ticket(receipt, self.office, self.language))
             except PrinterError as error:
                 log.error(
                     "printer fault, ticket %s shown on screen only: %s",
@@ -423,42 +423,6 @@ class KioskApp(App, inherit_bindings=False):
         for screen in self.screen_stack:
             if isinstance(screen, StartScreen):
                 screen.show_printer_fault(fault)
-
-    def ticket_lines(self, receipt: Receipt) -> dict[str, str]:
-        """What a ticket says, in the visitor's language: the same on screen and on paper."""
-        ticket = receipt.ticket
-        local = self.engine.local(ticket.arrived_at)
-        minutes = receipt.estimated_wait_minutes
-        service = self.office.services[ticket.service].name(self.language)
-        if ticket.priority:
-            service += f" · {self.t('priority_button')}"
-        return {
-            "service": service,
-            "position": self.t("position", position=receipt.position),
-            "wait": self.t("wait_unknown")
-            if minutes is None
-            else self.t("estimated_wait", minutes=minutes),
-            "issued": self.t(
-                "issued_on", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
-            ),
-        }
-
-    def printed(self, receipt: Receipt):
-        """The ticket as the printer lays it out, in the visitor's language."""
-        from loket.printing import PrintedTicket
-
-        lines = self.ticket_lines(receipt)
-        return PrintedTicket(
-            office=self.office.name,
-            number=receipt.ticket.number,
-            service=lines["service"],
-            issued_on=lines["issued"],
-            position=receipt.position,
-            position_line=lines["position"],
-            wait_line=lines["wait"],
-            footer=self.t("print_footer"),
-            qr_text=codes.ticket_payload(receipt.ticket),
-        )
 
     # input from touch, keyboard, scanner and button box
 

@@ -11,6 +11,7 @@ from textual.widgets import Static
 from kiosk.base import KioskScreen
 from loket import codes, glyphs, qr
 from loket.model import Receipt
+from loket.printing import ticket_lines
 
 IGNORE_TAPS_SECONDS = 1.5
 # The number grows with the screen up to half its height: the lines under it must still fit.
@@ -78,7 +79,9 @@ class TicketScreen(KioskScreen):
         message.update(self.message or "")
         self.query_one("#number", TicketNumber).show(ticket.number)
         lines = {
-            **app.ticket_lines(self.receipt),  # the same words the printer gets
+            **ticket_lines(
+                self.receipt, app.office, app.language
+            ),  # the same words the printer gets
             "your-number": app.t("your_number"),
             "print-state": app.t(self._print_state()),
             "continue": app.t("touch_to_continue"),

@@ -16,6 +16,9 @@ from loket.errors import LoketError
 if TYPE_CHECKING:
     from PIL import Image
 
+    from loket.config import Office
+    from loket.model import Receipt
+
 COLUMNS = 42  # font A on 80 mm paper
 NUMBER_SIZE = 3  # width and height multiplier of the ticket number
 QR_MM = 30
@@ -65,6 +68,47 @@ def parse_spec(spec: str) -> tuple[str, ...]:
             )
         return ("usb", ids[0].lower(), ids[1].lower())
     raise ValueError(f"unknown printer {spec!r}: {SPEC_HELP}")
+
+
+def ticket_lines(receipt: Receipt, office: Office, language: str) -> dict[str, str]:
+    """What a ticket says in `language`: the same on a screen and on paper."""
+    from loket.texts import day_text, text
+
+    ticket = receipt.ticket
+    local = ticket.arrived_at.astimezone(office.timezone)
+    minutes = receipt.estimated_wait_minutes
+    service = office.services[ticket.service].name(language)
+    if ticket.priority:
+        service += f" · {text(language, 'priority_button')}"
+    return {
+        "service": service,
+        "position": text(language, "position", position=receipt.position),
+        "wait": text(language, "wait_unknown")
+        if minutes is None
+        else text(language, "estimated_wait", minutes=minutes),
+        "issued": text(
+            language, "issued_on", day=day_text(language, local.date()), time=f"{local:%H:%M}"
+        ),
+    }
+
+
+def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTicket:
+    """The ticket as the printer lays it out, in `language`."""
+    from loket import codes
+    from loket.texts import text
+
+    lines = ticket_lines(receipt, office, language)
+    return PrintedTicket(
+        office=office.name,
+        number=receipt.ticket.number,
+        service=lines["service"],
+        issued_on=lines["issued"],
+        position=receipt.position,
+        position_line=lines["position"],
+        wait_line=lines["wait"],
+        footer=text(language, "print_footer"),
+        qr_text=codes.ticket_payload(receipt.ticket),
+    )
 
 
 def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
