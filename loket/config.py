@@ -78,6 +78,8 @@ class KioskSettings:
     exit_keys: tuple[str, ...] = ("f12", "f12", "f12")
     pin: str = "2468"
     printer_profile: str = "default"
+    speech_key: str = "0"
+    """The key that starts and stops spoken guidance: "0" (never in a reference) or f1 to f24."""
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,15 @@ class _Reader:
 
     def kiosk(self) -> KioskSettings:
         table = _table(self.raw, "kiosk")
-        keys = {"return_seconds", "idle_seconds", "priority", "exit_keys", "pin", "printer_profile"}
+        keys = {
+            "return_seconds",
+            "idle_seconds",
+            "priority",
+            "exit_keys",
+            "pin",
+            "printer_profile",
+            "speech_key",
+        }
         _no_unknown_keys(table, keys, "kiosk")
         exit_keys = table.get("exit_keys", "f12 f12 f12")
         if not isinstance(exit_keys, str) or not exit_keys.split():
@@ -392,6 +402,7 @@ class _Reader:
         profile = table.get("printer_profile", "default")
         if not isinstance(profile, str) or not profile:
             raise ConfigError("kiosk.printer_profile: must be a python-escpos profile name")
+        speech_key = _speech_key(table.get("speech_key", "0"), exit_keys.split())
         return KioskSettings(
             return_seconds=_whole(
                 table, "return_seconds", 10, "kiosk.return_seconds", low=2, high=600
@@ -401,6 +412,7 @@ class _Reader:
             exit_keys=tuple(exit_keys.split()),
             pin=pin,
             printer_profile=profile,
+            speech_key=speech_key,
         )
 
     def display(self) -> DisplaySettings:
@@ -471,6 +483,21 @@ def _name(value: object, where: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{where}: must be a non-empty text")
     return value.strip()
+
+
+SPEECH_KEYS = ("0", *(f"f{n}" for n in range(1, 25)))
+"""Keys that can start speech: none of them is ever part of a reference or a service's number."""
+
+
+def _speech_key(value: object, exit_keys: list[str]) -> str:
+    key = value.strip().lower() if isinstance(value, str) else value
+    if key not in SPEECH_KEYS:
+        raise ConfigError(
+            f'kiosk.speech_key: must be "0" or a function key f1 to f24, got {value!r}'
+        )
+    if key in exit_keys:
+        raise ConfigError(f"kiosk.speech_key: {key} is one of the staff's exit_keys")
+    return key
 
 
 def _flag(raw: dict, key: str, default: bool, where: str) -> bool:

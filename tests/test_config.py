@@ -246,3 +246,34 @@ def test_an_office_stored_before_the_limits_still_opens_and_takes_a_fixed_config
     with Engine(db_path, clock=clock) as again:
         assert again.office.name == "x" * 100
         assert again.init(default_config_text()).name == "Stadhuis Demo"
+
+
+def kiosk_line(line: str) -> str:
+    """The demo office with one more line in its [kiosk] table."""
+    return default_config_text().replace("[kiosk]\n", f"[kiosk]\n{line}\n", 1)
+
+
+def test_speech_starts_with_0_unless_the_office_names_a_function_key():
+    assert load_config(default_config_text()).kiosk.speech_key == "0"
+    assert load_config(kiosk_line('speech_key = "F5"')).kiosk.speech_key == "f5"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            'speech_key = "5"',
+            "kiosk.speech_key: must be \"0\" or a function key f1 to f24, got '5'",
+        ),
+        (
+            'speech_key = "a"',
+            "kiosk.speech_key: must be \"0\" or a function key f1 to f24, got 'a'",
+        ),
+        ("speech_key = 0", 'kiosk.speech_key: must be "0" or a function key f1 to f24, got 0'),
+        ('speech_key = "f12"', "kiosk.speech_key: f12 is one of the staff's exit_keys"),
+    ],
+)
+def test_a_speech_key_that_a_visitor_types_or_staff_use_is_refused(line, message):
+    with pytest.raises(ConfigError) as error:
+        load_config(kiosk_line(line))
+    assert str(error.value) == f"invalid office config: {message}"
