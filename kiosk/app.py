@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.reactive import reactive
 
 from kiosk.appointment import AppointmentScreen
+from kiosk.guidance import Guidance
 from kiosk.notice import NoticeScreen, UnavailableScreen, WaitingScreen
 from kiosk.staff import StaffScreen
 from kiosk.start import StartScreen
@@ -26,6 +27,7 @@ from loket import codes, texts
 from loket.engine import CheckIn, Engine
 from loket.errors import LoketError, Refused, StorageError
 from loket.model import Receipt, utc_now
+from loket.speech import Voice
 from tui.theme import use_high_contrast
 from tui.watch import ChangeWatcher
 from tui.worker import WAIT_NOTICE_SECONDS, DatabaseFailed, operation_engine
@@ -38,6 +40,8 @@ TYPING_GAP_SECONDS = 2.0
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
+LARGER_TEXT_KEY = "."
+"""Switches the whole kiosk to its larger text and back (EN 301 549 5.1.4)."""
 CHECKIN_TEXTS = {
     "accepted": "checkin_accepted",
     "already_checked_in": "checkin_already",
@@ -105,8 +109,9 @@ class KioskApp(App, inherit_bindings=False):
         kiosk_name: str | None = None,
         watch_interval: float = 1.0,
         cursor_blink: bool = True,
+        voice: Voice | None = None,
     ):
-        """`kiosk_name` names its printer for staff (the host name if None).
+        """`kiosk_name` names its printer for staff (the host name if None); `voice` speaks.
 
         `clock`, `watch_interval` and `cursor_blink` are for tests; a kiosk keeps the defaults.
         """
@@ -133,6 +138,9 @@ class KioskApp(App, inherit_bindings=False):
         self.busy = False
         """An operation is in flight: taps and scans wait, so one tap is one ticket."""
         self.waiting_timer = None
+        self.guidance = Guidance(self, voice)
+        """Spoken guidance, from the speech key until the visit ends."""
+        self.visit_end_timer = None
 
     # start-up and the database
 
@@ -246,6 +254,7 @@ class KioskApp(App, inherit_bindings=False):
     def watch_language(self) -> None:
         if isinstance(self.screen, StartScreen):
             self.screen.refresh(recompose=True)
+        self.guidance.language_changed()
 
     # navigation
 
@@ -258,9 +267,23 @@ class KioskApp(App, inherit_bindings=False):
 
     def end_visit(self) -> None:
         """One visitor is done: start screen, default language, no priority left switched on."""
+        self.guidance.stop()
         self.back_to_start()
         self.language = self.office.languages[0]
         self.screen.priority = False
+
+    def end_visit_when_quiet(self) -> None:
+        """A timer ends the visit, but never while the voice speaks or a repeat may follow."""
+        if not self.guidance.holds_visit():
+            self.end_visit()
+            return
+        self._stop_visit_end_timer()
+        self.visit_end_timer = self.set_timer(1.0, self.end_visit_when_quiet)
+
+    def _stop_visit_end_timer(self) -> None:
+        if self.visit_end_timer is not None:
+            self.visit_end_timer.stop()
+            self.visit_end_timer = None
 
     def show_appointment(self) -> None:
         self.push_screen(AppointmentScreen())
@@ -429,12 +452,33 @@ class KioskApp(App, inherit_bindings=False):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, events.Key | events.MouseDown):
             self.touched()
+            self.guidance.interrupt()
+        if isinstance(event, events.Key) and not event.is_forwarded and self._kiosk_key(event):
+            return  # before any text field: these keys never reach one
         await super().on_event(event)
+
+    def _kiosk_key(self, event: events.Key) -> bool:
+        """The speech keys and the larger-text key; True if `event` was one of them."""
+        if self.engine is None or self.typing_code(event):
+            return False
+        if event.character == LARGER_TEXT_KEY and not isinstance(self.screen, StaffScreen):
+            self.toggle_class("-large-text")
+            return True
+        return self.guidance.key(event, typing=False)
+
+    def typing_code(self, event: events.Key) -> bool:
+        """Whether this key belongs to a reference or a scan being typed, not to the kiosk."""
+        if not (event.character and event.character.isprintable()):
+            return False  # function keys, Enter: never part of what is typed
+        if isinstance(self.screen, AppointmentScreen):
+            return self.screen.takes(event.character)
+        return bool(self.typed) and time.monotonic() - self.typed_at <= TYPING_GAP_SECONDS
 
     def touched(self) -> None:
         """Someone is using the kiosk: restart the idle countdown."""
         if self.engine is None:
             return
+        self._stop_visit_end_timer()
         if self.idle_timer is not None:
             self.idle_timer.stop()
         self.idle_timer = self.set_timer(self.office.kiosk.idle_seconds, self.went_idle)
@@ -442,7 +486,7 @@ class KioskApp(App, inherit_bindings=False):
     def went_idle(self) -> None:
         """Nobody touched it for a while: start screen, default language."""
         if not isinstance(self.screen, UnavailableScreen):
-            self.end_visit()
+            self.end_visit_when_quiet()
 
     def key_pressed(self, event: events.Key) -> None:
         """Keys no widget took: the staff exit sequence, a scanner's payload, a button box."""
@@ -461,6 +505,9 @@ class KioskApp(App, inherit_bindings=False):
                 self._choose_service(code)
             elif code and not isinstance(self.screen, UnavailableScreen | StaffScreen):
                 self.check_in(code)
+            elif not code and isinstance(self.screen, StartScreen):
+                event.stop()  # else it bubbles to the app, whose bindings are the new field's
+                self.show_appointment()  # Enter alone: the way to type a reference
             return
         character = event.character or ""
         if not (character.isalnum() or character == "-") or not character.isascii():
@@ -510,5 +557,6 @@ class KioskApp(App, inherit_bindings=False):
         return True
 
     def on_unmount(self) -> None:
+        self.guidance.close()
         if self.engine is not None:
             self.engine.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.widgets import Input, Static
@@ -141,6 +142,20 @@ class AppointmentScreen(KioskScreen):
         """A reference's characters; all digits too where booking numbers may be typed."""
         return ALPHABET + ("01" if self.app.office.check_in_by_uid else "")
 
+    def takes(self, character: str) -> bool:
+        """Whether the field takes this key: once typing began, any; before, a reference's."""
+        return bool(self.query_one("#reference", ReferenceInput).typed) or (
+            character.upper() in self.keys()
+        )
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape":
+            self.app.back_to_start()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.app.guidance.field_changed(self.query_one("#reference", ReferenceInput).typed)
+
     def on_mount(self) -> None:
         field = self.query_one("#reference", Input)
         field.cursor_blink = self.app.cursor_blink  # off in snapshot tests
@@ -167,3 +182,5 @@ class AppointmentScreen(KioskScreen):
         typed = self.query_one("#reference", ReferenceInput).typed
         if typed.strip():
             self.app.check_in(code_to_check(typed))
+        else:
+            self.app.guidance.nothing_typed()

@@ -12,6 +12,9 @@ class KioskScreen(Screen):
     def on_key(self, event: events.Key) -> None:
         self.app.key_pressed(event)
 
+    def on_screen_resume(self) -> None:
+        self.app.guidance.screen_shown(self)  # says it, if the visitor turned speech on
+
 
 class TouchButton(Static):
     """A large touch target that never takes focus and has no hover or pressed styling.

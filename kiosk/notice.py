@@ -25,7 +25,7 @@ class NoticeScreen(KioskScreen):
             yield Static(self.app.t("touch_to_continue"), id="continue")
 
     def on_mount(self) -> None:
-        self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit)
+        self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit_when_quiet)
 
     def on_click(self) -> None:
         self.app.end_visit()

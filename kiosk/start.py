@@ -52,7 +52,7 @@ class StartScreen(KioskScreen):
                 if opening is not None:
                     yield Static(app.t("office_opens", when=app.when(opening)), id="office-opens")
         with Vertical(id="bottom"):
-            if app.office.kiosk.priority and self.office_open:
+            if self.offers_priority():
                 yield touch_button(self.priority_label(), id="priority")
             yield touch_button(app.t("have_appointment"), id="appointment")
             yield Static(app.t("scan_hint"), id="scan-hint")
@@ -78,6 +78,9 @@ class StartScreen(KioskScreen):
     def show_printer_fault(self, fault: bool) -> None:
         """Show or clear the staff's mark that the last ticket did not print."""
         self.query("#printer-fault").set(display=fault)
+
+    def offers_priority(self) -> bool:
+        return self.app.office.kiosk.priority and self.office_open
 
     def clock_text(self) -> str:
         return f"{self.app.engine.local(self.app.clock()):%H:%M}"
@@ -135,6 +138,8 @@ class StartScreen(KioskScreen):
         """Show that a number key was seen while it waits to count as a button (None: clear)."""
         for number, button in enumerate(self.query(".service").results(TouchButton), start=1):
             button.set_class(number == key, "pressed")
+        if key is not None:
+            self.app.guidance.service_chosen(key)
 
     def choose_by_key(self, key: int) -> bool:
         """A number key from a button box; False if no service has that number."""

@@ -127,7 +127,9 @@ class TicketScreen(KioskScreen):
     def on_screen_resume(self) -> None:
         self.call_after_refresh(self._fit_number)  # the terminal may have changed size meanwhile
         self.shown_at = monotonic()
-        self.timer = self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit)
+        self.timer = self.set_timer(
+            self.app.office.kiosk.return_seconds, self.app.end_visit_when_quiet
+        )
 
     def on_screen_suspend(self) -> None:
         if self.timer is not None:
@@ -138,6 +140,7 @@ class TicketScreen(KioskScreen):
         if self.receipt is None or self.receipt.ticket.number != number:
             return  # the screen has moved on to another visitor's ticket
         self.print_failed = True  # also when the screen is not built yet: _fill reads it
+        self.app.guidance.printer_failed(number)
         if self.is_mounted:
             self._fill()
 

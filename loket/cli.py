@@ -220,6 +220,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--from", dest="first", metavar="DAY", type=_day, required=True)
     sub.add_argument("--to", dest="last", metavar="DAY", type=_day, required=True)
     sub.add_argument("--html", metavar="FILE", required=True, help="the page to write")
+    _simulate_parser(command("simulate", cmd_simulate, "how many counters: simulated days"))
     command("purge", cmd_purge, "erase personal data older than retention_days")
     sub = command("backup", cmd_backup, "copy the whole office to a new file, while it runs")
     sub.add_argument("file", help="the backup file to write (must not exist yet)")
@@ -236,6 +237,23 @@ def _parser() -> argparse.ArgumentParser:
         type=_kiosk_name,
         metavar="NAME",
         help="this kiosk's name in `loket status`, e.g. entrance (default: the host name)",
+    )
+    sub.add_argument(
+        "--speech",
+        type=_speech,
+        metavar="VOICE",
+        help="spoken guidance on the speech key: espeak, off, or file:DIR to write each "
+        "sentence as text and WAV (default: espeak if espeak-ng is installed)",
+    )
+    sub.add_argument(
+        "--speech-device",
+        metavar="DEVICE",
+        help="the sound device to speak on, e.g. a headphone jack's ALSA name (default: the default)",
+    )
+    sub.add_argument(
+        "--speech-test",
+        action="store_true",
+        help="for staff: speak one sentence in each language, then exit",
     )
     sub = command("counter", cmd_counter, "run the app for one counter (call, recall, transfer)")
     sub.add_argument("counter", help="the counter's id in the office config, e.g. 1")
@@ -272,6 +290,76 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _simulate_parser(sub) -> None:
+    """`loket simulate`'s options: where the visitors come from, what is tried, how long."""
+    from loket import simulate as sim
+
+    learned = "from the history (default: the last 8 weeks)"
+    sub.add_argument("--from", dest="first", metavar="DAY", type=_day, help=f"first day {learned}")
+    sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of the history")
+    sub.add_argument("--weekday", type=_parsed(sim.parse_weekday), help="learn from this day only")
+    sub.add_argument(
+        "--arrivals",
+        action="append",
+        type=_parsed(sim.parse_rate),
+        default=[],
+        metavar="A=20/h",
+        help="given arrivals per hour of a service, instead of the history",
+    )
+    sub.add_argument(
+        "--minutes",
+        action="append",
+        type=_parsed(sim.parse_minutes),
+        default=[],
+        metavar="A=6",
+        help="mean minutes a visitor of a service takes (exponential; default: the config's)",
+    )
+    sub.add_argument(
+        "--service-times",
+        choices=["exponential", "empirical"],
+        default="exponential",
+        help="with --arrivals: draw service times from the history (empirical)",
+    )
+    tried = sub.add_mutually_exclusive_group()
+    tried.add_argument(
+        "--counters",
+        type=_count(sim.MOST_COUNTERS),
+        help="this many counters, serving every service",
+    )
+    tried.add_argument(
+        "--plan",
+        type=_parsed(sim.parse_plan),
+        help='counters per span: "08:30-12:00=4, 12:00-16:00=3"',
+    )
+    sub.add_argument(
+        "--hours", type=_parsed(sim.parse_hours), metavar="09:00-17:00", help="the day's span"
+    )
+    sub.add_argument("--days", type=_count(100_000), default=100, help="simulated days (100)")
+    sub.add_argument("--seed", type=_count(2**31), default=1, help="for repeatable figures (1)")
+    sub.add_argument(
+        "--recommend", action="store_true", help="find the fewest counters per hour for --goal"
+    )
+    sub.add_argument(
+        "--goal",
+        type=_parsed(sim.parse_goal),
+        metavar='"90% within 15"',
+        help="default: 90%% within the office's target_wait_minutes",
+    )
+
+
+def _parsed(parse):
+    """An argparse type from one of loket.simulate's parsers: its sentence on bad input."""
+
+    def parsed(text: str):
+        try:
+            return parse(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parsed.__name__ = parse.__name__.removeprefix("parse_")
+    return parsed
+
+
 def _codes(text: str) -> frozenset[str]:
     codes = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
     if not codes:
@@ -299,6 +387,15 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-12-01") from None
+
+
+def _speech(text: str) -> str:
+    from loket.speech import parse_spec
+
+    try:
+        return parse_spec(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _kiosk_name(text: str) -> str:
@@ -761,6 +858,82 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_simulate(args) -> int | None:
+    """Bad combinations of options are usage errors (2); plans that cannot work are refused (1)."""
+    from loket import simulate as sim
+
+    problem = _simulate_usage(args)
+    if problem:
+        print(f"loket: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    with _engine(args) as engine:
+        office = engine.office
+        learned = None
+        if not args.arrivals or args.service_times == "empirical":
+            learned, problem = _learned_load(args, engine)
+    if problem:
+        print(f"loket: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    rates, minutes = dict(args.arrivals), dict(args.minutes)
+    empirical = learned if args.service_times == "empirical" else None
+    load = sim.given_rates(office, rates, minutes, empirical) if rates else learned
+    span = args.hours or (sim.parse_hours("09:00-17:00") if rates else load.busy_hours())
+    plan = args.plan or (None if args.counters is None else sim.constant_plan(*span, args.counters))
+    goal = args.goal or sim.Goal(0.9, office.target_wait_minutes)
+    if args.recommend:
+        result = sim.recommend(load, office, goal, span, args.days, args.seed)
+    else:
+        result = sim.simulate(load, office, plan, args.days, args.seed, goal.minutes, span=span)
+    data = result.to_dict()
+    lines = sim.render(result, printable(office.name))
+    if args.recommend:
+        data["recommended_plan"] = result.plan.text()
+        data["goal"] = goal.text()
+        lines = [
+            f"The fewest counters for {goal.text()} in every hour:",
+            f'  loket simulate --plan "{result.plan.text()}"',
+            "",
+            *lines,
+        ]
+    _emit(args, data, "\n".join(lines))
+
+
+def _simulate_usage(args) -> str:
+    """What is wrong with the combination of options, or ''."""
+    if args.days < 1:
+        return "--days: simulate at least 1 day"
+    if args.counters == 0:
+        return "--counters 0: with zero counters no visitor is ever called"
+    if args.minutes and not args.arrivals:
+        return "--minutes goes with --arrivals: give both, such as --arrivals A=20/h --minutes A=6"
+    if args.recommend and (args.plan or args.counters is not None):
+        return "--recommend finds the counters itself: leave out --plan and --counters"
+    if args.plan and args.hours:
+        return "--plan already says the hours: leave out --hours"
+    return ""
+
+
+def _learned_load(args, engine):
+    """The load the office's history shows, and a usage problem with the dates ('' if none)."""
+    from datetime import timedelta
+
+    from loket import simulate as sim
+
+    last = args.last or engine.local(engine.now()).date() - timedelta(days=1)
+    first = args.first or last - timedelta(weeks=8, days=-1)
+    if last < first:
+        return None, f"--to {last} is before --from {first}"
+    tickets = engine.tickets_between(first, last)
+    source = f"the history of {first} to {last}"
+    if args.weekday is not None:
+        day = sim.WEEKDAYS[args.weekday]
+        tickets = [
+            t for t in tickets if date.fromisoformat(t.service_day).weekday() == args.weekday
+        ]
+        source += f", {day} only"
+    return sim.learn(tickets, engine.office, source), ""
+
+
 def cmd_backup(args) -> None:
     with _engine(args) as engine:
         engine.backup(args.file)
@@ -785,16 +958,48 @@ def cmd_kiosk(args) -> int:
         parse_spec(args.printer)
     except ValueError as error:
         raise LoketError(f"--printer: {error}") from None
+    from loket.speech import open_voice
+
+    if args.speech_test:
+        return _speech_test(args)
     from kiosk.app import KioskApp  # Textual only on the path that opens a screen
 
     path = database_path(args.db)
     _log_to_file(args.log)
+    try:
+        voice = open_voice(args.speech, args.speech_device)
+    except ValueError as error:
+        raise LoketError(f"--speech: {error}") from None
     # The per-user default is created here, on first use; the app itself never creates one.
     # If the database cannot be opened now, the kiosk shows "one moment" and retries.
     with suppress(LoketError):
         _engine(args).close()
     kwargs = {} if args.clock is None else {"clock": args.clock}
-    KioskApp(path, printer=args.printer, kiosk_name=args.name, **kwargs).run()
+    KioskApp(path, printer=args.printer, kiosk_name=args.name, voice=voice, **kwargs).run()
+    return 0
+
+
+def _speech_test(args) -> int:
+    """One sentence per language through the kiosk's voice, so staff hear that it works."""
+    from loket import texts
+    from loket.speech import open_voice
+
+    if args.speech == "off":
+        raise LoketError("--speech-test: choose a voice, --speech espeak or --speech file:DIR")
+    try:
+        voice = open_voice(args.speech or "espeak", args.speech_device, warn=lambda _: None)
+    except ValueError as error:
+        raise LoketError(f"--speech: {error}") from None
+    if voice is None:
+        raise LoketError("no voice: espeak-ng is not installed (Debian: apt-get install espeak-ng)")
+    for language in texts.LANGUAGES:
+        sentence = texts.text(language, "speech_test")
+        print(f"{language}: {sentence}", flush=True)
+        voice.say(sentence, language)
+        voice.wait()
+    voice.close()
+    if voice.problem is not None:
+        raise LoketError(f"the kiosk's voice does not work: {voice.problem}")
     return 0
 
 

@@ -50,6 +50,11 @@ def templates(value: str | dict[str, str]) -> list[str]:
     return list(value.values()) if isinstance(value, dict) else [value]
 
 
+def spelling(language: str) -> dict[str, str]:
+    """Words that tell apart letters that sound alike in `language`, e.g. "B" -> "Bravo"."""
+    return getattr(_catalogue(language), "SPELLING", {})
+
+
 def day_text(language: str, day: date) -> str:
     """A date as a visitor reads it, e.g. "maandag 7 december"."""
     catalogue = _catalogue(language)
