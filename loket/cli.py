@@ -292,16 +292,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _simulate_parser(sub) -> None:
     """`loket simulate`'s options: where the visitors come from, what is tried, how long."""
-    from loket import simulate as sim
-
     learned = "from the history (default: the last 8 weeks)"
     sub.add_argument("--from", dest="first", metavar="DAY", type=_day, help=f"first day {learned}")
     sub.add_argument("--to", dest="last", metavar="DAY", type=_day, help="last day of the history")
-    sub.add_argument("--weekday", type=_parsed(sim.parse_weekday), help="learn from this day only")
+    sub.add_argument("--weekday", type=_parsed("weekday"), help="learn from this day only")
     sub.add_argument(
         "--arrivals",
         action="append",
-        type=_parsed(sim.parse_rate),
+        type=_parsed("rate"),
         default=[],
         metavar="A=20/h",
         help="given arrivals per hour of a service, instead of the history",
@@ -309,7 +307,7 @@ def _simulate_parser(sub) -> None:
     sub.add_argument(
         "--minutes",
         action="append",
-        type=_parsed(sim.parse_minutes),
+        type=_parsed("minutes"),
         default=[],
         metavar="A=6",
         help="mean minutes a visitor of a service takes (exponential; default: the config's)",
@@ -323,17 +321,15 @@ def _simulate_parser(sub) -> None:
     tried = sub.add_mutually_exclusive_group()
     tried.add_argument(
         "--counters",
-        type=_count(sim.MOST_COUNTERS),
+        type=_count(100),
         help="this many counters, serving every service",
     )
     tried.add_argument(
         "--plan",
-        type=_parsed(sim.parse_plan),
+        type=_parsed("plan"),
         help='counters per span: "08:30-12:00=4, 12:00-16:00=3"',
     )
-    sub.add_argument(
-        "--hours", type=_parsed(sim.parse_hours), metavar="09:00-17:00", help="the day's span"
-    )
+    sub.add_argument("--hours", type=_parsed("hours"), metavar="09:00-17:00", help="the day's span")
     sub.add_argument("--days", type=_count(100_000), default=100, help="simulated days (100)")
     sub.add_argument("--seed", type=_count(2**31), default=1, help="for repeatable figures (1)")
     sub.add_argument(
@@ -341,22 +337,27 @@ def _simulate_parser(sub) -> None:
     )
     sub.add_argument(
         "--goal",
-        type=_parsed(sim.parse_goal),
+        type=_parsed("goal"),
         metavar='"90% within 15"',
         help="default: 90%% within the office's target_wait_minutes",
     )
 
 
-def _parsed(parse):
-    """An argparse type from one of loket.simulate's parsers: its sentence on bad input."""
+def _parsed(name: str):
+    """An argparse type from loket.simulate's `parse_NAME`: its sentence on bad input.
+
+    Imported when an option is given, so other commands start without the simulation.
+    """
 
     def parsed(text: str):
+        from loket import simulate
+
         try:
-            return parse(text)
+            return getattr(simulate, f"parse_{name}")(text)
         except ValueError as error:
             raise argparse.ArgumentTypeError(str(error)) from None
 
-    parsed.__name__ = parse.__name__.removeprefix("parse_")
+    parsed.__name__ = name
     return parsed
 
 
