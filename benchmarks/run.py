@@ -11,6 +11,7 @@
 5. The kiosk: a tap to the ticket on screen, and cold start (kiosk_figures.py).
 6. The display: a counter's call to the display's screen, and memory (display_figures.py).
 7. A kiosk issuing while a 250,000-row appointments import runs (import_figures.py).
+8. `loket simulate`: 100 simulated days of a 150-visitor office (simulate_figures.py).
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -34,6 +35,7 @@ import display_figures  # benchmarks/ is this script's folder
 import import_figures
 import kiosk_figures
 import scale_figures
+import simulate_figures
 from timing import process_times
 
 from loket.config import default_config_text
@@ -434,6 +436,7 @@ def report(
     kiosk: dict[str, list[float]],
     display: dict,
     imported: dict,
+    simulated: dict,
 ) -> str:
     machine = (
         f"{len(os.sched_getaffinity(0))} CPUs ({platform.machine()}), "
@@ -487,6 +490,7 @@ def report(
             "",
         ),
         *import_rows(imported),
+        *simulate_figures.rows(simulated),
     ]
     quick = "QUICK RUN (BENCH_QUICK): smaller sizes, fewer samples; not the goals' figures. "
     lines = [
@@ -534,7 +538,10 @@ def main() -> None:
     kiosk = kiosk_figures.measure()
     display = display_figures.measure()
     imported = import_figures.measure(IMPORT_ROWS)
-    text = report(issuance, small, large, checkpoint, scale, startup, kiosk, display, imported)
+    simulated = simulate_figures.measure()
+    text = report(
+        issuance, small, large, checkpoint, scale, startup, kiosk, display, imported, simulated
+    )
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
