@@ -13,7 +13,8 @@ class KioskScreen(Screen):
         self.app.key_pressed(event)
 
     def on_screen_resume(self) -> None:
-        self.app.guidance.screen_shown(self)  # says it, if the visitor turned speech on
+        # Once the screens have settled: the start screen is passed on the way to a ticket.
+        self.app.call_later(self.app.guidance.screen_shown, self)
 
 
 class TouchButton(Static):

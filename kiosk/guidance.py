@@ -35,7 +35,8 @@ def spelled(characters: str) -> str:
 
 def spoken(text: str) -> str:
     """A text written for the screen, made fit to be read aloud ('Closed · opens' as a pause)."""
-    return text.replace(" · ", ", ").replace("\n", ". ")
+    sentence = text.replace(" · ", ", ").replace("\n", ". ").strip()
+    return sentence if sentence.endswith((".", "!", "?")) else f"{sentence}."
 
 
 def said_character(character: str, language: str) -> str:
@@ -155,8 +156,8 @@ class Guidance:
 
     def screen_shown(self, screen) -> None:
         """A screen came up: say what it is for and what the visitor can do."""
-        if not self.on:
-            return
+        if not self.on or screen is not self.app.screen:
+            return  # e.g. the start screen passed on the way to a ticket
         if isinstance(screen, StartScreen):
             self.say_now(self.start_screen(screen))
         elif isinstance(screen, AppointmentScreen):

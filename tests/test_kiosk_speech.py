@@ -1,0 +1,348 @@
+"""A visitor who cannot see the kiosk: every flow by keys alone, checked by what the kiosk says.
+
+The kiosk speaks through `--speech file:DIR`, which writes each sentence to a numbered text
+file (and its sound, rendered by espeak-ng, to a WAV beside it).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+
+from kiosk import guidance
+from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
+from kiosk.appointment import AppointmentScreen
+from kiosk.notice import NoticeScreen
+from kiosk.start import StartScreen
+from kiosk.ticket import TicketScreen
+from loket.config import default_config_text
+from loket.engine import Engine
+from loket.speech import Speaker, Voice, open_voice
+from tests.conftest import clerks_at
+
+SIZE = (100, 32)
+UID_CONFIG = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
+LANGUAGE_PRESSES = {"nl": 0, "fr": 1, "en": 2, "de": 3}
+"""How many times the language key (*) reaches each language from the office's first."""
+
+
+@pytest.fixture
+def said_folder(tmp_path):
+    return tmp_path / "said"
+
+
+@pytest.fixture
+def make_kiosk(db_path, clock, said_folder):
+    """A kiosk on the demo office that speaks into a folder; `config` replaces the office first."""
+
+    def make(config: str | None = None, voice: Voice | None = None) -> KioskApp:
+        with Engine(db_path, clock=clock) as engine:
+            if config:
+                engine.init(config)
+            clerks_at(engine, *engine.office.counters)
+        voice = voice or open_voice(f"file:{said_folder}")
+        return KioskApp(str(db_path), clock=clock, cursor_blink=False, voice=voice)
+
+    return make
+
+
+@pytest.fixture
+def office(db_path, clock):
+    with Engine(db_path, clock=clock) as engine:
+        yield engine
+
+
+def said(folder) -> list[str]:
+    """Every sentence the kiosk said, in order."""
+    return [path.read_text(encoding="utf-8").strip() for path in sorted(folder.glob("*.txt"))]
+
+
+async def settle(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def button_box(pilot, key: str) -> None:
+    await pilot.press(key)
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+    await settle(pilot)
+
+
+async def speech_on(pilot, language: str = "nl") -> None:
+    """The visitor presses the speech key, then the language key until their language."""
+    await pilot.press("0")
+    for _ in range(LANGUAGE_PRESSES[language]):
+        await pilot.press("asterisk")
+    await settle(pilot)
+
+
+async def type_keys(pilot, text: str) -> None:
+    for character in text:
+        await pilot.press(character)
+        await pilot.pause()
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_the_speech_key_says_the_start_screen_and_each_language_in_its_own_voice(
+    make_kiosk, said_folder
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0")
+        for _ in range(4):
+            await pilot.press("asterisk")
+        await settle(pilot)
+        assert app.language == "nl"
+    files = [path.name for path in sorted(said_folder.glob("*.txt"))]
+    assert files == ["0001-nl.txt", "0002-fr.txt", "0003-en.txt", "0004-de.txt", "0005-nl.txt"]
+    dutch, french, english, german, _ = said(said_folder)
+    assert dutch == (
+        "Welkom bij de ticketautomaat. Kies een dienst met de cijfertoetsen. "
+        "Druk op 1: Identiteitskaart en paspoort, ongeveer 3 minuten wachten. "
+        "Druk op 2: Verhuizing en adres, ongeveer 5 minuten wachten. "
+        "Druk op 3: Burgerlijke stand, ongeveer 6 minuten wachten. "
+        "Kunt u niet rechtstaan tijdens het wachten? "
+        "Druk dan eerst op de schuine streep voor een voorrangsticket. "
+        "Hebt u een afspraak? Druk op Enter en typ uw referentie. "
+        "Of houd de QR-code op uw brief voor de scanner. Druk op 9 om dit opnieuw te horen. "
+        "Het sterretje kiest een andere taal; plus en min regelen het volume. "
+        "Om de spraak te stoppen, druk op 0."
+    )
+    assert french.startswith(
+        "Français. Bienvenue à la borne de tickets. Choisissez un service avec les touches "
+        "numériques. Appuyez sur 1 : Carte d'identité et passeport, environ 3 minutes d'attente."
+    )
+    assert english.startswith("English. Welcome to the ticket machine.")
+    assert "Press 2: Moving and address, about 5 minutes wait." in english
+    assert german.startswith("Deutsch. Willkommen am Ticketautomaten.")
+    assert german.endswith("Um die Sprachausgabe zu beenden, drücken Sie 0.")
+
+
+TICKET_SENTENCES = {
+    "nl": "Uw nummer is A 1. Nog eens, traag: A, 0, 0, 1. Identiteitskaart en paspoort. "
+    "Er wacht niemand voor u. U wacht ongeveer 3 minuten. "
+    "Wacht tot uw nummer wordt afgeroepen. Druk op 9 om dit opnieuw te horen.",
+    "fr": "Votre numéro est A 1. Encore une fois, lentement : A, 0, 0, 1. "
+    "Carte d'identité et passeport. Personne n'attend avant vous. "
+    "L'attente est d'environ 3 minutes. Attendez que votre numéro soit appelé. "
+    "Appuyez sur 9 pour réécouter.",
+    "en": "Your number is A 1. Once more, slowly: A, 0, 0, 1. ID card and passport. "
+    "Nobody is waiting before you. The wait is about 3 minutes. "
+    "Wait until your number is called. Press 9 to hear this again.",
+    "de": "Ihre Nummer ist A 1. Noch einmal langsam: A, 0, 0, 1. Personalausweis und Reisepass. "
+    "Vor Ihnen wartet niemand. Die Wartezeit beträgt etwa 3 Minuten. "
+    "Warten Sie, bis Ihre Nummer aufgerufen wird. Drücken Sie 9, um dies noch einmal zu hören.",
+}
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
+async def test_a_walk_in_ticket_by_ear(make_kiosk, said_folder, office, language):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, language)
+        before = len(said(said_folder))
+        await button_box(pilot, "1")
+        assert isinstance(app.screen, TicketScreen)
+        await pilot.press("9")
+        await settle(pilot)
+    name = office.office.services["A"].name(language)
+    assert said(said_folder)[before:] == [
+        f"{name}.",
+        TICKET_SENTENCES[language],
+        TICKET_SENTENCES[language],
+    ]
+
+
+async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await pilot.press("slash", "slash", "slash")
+        await button_box(pilot, "2")
+    assert said(said_folder)[-5:] == [
+        "Priority ticket chosen. Now choose your service.",
+        "Priority ticket cancelled: you get a normal ticket.",
+        "Priority ticket chosen. Now choose your service.",
+        "Moving and address.",
+        "Your number is B 1. Once more, slowly: B, 0, 0, 1. Moving and address. "
+        "Priority ticket. Nobody is waiting before you. The wait is about 5 minutes. "
+        "Wait until your number is called. Press 9 to hear this again.",
+    ]
+    assert [(t.number, t.priority) for t in office.store.all_tickets()] == [("B001", True)]
+
+
+async def test_a_check_in_by_typed_reference_echoes_each_character(
+    make_kiosk, said_folder, office, clock
+):
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=10))
+    reference = booking.reference
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AppointmentScreen)
+        before = len(said(said_folder))
+        await type_keys(pilot, reference.lower())
+        assert isinstance(app.screen, TicketScreen)
+    spoken = said(said_folder)
+    assert spoken[before - 1] == (
+        "Check in for your appointment. "
+        "Type the eight characters of your reference, then press Enter. "
+        "Or hold the QR code on your letter in front of the scanner. Escape takes you back."
+    )
+    assert spoken[before:-1] == [guidance.said_character(c, "en") for c in reference]
+    assert spoken[-1].startswith(
+        "Welcome. Your appointment is at 09:10. Your number is B 1. Once more, slowly: B, 0, 0, 1."
+    )
+
+
+def test_letters_that_sound_alike_are_said_with_a_word_in_each_language():
+    assert [guidance.said_character(c, "en") for c in "b7dm-"] == [
+        "B as in Bravo",
+        "7",
+        "D as in Delta",
+        "M as in Mike",
+        "dash",
+    ]
+    assert guidance.said_character("p", "nl") == "P van Pieter"
+    assert guidance.said_character("g", "fr") == "G comme Gaston"
+    assert guidance.said_character("W", "de") == "W wie Wilhelm"
+    assert guidance.said_character("R", "de") == "R"  # nothing sounds like it
+
+
+CLOSED_C = default_config_text().replace(
+    "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
+)
+
+
+@pytest.mark.parametrize(
+    ("case", "sentence"),
+    [
+        ("closed", "Closed, opens today at 13:00. Press 9 to hear this again."),
+        ("limit", "No more tickets today. Press 9 to hear this again."),
+        (
+            "not recognised",
+            "We do not recognise this code. Please go to the reception desk. "
+            "Press 9 to hear this again.",
+        ),
+        ("too early", "You are early. You can check in from 09:15. Press 9 to hear this again."),
+    ],
+)
+async def test_every_refusal_is_said(make_kiosk, said_folder, office, clock, case, sentence):
+    if case == "limit":
+        for _ in range(40):
+            office.issue_ticket("C")
+    early = office.add_appointment("B", clock.now + timedelta(minutes=45))
+    app = make_kiosk(CLOSED_C if case == "closed" else None)
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        if case in ("closed", "limit"):
+            await button_box(pilot, "3")
+        else:
+            await pilot.press("enter")
+            await type_keys(pilot, "ABCDEFGH" if case == "not recognised" else early.reference)
+        assert isinstance(app.screen, NoticeScreen)
+    assert said(said_folder)[-1] == sentence
+    if case == "closed":
+        start = next(s for s in said(said_folder) if s.startswith("English."))
+        assert "Press 3: Civil registry, closed, opens today at 13:00." in start
+
+
+async def test_9_repeats_and_the_speech_key_stops_speech_until_pressed_again(
+    make_kiosk, said_folder
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0", "9")
+        await settle(pilot)
+        first, again = said(said_folder)
+        assert first == again and first.startswith("Welkom")
+        await pilot.press("0")
+        await pilot.press("enter")  # a new screen, but speech is off
+        await settle(pilot)
+        assert said(said_folder)[2:] == ["Spraak uit."]
+        await pilot.press("escape", "9")  # back, and 9 is only a key again
+        await settle(pilot)
+        assert len(said(said_folder)) == 3
+
+
+async def test_plus_and_minus_set_the_volume_of_what_is_said_next(make_kiosk, said_folder):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0", "plus", "minus", "minus")
+        await settle(pilot)
+        assert app.guidance.voice.volume == 75
+        for _ in range(8):
+            await pilot.press("plus")
+        await settle(pilot)
+    assert said(said_folder)[1:4] == ["Luider.", "Zachter.", "Zachter."]
+    assert said(said_folder)[-1] == "Luider gaat niet."
+
+
+async def test_the_visit_never_ends_while_the_voice_speaks(make_kiosk, monkeypatch):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot)
+        await button_box(pilot, "1")
+        app.guidance.say("Een lange zin. " * 2000)  # still being said
+        app.end_visit_when_quiet()  # the ticket's return delay is over
+        app.went_idle()
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen) and app.guidance.on
+        monkeypatch.setattr(guidance, "LISTEN_SECONDS", 0)
+        app.guidance.voice.interrupt()
+        assert app.guidance.voice.wait(5)
+        app.end_visit_when_quiet()
+        await pilot.pause()
+        assert isinstance(app.screen, StartScreen) and not app.guidance.on
+
+
+async def test_where_booking_numbers_are_typed_0_types_in_the_field_and_speaks_on_the_start(
+    make_kiosk, said_folder
+):
+    app = make_kiosk(UID_CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0", "enter")
+        await settle(pilot)
+        await pilot.press("1", "0", "0")
+        await settle(pilot)
+        assert app.screen.query_one("#reference").value == "100"
+        assert said(said_folder)[-3:] == ["1", "0", "0"]
+        assert app.guidance.on
+
+
+async def test_a_scanned_code_with_0_and_9_in_it_is_never_taken_for_speech_keys(
+    make_kiosk, said_folder, office, clock
+):
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=10))
+    assert "0" in booking.qr_payload
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press(*booking.qr_payload, "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and not app.guidance.on
+    assert said(said_folder) == []
+
+
+async def test_a_kiosk_whose_voice_fails_logs_it_once_and_gives_the_ticket(
+    make_kiosk, monkeypatch, caplog, office
+):
+    monkeypatch.setenv("ALSA_CONFIG_PATH", "/dev/null")  # no sound card, wherever this runs
+    monkeypatch.setenv("PULSE_SERVER", "unix:/nonexistent")
+    app = make_kiosk(voice=Voice(Speaker()))
+    with caplog.at_level(logging.WARNING, logger="loket.speech"):
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.press("0")
+            await pilot.pause(0.5)
+            await button_box(pilot, "1")
+            assert app.guidance.voice.wait(5)
+            assert isinstance(app.screen, TicketScreen)
+    assert [r.getMessage() for r in caplog.records] == [
+        "Kiosk without speech: no sound device (Unknown PCM default)"
+    ]
+    assert [t.number for t in office.store.all_tickets()] == ["A001"]
