@@ -346,3 +346,27 @@ async def test_a_kiosk_whose_voice_fails_logs_it_once_and_gives_the_ticket(
         "Kiosk without speech: no sound device (Unknown PCM default)"
     ]
     assert [t.number for t in office.store.all_tickets()] == ["A001"]
+
+
+async def larger_text(pilot) -> None:
+    await pilot.press("full_stop")
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (240, 67)])
+def test_the_larger_text_key_gives_each_service_a_whole_row(db_path, clock, snap_compare, size):
+    with Engine(db_path, clock=clock) as engine:
+        clerks_at(engine, *engine.office.counters)
+    app = KioskApp(str(db_path), clock=clock, cursor_blink=False, watch_interval=3600)
+    assert snap_compare(app, terminal_size=size, run_before=larger_text)
+
+
+async def test_the_larger_text_key_switches_back_and_never_types_into_a_reference(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("full_stop")
+        assert app.has_class("-large-text")
+        await pilot.press("enter", "full_stop")  # the empty field: the key still switches
+        assert not app.has_class("-large-text")
+        await pilot.press("7", "full_stop")
+        assert app.screen.query_one("#reference").value == "7." and not app.has_class("-large-text")
