@@ -1,18 +1,22 @@
-"""Kiosk figures: from a tap on a service to the ticket on screen, and cold start to first screen."""
+"""Kiosk figures: a tap to the ticket on screen, cold start to first screen, a key to first sound."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from timing import process_times
 
 TAPS = 60
 COLD_STARTS = 10
+SPEECH_KEYS = 40
+WAV_HEADER = 44
 
 # Run in a fresh interpreter: imports, database, first screen painted, then exit.
 FIRST_SCREEN = """
@@ -74,6 +78,80 @@ async def tap_latencies(path: str, size: tuple[int, int]) -> list[float]:
     return latencies
 
 
+class FirstSound:
+    """A voice sink that runs espeak-ng to stdout and notes when its first audio bytes arrive."""
+
+    def __init__(self):
+        from loket.speech import espeak_program
+
+        self.program = espeak_program()
+        self.heard = threading.Event()
+        self.heard_at = 0.0
+
+    def queued(self, utterance) -> None:
+        pass
+
+    def start(self, utterance, volume: int):
+        from loket.speech import espeak_command
+
+        command = espeak_command(utterance, volume, self.program, "--stdout")
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        return Listening(process, self)
+
+
+class Listening:
+    """One utterance's espeak-ng: its first audio bytes are timed, the rest is read away."""
+
+    def __init__(self, process: subprocess.Popen, sink: FirstSound):
+        self.process, self.sink = process, sink
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        if len(self.process.stdout.read(WAV_HEADER + 2)) == WAV_HEADER + 2:
+            self.sink.heard_at = time.perf_counter()
+            self.sink.heard.set()
+        self.process.stdout.read()
+
+    def stop(self) -> None:
+        self.process.kill()
+
+    def wait(self) -> None:
+        self.reader.join()
+        self.process.wait()
+
+
+async def key_to_sound_latencies(path: str) -> list[float]:
+    """Milliseconds from the speech key reaching the kiosk to its first sound.
+
+    The clock starts when the app receives the key, as for taps; it stops when espeak-ng has
+    written its WAV header and the first sample to its stdout, where a sound card would read.
+    """
+    from kiosk.app import KioskApp
+    from loket.speech import Voice
+
+    sink = FirstSound()
+    app = KioskApp(path, cursor_blink=False, voice=Voice(sink))
+    pressed, key = [0.0], app.guidance.key
+
+    def stamp_key(event, typing):
+        pressed[0] = time.perf_counter()
+        return key(event, typing)
+
+    app.guidance.key = stamp_key
+    latencies = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        for _ in range(SPEECH_KEYS):
+            sink.heard.clear()
+            await pilot.press("0")  # speech on: the start screen is said
+            if not await asyncio.to_thread(sink.heard.wait, 10):
+                raise RuntimeError("the speech key gave no sound within 10 s")
+            latencies.append((sink.heard_at - pressed[0]) * 1000)
+            app.guidance.stop()  # silently off, for the next visitor
+            await pilot.pause(0.05)
+    return latencies
+
+
 def cold_starts(path: str) -> list[float]:
     """Milliseconds for a new process to import, open the database and paint the start screen."""
     pycache = os.path.join(os.path.dirname(path), "pycache")
@@ -92,6 +170,7 @@ def measure() -> dict[str, list[float]]:
             "tap 80x24": asyncio.run(tap_latencies(path, (80, 24))),
             "tap 160x48": asyncio.run(tap_latencies(path, (160, 48))),
             "cold": cold_starts(path),
+            "speech": asyncio.run(key_to_sound_latencies(path)),
         }
 
 
