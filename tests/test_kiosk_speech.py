@@ -7,6 +7,8 @@ file (and its sound, rendered by espeak-ng, to a WAV beside it).
 from __future__ import annotations
 
 import logging
+import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -21,6 +23,7 @@ from loket.config import default_config_text
 from loket.engine import Engine
 from loket.speech import Speaker, Voice, open_voice
 from tests.conftest import clerks_at
+from tests.terminal import Tmux
 
 SIZE = (100, 32)
 UID_CONFIG = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
@@ -370,3 +373,41 @@ async def test_the_larger_text_key_switches_back_and_never_types_into_a_referenc
         assert not app.has_class("-large-text")
         await pilot.press("7", "full_stop")
         assert app.screen.query_one("#reference").value == "7." and not app.has_class("-large-text")
+
+
+def next_sentence(folder, after: int, seconds: float = 15) -> str:
+    """The first sentence said after the first `after` ones, waiting for it up to `seconds`."""
+    deadline = time.monotonic() + seconds
+    while len(sentences := said(folder)) <= after:
+        assert time.monotonic() < deadline, f"nothing said after {sentences}"
+        time.sleep(0.1)
+    return sentences[after]
+
+
+def test_in_a_real_terminal_a_visitor_gets_a_ticket_by_ear_alone(tmp_path):
+    """A visitor who cannot see the screen follows only what the kiosk says."""
+    terminal = Tmux(tmp_path, width=80, height=24, LOKET_FROZEN_CLOCK="2026-12-01T08:00:00+00:00")
+    folder = tmp_path / "said"
+    try:
+        db = str(tmp_path / "office.db")
+        assert terminal.loket("--db", db, "init").returncode == 0
+        terminal.start("kiosk", "--db", db, "kiosk", "--speech", f"file:{folder}",
+                       "--printer", f"file:{tmp_path}/tickets")  # fmt: skip
+        terminal.wait_for("kiosk", "Ik heb een afspraak")  # started: the screen is not read again
+        terminal.keys("kiosk", "0")
+        welcome = next_sentence(folder, 0)
+        key = re.search(r"Druk op (\d): Burgerlijke stand", welcome).group(1)
+        assert "Druk dan eerst op de schuine streep voor een voorrangsticket." in welcome
+        terminal.keys("kiosk", "/")
+        assert next_sentence(folder, 1) == "Voorrangsticket gekozen. Kies nu uw dienst."
+        terminal.keys("kiosk", key)
+        assert next_sentence(folder, 2) == "Burgerlijke stand."
+        ticket = next_sentence(folder, 3)
+        assert ticket.startswith("Uw nummer is C 1. Nog eens, traag: C, 0, 0, 1.")
+        assert "Neem uw ticket uit de printer." in ticket
+        deadline = time.monotonic() + 15
+        while not list((tmp_path / "tickets").glob("C001-*.bin")):  # printed in a worker
+            assert time.monotonic() < deadline, "ticket C001 was never printed"
+            time.sleep(0.1)
+    finally:
+        terminal.close()
