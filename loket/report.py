@@ -1,6 +1,7 @@
 """The manager's report: one self-contained HTML page of charts, drawn by matplotlib as SVG.
 
-Only `loket report` imports this module, so no other command loads matplotlib.
+Only the commands that write a page (`loket report`, `loket simulate --html`) import this
+module, so no other command loads matplotlib.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import io
 import os
 import tempfile
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import matplotlib
 from matplotlib.colors import TwoSlopeNorm
@@ -17,8 +19,12 @@ from matplotlib.figure import Figure
 
 from loket import stats, texts
 from loket.config import Office
-from loket.model import Ticket
+from loket.model import CANCELLED, Ticket
 from loket.texts import day_text, text
+
+if TYPE_CHECKING:
+    from loket.simulate import Figure as SimulatedFigure
+    from loket.simulate import Goal, Result
 
 matplotlib.use("svg")  # no GUI backend, whatever imports pyplot later
 
@@ -31,6 +37,7 @@ STYLE = {
     "axes.spines.right": False,
 }
 BAR_COLOUR = "#2b6cb0"
+REAL_COLOUR = "#dd6b20"
 EMPTY_COLOUR = "#eeeeee"
 PAGE_CSS = """
 body { font-family: sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem;
@@ -46,12 +53,20 @@ h1 { margin-bottom: 0.2rem; }
 figcaption { font-weight: bold; font-size: 1.1rem; margin-bottom: 0.4rem; }
 figure svg { width: 100%; height: auto; }
 .note { color: #4a5568; font-size: 0.9rem; }
+table { border-collapse: collapse; margin: 2rem 0 1rem; }
+th, td { padding: 0.3rem 0.8rem; text-align: right; }
+thead th { border-bottom: 1px solid #a0aec0; }
+tbody tr:nth-child(odd) { background: #f7fafc; }
 """
 
 
 def write_html(path: str, tickets: list[Ticket], office: Office, first: date, last: date) -> None:
-    """Write the page to `path` whole or not at all (a temporary file renamed into place)."""
-    page = render_page(tickets, office, first, last)
+    """Write the report's page to `path` whole or not at all."""
+    write_page(path, render_page(tickets, office, first, last))
+
+
+def write_page(path: str, page: str) -> None:
+    """Write `page` to `path` whole or not at all (a temporary file renamed into place)."""
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=".loket-report-", suffix=".html")
     try:
@@ -74,13 +89,33 @@ def render_page(tickets: list[Ticket], office: Office, first: date, last: date) 
         charts = _charts(summary, cells, stats.per_day(tickets, office), office, first, last)
     title = f"{text(language, 'report_title')}: {office.name}"
     period = f"{_day(language, first)} – {_day(language, last)}"
-    figures_html = "\n".join(
-        f"<li>{item}</li>" for item in _key_figures(summary.overall, language, target)
+    return page_html(
+        language,
+        title,
+        [html.escape(period)],
+        _key_figures(summary.overall, language, target),
+        [(name, caption, svg, name in ("arrivals", "waits")) for name, caption, svg in charts],
+        text(language, "report_explained"),
     )
+
+
+def page_html(
+    language: str,
+    title: str,
+    lines: list[str],
+    figures: list[str],
+    charts: list[tuple[str, str, str, bool]],
+    note: str,
+    more: str = "",
+) -> str:
+    """A whole self-contained page: title, lines under it (HTML), key figures (HTML), charts
+    as (id, caption, SVG, wide), then `more` (HTML) and a note."""
+    lines_html = "\n".join(f'<p class="period">{line}</p>' for line in lines)
+    figures_html = "\n".join(f"<li>{item}</li>" for item in figures)
     charts_html = "\n".join(
-        f'<figure id="{name}"{" class=wide" if name in ("arrivals", "waits") else ""}>'
+        f'<figure id="{name}"{" class=wide" if wide else ""}>'
         f"<figcaption>{html.escape(caption)}</figcaption>\n{svg}</figure>"
-        for name, caption, svg in charts
+        for name, caption, svg, wide in charts
     )
     return f"""<!DOCTYPE html>
 <html lang="{language}">
@@ -92,14 +127,15 @@ def render_page(tickets: list[Ticket], office: Office, first: date, last: date) 
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
-<p class="period">{html.escape(period)}</p>
+{lines_html}
 <ul class="figures">
 {figures_html}
 </ul>
 <div class="charts">
 {charts_html}
 </div>
-<p class="note">{html.escape(text(language, "report_explained"))}</p>
+{more}
+<p class="note">{html.escape(note)}</p>
 </body>
 </html>
 """
@@ -335,3 +371,174 @@ def _decimal(value: float, language: str, places: int = 1) -> str:
     """A number as the language writes it: 8.5 in English, 8,5 in Dutch, French and German."""
     written = f"{value:.{places}f}"
     return written if language == "en" else written.replace(".", ",")
+
+
+# the page of a simulation: its waits per hour next to those of the days it learned from
+
+
+def write_simulation_html(
+    path: str, result: Result, tickets: list[Ticket], office: Office, goal: Goal | None
+) -> None:
+    """Write the simulation's page to `path` whole or not at all."""
+    write_page(path, render_simulation(result, tickets, office, goal))
+
+
+def render_simulation(
+    result: Result, tickets: list[Ticket], office: Office, goal: Goal | None
+) -> str:
+    """The simulated waits per hour of the plan tried beside the real ones of `tickets`.
+
+    `tickets` are those of the days the simulation learned from; cancelled ones are left
+    out, as the simulation leaves them out when it learns.
+    """
+    language = office.languages[0]
+    kept = [t for t in tickets if t.status != CANCELLED]
+    days = result.load.days
+    real = stats.compute(kept, office).per_hour
+    hours = sorted({h.hour for h in result.hours} | set(real))
+    simulated = {h.hour: h for h in result.hours}
+    with matplotlib.rc_context(STYLE):
+        charts = [
+            (
+                f"simulated-{name}",
+                text(language, f"simulation_{name}_title"),
+                _waits_per_hour(hours, simulated, real, name, result.target_minutes, language),
+                True,
+            )
+            for name in ("mean", "p90")
+        ]
+    lines = [html.escape(f"{text(language, 'simulation_plan')} {result.plan.text()}")]
+    if goal is not None:
+        wanted = f"{goal.share:.0%} " + text(
+            language, "report_on_time", minutes=f"{goal.minutes:g}"
+        )
+        lines.append(html.escape(f"{text(language, 'simulation_goal')} {wanted}"))
+    learned = text(language, "simulation_learned", count=len(days))
+    lines.append(html.escape(f"{learned} {_day(language, days[0])} – {_day(language, days[-1])}"))
+    overall = stats.figures(kept, result.target_minutes)
+    notes = (
+        "simulation_explained_simulated",
+        "simulation_explained_real",
+        "simulation_explained_wait",
+    )
+    return page_html(
+        language,
+        f"{text(language, 'simulation_title')}: {office.name}",
+        lines,
+        _simulated_figures(result, overall, len(kept) / len(days), language),
+        charts,
+        " ".join(text(language, key) for key in notes),
+        _hours_table(hours, simulated, real, len(days), language),
+    )
+
+
+def _simulated_figures(result: Result, real: stats.Figures, real_visitors: float, language: str):
+    """The day's figures: simulated in bold with ± its interval, then the real one."""
+    day = result.overall
+    share = day.within_target
+    on_time = "–" if share.mean is None else f"{share.mean:.0%}"
+    spread = "" if share.half_width is None else f"±{share.half_width:.0%}".removesuffix("%")
+    real_share = "–" if real.share_within_target is None else f"{real.share_within_target:.0%}"
+    on_time_words = text(language, "report_on_time", minutes=f"{result.target_minutes:g}")
+    rows = [
+        (day.arrivals, "simulation_visitors", _decimal(real_visitors, language)),
+        (day.mean_wait, "simulation_mean_wait", _number(real.mean_wait_minutes, language)),
+        (day.p90_wait, "simulation_p90_wait", _number(real.p90_wait_minutes, language)),
+    ]
+    items = [_bold(text(language, "simulation_days", count=result.days), str(result.days))]
+    for figure, key, real_text in rows:
+        number, _, interval = _with_interval(figure, language).partition(" ")
+        items.append(_figure_item(number, interval, text(language, key), real_text, language))
+    items.append(_figure_item(on_time, spread, on_time_words, real_share, language))
+    return items
+
+
+def _figure_item(number: str, interval: str, words: str, real: str, language: str) -> str:
+    """E.g. "<strong>35,0</strong> ±4,3 min gemiddelde wachttijd (werkelijk: 36,3)"."""
+    after = f" {interval} {words}" if interval else f" {words}"
+    actually = f" ({text(language, 'simulation_actually')} {real})"
+    return f"<strong>{html.escape(number)}</strong>{html.escape(after + actually)}"
+
+
+def _waits_per_hour(hours, simulated, real, name: str, target: float, language: str) -> str:
+    """Bars per hour of arrival: the simulated wait with its interval, the real one beside it."""
+    figure = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = figure.add_subplot()
+    figures = [_simulated_wait(simulated.get(h), name) for h in hours]
+    means = [float("nan") if f is None or f.mean is None else f.mean for f in figures]
+    spreads = [0 if f is None or f.half_width is None else f.half_width for f in figures]
+    recorded = [_real_wait(real.get(h), name) for h in hours]
+    positions = range(len(hours))
+    axes.bar([x - 0.2 for x in positions], means, 0.4, yerr=spreads, capsize=3,
+             color=BAR_COLOUR, label=_capital(text(language, "simulation_simulated")))  # fmt: skip
+    axes.bar([x + 0.2 for x in positions], [float("nan") if v is None else v for v in recorded],
+             0.4, color=REAL_COLOUR, label=_capital(text(language, "simulation_real")))  # fmt: skip
+    if name == "p90":  # nine in ten called within the target: this line
+        line = _capital(text(language, "report_on_time", minutes=f"{target:g}"))
+        axes.axhline(target, color="#4a5568", linestyle="--", linewidth=1, label=line)
+    axes.set_xticks(list(positions), [f"{h:02d}" for h in hours])
+    axes.set_xlabel(text(language, "report_hour"))
+    axes.set_ylabel("min")
+    axes.legend(loc="best", frameon=False)
+    return _svg(figure, f"simulated-{name}")
+
+
+def _hours_table(hours, simulated, real, days: int, language: str) -> str:
+    """Per hour: visitors a day, mean and p90 wait, each simulated and real."""
+    head = "".join(
+        f'<th colspan="2">{html.escape(text(language, key))}</th>'
+        for key in ("simulation_visitors_head", "simulation_mean_head", "simulation_p90_head")
+    )
+    pair = "".join(
+        f"<th>{html.escape(_capital(text(language, key)))}</th>"
+        for key in ("simulation_simulated", "simulation_real") * 3
+    )
+    rows = []
+    for hour in hours:
+        mine, theirs = simulated.get(hour), real.get(hour)
+        cells = [
+            _with_interval(mine.arrivals, language) if mine else "–",
+            _decimal(theirs.issued / days, language) if theirs else "–",
+            _with_interval(mine.mean_wait, language) if mine else "–",
+            _number(_real_wait(theirs, "mean"), language),
+            _with_interval(mine.p90_wait, language) if mine else "–",
+            _number(_real_wait(theirs, "p90"), language),
+        ]
+        row = "".join(f"<td>{html.escape(cell)}</td>" for cell in cells)
+        rows.append(f'<tr id="hour-{hour:02d}"><th>{hour:02d}:00</th>{row}</tr>')
+    hour_head = html.escape(_capital(text(language, "report_hour")))
+    body = "\n".join(rows)
+    return (
+        f'<table id="hours">\n<thead><tr><th rowspan="2">{hour_head}</th>{head}</tr>\n'
+        f"<tr>{pair}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    )
+
+
+def _simulated_wait(figures, name: str) -> SimulatedFigure | None:
+    if figures is None:
+        return None
+    return figures.mean_wait if name == "mean" else figures.p90_wait
+
+
+def _real_wait(figures: stats.Figures | None, name: str) -> float | None:
+    if figures is None:
+        return None
+    return figures.mean_wait_minutes if name == "mean" else figures.p90_wait_minutes
+
+
+def _with_interval(figure: SimulatedFigure, language: str) -> str:
+    """E.g. "35,0 ±4,3"; "–" where nothing was measured."""
+    if figure.mean is None:
+        return "–"
+    shown = _decimal(figure.mean, language)
+    if figure.half_width is not None:
+        shown += f" ±{_decimal(figure.half_width, language)}"
+    return shown
+
+
+def _number(value: float | None, language: str) -> str:
+    return "–" if value is None else _decimal(value, language)
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
