@@ -341,6 +341,11 @@ def _simulate_parser(sub) -> None:
         metavar='"90% within 15"',
         help="default: 90%% within the office's target_wait_minutes",
     )
+    sub.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write a page: the simulated waits per hour beside the history's real ones",
+    )
 
 
 def _parsed(name: str):
@@ -869,9 +874,9 @@ def cmd_simulate(args) -> int | None:
         return EXIT_USAGE
     with _engine(args) as engine:
         office = engine.office
-        learned = None
+        learned, tickets = None, []
         if not args.arrivals or args.service_times == "empirical":
-            learned, problem = _learned_load(args, engine)
+            learned, tickets, problem = _learned_load(args, engine)
     if problem:
         print(f"loket: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -896,6 +901,18 @@ def cmd_simulate(args) -> int | None:
             "",
             *lines,
         ]
+    if args.html:
+        from loket import report  # matplotlib: only a page pays for it
+
+        shown_goal = goal if args.recommend or args.goal else None
+        try:
+            report.write_simulation_html(args.html, result, tickets, office, shown_goal)
+        except OSError as error:
+            reason = error.strerror or error
+            print(f"loket: cannot write {printable(args.html)}: {reason}", file=sys.stderr)
+            return EXIT_USAGE
+        data["html"] = args.html
+        lines.append(f"wrote {printable(args.html)}")
     _emit(args, data, "\n".join(lines))
 
 
@@ -911,11 +928,26 @@ def _simulate_usage(args) -> str:
         return "--recommend finds the counters itself: leave out --plan and --counters"
     if args.plan and args.hours:
         return "--plan already says the hours: leave out --hours"
+    if args.html:
+        return _simulate_page_usage(args)
+    return ""
+
+
+def _simulate_page_usage(args) -> str:
+    """What stops `--html` (as for `loket report`), or ''."""
+    folder = os.path.dirname(os.path.abspath(args.html))
+    if args.arrivals:
+        return "--html sets the simulation beside the history: leave out --arrivals"
+    if not os.path.isdir(folder):
+        return f"cannot write {printable(args.html)}: there is no folder {printable(folder)}"
+    if os.path.isdir(args.html):
+        return f"{printable(args.html)} is a folder: name the HTML file to write"
     return ""
 
 
 def _learned_load(args, engine):
-    """The load the office's history shows, and a usage problem with the dates ('' if none)."""
+    """The load the office's history shows, the tickets it was learned from, and a usage
+    problem with the dates ('' if none)."""
     from datetime import timedelta
 
     from loket import simulate as sim
@@ -923,7 +955,7 @@ def _learned_load(args, engine):
     last = args.last or engine.local(engine.now()).date() - timedelta(days=1)
     first = args.first or last - timedelta(weeks=8, days=-1)
     if last < first:
-        return None, f"--to {last} is before --from {first}"
+        return None, [], f"--to {last} is before --from {first}"
     tickets = engine.tickets_between(first, last)
     source = f"the history of {first} to {last}"
     if args.weekday is not None:
@@ -932,7 +964,7 @@ def _learned_load(args, engine):
             t for t in tickets if date.fromisoformat(t.service_day).weekday() == args.weekday
         ]
         source += f", {day} only"
-    return sim.learn(tickets, engine.office, source), ""
+    return sim.learn(tickets, engine.office, source), tickets, ""
 
 
 def cmd_backup(args) -> None:
