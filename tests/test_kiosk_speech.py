@@ -411,3 +411,22 @@ def test_in_a_real_terminal_a_visitor_gets_a_ticket_by_ear_alone(tmp_path):
             time.sleep(0.1)
     finally:
         terminal.close()
+
+
+def test_staff_hear_one_sentence_per_language_and_a_bad_voice_is_refused(tmp_path):
+    terminal = Tmux(tmp_path)
+    folder = tmp_path / "said"
+    done = terminal.loket("kiosk", "--speech-test", "--speech", f"file:{folder}")
+    assert done.returncode == 0, done.stderr
+    assert [path.name for path in sorted(folder.glob("*.wav"))] == [
+        "0001-nl.wav",
+        "0002-fr.wav",
+        "0003-en.wav",
+        "0004-de.wav",
+    ]
+    assert said(folder)[1] == "Voici la voix de la borne de tickets en français."
+    refused = terminal.loket("kiosk", "--speech", "loud")
+    assert refused.returncode == 2
+    assert "--speech: unknown speech 'loud': use espeak, off or file:DIR" in refused.stderr
+    silent = terminal.loket("kiosk", "--speech-test", "--speech", "off")
+    assert silent.returncode == 1 and "Traceback" not in silent.stderr
