@@ -412,14 +412,21 @@ def moment_of(midnight: datetime, minute: float) -> datetime:
 
 
 class ModelRouter:
-    """The engine's routing rule on tickets held in memory: `routing_key`, smallest first."""
+    """The engine's routing rule on tickets held in memory: `routing_key`, smallest first.
+
+    Each service's waiting tickets sit in three heaps, the orders of `Store.heads_of_lines`
+    (appointment time, arrival, priority arrival): the rule's first ticket is among their
+    heads, so a call looks at a few tickets however long the line.
+    """
 
     def __init__(self, office: Office, day: date):
         self.max_wait = timedelta(minutes=office.max_wait_minutes)
         self.midnight = datetime.combine(day, datetime.min.time(), office.timezone)
         self.limits = {code: s.daily_limit for code, s in office.services.items()}
         self.appointments_only = {code for code, s in office.services.items() if not s.walk_in}
-        self.waiting: dict[int, tuple[Ticket, Visitor]] = {}
+        self.lines: dict[str, tuple[list, list, list]] = {}
+        self.waiting: set[int] = set()
+        """Ids of tickets still waiting; a called one leaves the heaps when it reaches a head."""
         self.issued: dict[str, int] = {}
         self.walk_ins: dict[str, int] = {}
         self.tickets = 0
@@ -455,18 +462,33 @@ class ModelRouter:
             arrived_at=self.moment(visitor.arrives),
             appointment_at=None if walk_in else self.moment(visitor.appointment_at),
         )
-        self.waiting[id(visitor)] = (ticket, visitor)
+        appointments, arrivals, priorities = self.lines.setdefault(visitor.service, ([], [], []))
+        pair = (ticket, visitor)
+        heappush(arrivals, (ticket.arrived_at, ticket.id, pair))
+        if not walk_in:
+            heappush(appointments, (ticket.appointment_at, ticket.id, pair))
+        if ticket.priority:
+            heappush(priorities, (ticket.arrived_at, ticket.id, pair))
+        self.waiting.add(ticket.id)
         return True
 
     def call(self, desk: Desk, minute: float) -> Visitor | None:
         """The waiting visitor `desk` calls next, as `Engine.call_next` would."""
         now = self.moment(minute)
-        mine = [pair for pair in self.waiting.values() if pair[0].service in desk.services]
-        if not mine:
+        heads = [pair for code in desk.services for pair in self._heads(code)]
+        if not heads:
             return None
-        _, visitor = min(mine, key=lambda pair: routing_key(pair[0], now, self.max_wait))
-        del self.waiting[id(visitor)]
+        ticket, visitor = min(heads, key=lambda pair: routing_key(pair[0], now, self.max_wait))
+        self.waiting.discard(ticket.id)
         return visitor
+
+    def _heads(self, code: str) -> Iterable[tuple[Ticket, Visitor]]:
+        """The first waiting ticket of each of the service's orders."""
+        for heap in self.lines.get(code, ()):
+            while heap and heap[0][1] not in self.waiting:
+                heappop(heap)
+            if heap:
+                yield heap[0][2]
 
     def end(self, desk: Desk, visitor: Visitor, minute: float) -> None:
         """The visit at `desk` ended (served or a no-show)."""

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from loket import simulate as sim
 from loket.cli import main
 from loket.config import default_config_text, load_config
-from loket.engine import Engine
+from loket.engine import Engine, routing_key
 from loket.simulate_history import EngineRouter, SetClock
 from tests.conftest import Clock
 
@@ -323,3 +323,21 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_others(office_db,
              + ["--hours", "09:00-10:00", "--days", "10", "--seed", seed])  # fmt: skip
         runs.append(json.loads(capsys.readouterr().out)["overall"])
     assert runs[0] == runs[1] != runs[2]
+
+
+def test_a_call_looks_at_the_heads_of_the_lines_only(monkeypatch):
+    """A line of hundreds: each call weighs a few tickets per service, not every waiting one."""
+    looked = []
+
+    def counted(ticket, now, max_wait):
+        looked.append(ticket.id)
+        return routing_key(ticket, now, max_wait)
+
+    monkeypatch.setattr(sim, "routing_key", counted)
+    visitors = [sim.Visitor("A", 9 * 60 + n / 100, 5.0, priority=n % 7 == 0) for n in range(300)]
+    visitors += [sim.Visitor("B", 9 * 60 + n / 50, 5.0, appointment_at=600.0) for n in range(100)]
+    plan = sim.constant_plan(9 * 60, 10 * 60, 1)
+    desk = sim.Desk("1", frozenset("AB"))
+    day = sim.run_day(visitors, plan, [desk], sim.ModelRouter(OFFICE, date(2026, 12, 1)))
+    assert len(day.waits) == len(visitors)
+    assert len(looked) <= 3 * 2 * len(visitors)  # three orders of two services
