@@ -125,12 +125,14 @@ def open_printer(spec: str, profile: str = "default") -> TicketPrinter | None:
 
 
 def _escpos_capabilities():
-    """python-escpos's printer database, imported without leaving a folder in /tmp behind.
+    """python-escpos's printer database, imported without leaving anything in /tmp behind.
 
-    On import it pickles the database into ESCPOS_CAPABILITIES_PICKLE_DIR, and calls
-    mkdtemp() for the default even when that is set: a kiosk restarted daily would leave
-    a folder a day. The pickle goes to the user's cache (reused, so later starts are
-    faster), and the stray folder is made inside one that is removed at once.
+    On import it pickles the database into ESCPOS_CAPABILITIES_PICKLE_DIR, or into a new
+    mkdtemp() folder that it never removes (and calls mkdtemp() even when that is set): a
+    kiosk started daily would leave a folder a day. A shared folder is no better: the
+    pickle is written in place, so a process starting beside another (kiosk and counter at
+    boot) or after one killed mid-write reads half a pickle and fails. So each import gets
+    a folder of its own, removed at once, unless the environment names one.
     """
     import sys
 
@@ -139,18 +141,16 @@ def _escpos_capabilities():
     import os
     import tempfile
 
-    import platformdirs
-
-    if "ESCPOS_CAPABILITIES_PICKLE_DIR" not in os.environ:
-        cache = Path(platformdirs.user_cache_dir("loket", appauthor=False)) / "escpos"
-        cache.mkdir(parents=True, exist_ok=True)
-        os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(cache)
     with tempfile.TemporaryDirectory(prefix="loket-escpos-") as scratch:
         before, tempfile.tempdir = tempfile.tempdir, scratch
+        named = "ESCPOS_CAPABILITIES_PICKLE_DIR" in os.environ
+        os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", scratch)
         try:
             import escpos.capabilities
         finally:
             tempfile.tempdir = before
+            if not named:
+                del os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"]
     return escpos.capabilities
 
 

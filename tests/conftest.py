@@ -16,8 +16,8 @@ MORNING = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 # Libraries that keep a cache in the home folder keep it in a folder of the test run instead:
-# matplotlib (`loket report`) and python-escpos (the printers).
-CACHES = ("MPLCONFIGDIR", "ESCPOS_CAPABILITIES_PICKLE_DIR")
+# matplotlib (`loket report`).
+CACHES = ("MPLCONFIGDIR",)
 
 
 def pytest_configure(config) -> None:

@@ -249,8 +249,10 @@ def test_an_office_stored_before_the_limits_still_opens_and_takes_a_fixed_config
 
 
 def kiosk_line(line: str) -> str:
-    """The demo office with one more line in its [kiosk] table."""
-    return default_config_text().replace("[kiosk]\n", f"[kiosk]\n{line}\n", 1)
+    """The demo office with its [kiosk] speech_key line replaced by `line`."""
+    text = default_config_text()
+    start = text.index("speech_key = ")
+    return text[:start] + line + text[text.index("\n", start) :]
 
 
 def test_speech_starts_with_0_unless_the_office_names_a_function_key():

@@ -291,4 +291,24 @@ def test_loading_the_printer_database_leaves_no_folder_in_the_temporary_folder(t
     for _ in range(2):
         subprocess.run([sys.executable, "-c", load], env=env, check=True, timeout=60)
     assert list(scratch.iterdir()) == []
-    assert len(list((home / ".cache" / "loket" / "escpos").glob("*.pickle"))) == 1
+    assert not home.exists()  # nor a cache in the home folder that a second process could half-read
+
+
+def test_a_half_written_printer_database_left_behind_never_stops_a_start(tmp_path):
+    """A cache shared by processes is written in place: one killed mid-write left it half."""
+    import platform
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    cache = home / ".cache" / "loket" / "escpos"
+    cache.mkdir(parents=True)
+    (cache / f"{platform.python_version()}.capabilities.pickle").write_bytes(b"\x80\x04")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"},
+        "HOME": str(home),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+    }
+    load = "from loket.printing import open_printer; open_printer('file:x')"
+    loaded = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, timeout=60)
+    assert (loaded.returncode, loaded.stderr) == (0, b"")
