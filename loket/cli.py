@@ -330,7 +330,7 @@ def _simulate_parser(sub) -> None:
         help='counters per span: "08:30-12:00=4, 12:00-16:00=3"',
     )
     sub.add_argument("--hours", type=_parsed("hours"), metavar="09:00-17:00", help="the day's span")
-    sub.add_argument("--days", type=_count(100_000), default=100, help="simulated days (100)")
+    sub.add_argument("--days", type=_count(2000), default=100, help="simulated days (100)")
     sub.add_argument("--seed", type=_count(2**31), default=1, help="for repeatable figures (1)")
     sub.add_argument(
         "--recommend", action="store_true", help="find the fewest counters per hour for --goal"

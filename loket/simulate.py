@@ -27,6 +27,8 @@ from loket.stats import percentile
 MIN_HISTORY_DAYS = 3
 MIN_HISTORY_VISITORS = 30
 MOST_COUNTERS = 100  # a plan's or a recommendation's counters at one time
+MOST_DAYS = 2000
+MOST_VISITORS = 2_000_000  # simulated visitors in one run: each keeps its wait in memory
 BATCHES = 10  # groups of days whose spread gives each figure's confidence interval
 T95 = (12.71, 4.30, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26)  # Student's t, 1 to 9 df
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -508,6 +510,8 @@ class Day:
     """Counter-minutes spent with visitors, per local hour (before closing)."""
     longest: dict[int, int] = field(default_factory=dict)
     """The longest line seen per local hour."""
+    arrivals: dict[int, int] = field(default_factory=dict)
+    """Visitors arriving per local hour."""
     turned_away: int = 0
     overrun: float = 0.0
     """Minutes after closing until the last visitor left."""
@@ -561,11 +565,12 @@ def run_day(visitors: list[Visitor], plan: Plan, desks: Sequence[Desk], router: 
             if desk in desks[: plan.counters_at(minute)]:
                 call(desk, minute)
         else:
+            hour = int(minute // 60)
+            day.arrivals[hour] = day.arrivals.get(hour, 0) + 1
             if not router.arrive(what):
                 day.turned_away += 1
                 continue
             waiting += 1
-            hour = int(minute // 60)
             day.longest[hour] = max(day.longest.get(hour, 0), waiting)
             call_at_idle(minute)
     day.overrun = last_end - plan.closes
@@ -670,17 +675,18 @@ def simulate(
     _refuse_impossible(load, plan, desks)
     router = router or (lambda day: ModelRouter(office, day))
     target = office.target_wait_minutes if target_minutes is None else target_minutes
+    _refuse_too_long(load, plan, days)
     records = []
     for n in range(days):
         day = date(2026, 1, 5) + timedelta(days=n)  # any days: only their local hours matter
         visitors = visitors_of_day(load, plan, random.Random(f"{seed}-{n}"))
-        records.append((visitors, run_day(visitors, plan, desks, router(day))))
+        records.append(run_day(visitors, plan, desks, router(day)))
     hours = [h for h in range(24) if _open_minutes(plan, h)]
     return Result(
         hours=[_hour_figures(records, plan, h, target) for h in hours],
         overall=_hour_figures(records, plan, hours[warm_up_hours:], target),
-        turned_away=_daily([d.turned_away for _, d in records]),
-        overrun=_daily([d.overrun for _, d in records]),
+        turned_away=_daily([d.turned_away for d in records]),
+        overrun=_daily([d.overrun for d in records]),
         plan=plan,
         days=days,
         seed=seed,
@@ -707,7 +713,25 @@ def _refuse_impossible(load: Load, plan: Plan, desks: Sequence[Desk]) -> None:
         )
 
 
-def _hour_figures(records, plan: Plan, hours: int | list[int], target: float) -> HourFigures:
+def _refuse_too_long(load: Load, plan: Plan, days: int) -> None:
+    if days > MOST_DAYS:
+        raise Refused(f"{days} days is too many: simulate at most {MOST_DAYS}")
+    visitors = sum(
+        service.rate_at(start) * (end - start) / 60
+        for service in load.services.values()
+        for start, end in _open_pieces(plan, SLOT)
+    )
+    if visitors * days > MOST_VISITORS:
+        raise Refused(
+            f"{days} days of about {visitors:.0f} visitors is more than the "
+            f"{MOST_VISITORS:,} visitors one run holds: simulate at most "
+            f"{max(1, int(MOST_VISITORS // visitors))} days"
+        )
+
+
+def _hour_figures(
+    records: list[Day], plan: Plan, hours: int | list[int], target: float
+) -> HourFigures:
     """The figures of visitors arriving in one hour, or in a list of them (the whole day).
 
     Each is pooled over all days (a mean of daily means would weigh a busy day like a
@@ -715,7 +739,7 @@ def _hour_figures(records, plan: Plan, hours: int | list[int], target: float) ->
     of consecutive days (sectioning).
     """
     chosen = {hours} if isinstance(hours, int) else set(hours)
-    days = [_DayPart(visitors, day, chosen) for visitors, day in records]
+    days = [_DayPart(day, chosen) for day in records]
     staffed = sum(_staffed_minutes(plan, hour) for hour in chosen)
     measures = {
         "arrivals": lambda part: sum(d.arrivals for d in part) / len(part),
@@ -740,8 +764,8 @@ def _hour_figures(records, plan: Plan, hours: int | list[int], target: float) ->
 class _DayPart:
     """One day's visitors arriving in one hour (or all day): their waits and the counters'."""
 
-    def __init__(self, visitors: list[Visitor], day: Day, hours: set[int]):
-        self.arrivals = sum(1 for v in visitors if int(v.arrives // 60) in hours)
+    def __init__(self, day: Day, hours: set[int]):
+        self.arrivals = sum(n for h, n in day.arrivals.items() if h in hours)
         self.waits = [w for h, w in day.waits if h in hours]
         self.busy = sum(spent for h, spent in day.busy.items() if h in hours)
         self.longest = max((n for h, n in day.longest.items() if h in hours), default=0)

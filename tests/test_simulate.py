@@ -258,6 +258,7 @@ def office_db(tmp_path):
         (["--weekday", "tuesdag"], "not a weekday"),
         (["--hours", "17:00-09:00"], "ends before it starts"),
         (["--counters", "2", "--plan", "09:00-12:00=3"], "not allowed with"),
+        (["--arrivals", "A=20/h", "--hours", "09:00-09:15", "--days", "2001"], "from 0 to 2000"),
     ],
 )
 def test_impossible_options_are_usage_errors(office_db, capsys, arguments, says):
@@ -341,3 +342,12 @@ def test_a_call_looks_at_the_heads_of_the_lines_only(monkeypatch):
     day = sim.run_day(visitors, plan, [desk], sim.ModelRouter(OFFICE, date(2026, 12, 1)))
     assert len(day.waits) == len(visitors)
     assert len(looked) <= 3 * 2 * len(visitors)  # three orders of two services
+
+
+def test_a_run_holding_too_many_visitors_is_refused_before_it_starts(monkeypatch):
+    monkeypatch.setattr(sim, "MOST_VISITORS", 1000)
+    load = sim.given_rates(OFFICE, {"A": 20}, {"A": 6})
+    plan = sim.constant_plan(9 * 60, 17 * 60, 3)
+    assert sim.simulate(load, OFFICE, plan, days=6).days == 6  # 960 visitors
+    with pytest.raises(sim.Refused, match=r"10 days of about 160 visitors .* at most 6 days"):
+        sim.simulate(load, OFFICE, plan, days=10)
