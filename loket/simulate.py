@@ -716,17 +716,22 @@ def _refuse_impossible(load: Load, plan: Plan, desks: Sequence[Desk]) -> None:
 def _refuse_too_long(load: Load, plan: Plan, days: int) -> None:
     if days > MOST_DAYS:
         raise Refused(f"{days} days is too many: simulate at most {MOST_DAYS}")
-    visitors = sum(
-        service.rate_at(start) * (end - start) / 60
-        for service in load.services.values()
-        for start, end in _open_pieces(plan, SLOT)
-    )
+    visitors = _visitors_a_day(load, plan)
     if visitors * days > MOST_VISITORS:
         raise Refused(
             f"{days} days of about {visitors:.0f} visitors is more than the "
             f"{MOST_VISITORS:,} visitors one run holds: simulate at most "
             f"{max(1, int(MOST_VISITORS // visitors))} days"
         )
+
+
+def _visitors_a_day(load: Load, plan: Plan) -> float:
+    """How many visitors `load` brings on average while `plan` is staffed."""
+    return sum(
+        service.rate_at(start) * (end - start) / 60
+        for service in load.services.values()
+        for start, end in _open_pieces(plan, SLOT)
+    )
 
 
 def _hour_figures(
@@ -842,24 +847,20 @@ def recommend(
 ) -> Result:
     """The fewest counters per clock hour of `span` for which every hour meets `goal`.
 
-    It starts from the counters the hour's work needs at the least and adds one counter to
-    the earliest hour that misses the goal until none does: an earlier hour's line spills
-    into the next ones, so it is fixed first. Every try simulates the same visitors.
+    Each hour starts from the counters Erlang C says its steady line needs. Then, while an
+    hour misses the goal, the earliest such hour gets one more counter (an earlier hour's
+    line spills into the next ones); once every hour meets it, each hour in turn gives up
+    counters while every hour still does. Every try simulates the same visitors; refused
+    when the tries would simulate more than RECOMMEND_VISITORS visitors in all.
     """
     slots = _slots(span)
-    counts = [
-        max(1, math.floor(_work_in(load, start, end) / (end - start)) + 1) for start, end in slots
-    ]
+    counts = [_erlang_counters(load, start, end, goal) for start, end in slots]
+    budget = _RecommendBudget(load, span, days)
     while True:
-        plan = Plan(tuple(Interval(s, e, c) for (s, e), c in zip(slots, counts, strict=True)))
-        result = simulate(load, office, plan, days, seed, goal.minutes)
-        missing = [
-            slots.index(_slot_of(slots, h.hour))
-            for h in result.hours
-            if h.within_target.mean is not None and h.within_target.mean < goal.share
-        ]
+        result = budget.simulate(office, _plan_of(slots, counts), seed, goal)
+        missing = _missing(result, slots, goal)
         if not missing:
-            return result
+            break
         first = min(missing)
         counts[first] += 1
         if counts[first] > MOST_COUNTERS:
@@ -867,6 +868,70 @@ def recommend(
                 f"{goal.text()} is out of reach from {_clock(slots[first][0])}, even with "
                 f"{MOST_COUNTERS} counters"
             )
+    for n, (start, end) in enumerate(slots):
+        least = max(1, math.floor(_work_in(load, start, end) / (end - start)) + 1)
+        while counts[n] > least:
+            fewer = [c - (k == n) for k, c in enumerate(counts)]
+            tried = budget.simulate(office, _plan_of(slots, fewer), seed, goal)
+            if _missing(tried, slots, goal):
+                break
+            counts, result = fewer, tried
+    return result
+
+
+RECOMMEND_VISITORS = 10_000_000  # simulated visitors over all the plans --recommend tries
+
+
+class _RecommendBudget:
+    """Runs `recommend`'s tries, refusing one that would go over RECOMMEND_VISITORS."""
+
+    def __init__(self, load: Load, span: tuple[int, int], days: int):
+        self.load, self.days, self.tries, self.spent = load, days, 0, 0.0
+        self.per_try = _visitors_a_day(load, constant_plan(*span, 1)) * days
+
+    def simulate(self, office: Office, plan: Plan, seed: int, goal: Goal) -> Result:
+        if self.spent + self.per_try > RECOMMEND_VISITORS:
+            raise Refused(
+                f"after {_counted(self.tries, 'plan')} tried, finding the fewest counters "
+                f"would simulate more than {RECOMMEND_VISITORS:,} visitors: give fewer --days"
+            )
+        self.tries += 1
+        self.spent += self.per_try
+        return simulate(self.load, office, plan, self.days, seed, goal.minutes)
+
+
+def _plan_of(slots: list[tuple[int, int]], counts: list[int]) -> Plan:
+    return Plan(tuple(Interval(s, e, c) for (s, e), c in zip(slots, counts, strict=True)))
+
+
+def _missing(result: Result, slots: list[tuple[int, int]], goal: Goal) -> list[int]:
+    """The slots whose visitors miss the goal."""
+    return [
+        slots.index(_slot_of(slots, h.hour))
+        for h in result.hours
+        if h.within_target.mean is not None and h.within_target.mean < goal.share
+    ]
+
+
+def _erlang_counters(load: Load, start: int, end: int, goal: Goal) -> int:
+    """The fewest counters for which an M/M/c line with the slot's load meets `goal`."""
+    work = _work_in(load, start, end)
+    visitors = _visitors_a_day(load, constant_plan(start, end, 1))
+    counters = max(1, math.floor(work / (end - start)) + 1)
+    if not visitors:
+        return counters
+    minutes = work / visitors  # a visitor's mean time at a counter
+    offered = work / (end - start)  # counters kept busy on average
+    while counters < MOST_COUNTERS:
+        blocked = 1.0  # Erlang B by its recursion, then Erlang C: P(wait)
+        for k in range(1, counters + 1):
+            blocked = offered * blocked / (k + offered * blocked)
+        waits = counters * blocked / (counters - offered * (1 - blocked))
+        late = waits * math.exp(-(counters - offered) * goal.minutes / minutes)
+        if late <= 1 - goal.share:
+            break
+        counters += 1
+    return counters
 
 
 def _slots(span: tuple[int, int]) -> list[tuple[int, int]]:

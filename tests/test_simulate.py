@@ -351,3 +351,23 @@ def test_a_run_holding_too_many_visitors_is_refused_before_it_starts(monkeypatch
     assert sim.simulate(load, OFFICE, plan, days=6).days == 6  # 960 visitors
     with pytest.raises(sim.Refused, match=r"10 days of about 160 visitors .* at most 6 days"):
         sim.simulate(load, OFFICE, plan, days=10)
+
+
+def test_recommend_starts_near_the_answer_and_keeps_a_budget(monkeypatch):
+    """A strict goal far above the bare work: Erlang C's start saves a try per counter."""
+    tries = []
+    real = sim.simulate
+
+    def counted(*args, **kwargs):
+        tries.append(args[2])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sim, "simulate", counted)
+    load = sim.given_rates(OFFICE, {"A": 30}, {"A": 20})  # 10 counters' work
+    goal = sim.Goal(0.95, 1)
+    result = sim.recommend(load, OFFICE, goal, (9 * 60, 12 * 60), days=10, seed=2)
+    assert result.plan.most() >= 15
+    assert len(tries) <= 9, [plan.text() for plan in tries]
+    monkeypatch.setattr(sim, "RECOMMEND_VISITORS", 2 * 90 * 10)  # two tries of 10 days
+    with pytest.raises(sim.Refused, match="after 2 plans tried, .* give fewer --days"):
+        sim.recommend(load, OFFICE, goal, (9 * 60, 12 * 60), days=10, seed=2)
