@@ -273,6 +273,11 @@ def given_rates(
         learned = recorded.services.get(code) if recorded else None
         if recorded is not None and (learned is None or not learned.minutes):
             raise Refused(f"{recorded.source} has no service times of {code} to draw from")
+        if known is not None and not known.walk_in:
+            raise Refused(
+                f"service {code} takes appointments only and turns every walk-in away: "
+                f"leave out --arrivals {code}=..."
+            )
         if code not in minutes and known is None and learned is None:
             raise Refused(f"give the minutes a visitor of {code} takes, such as --minutes {code}=6")
         mean = minutes.get(code) or (known.minutes if known else 10.0)
@@ -511,7 +516,7 @@ class Day:
     longest: dict[int, int] = field(default_factory=dict)
     """The longest line seen per local hour."""
     arrivals: dict[int, int] = field(default_factory=dict)
-    """Visitors arriving per local hour."""
+    """Visitors arriving per local hour, those turned away left out."""
     turned_away: int = 0
     overrun: float = 0.0
     """Minutes after closing until the last visitor left."""
@@ -565,11 +570,11 @@ def run_day(visitors: list[Visitor], plan: Plan, desks: Sequence[Desk], router: 
             if desk in desks[: plan.counters_at(minute)]:
                 call(desk, minute)
         else:
-            hour = int(minute // 60)
-            day.arrivals[hour] = day.arrivals.get(hour, 0) + 1
             if not router.arrive(what):
                 day.turned_away += 1
                 continue
+            hour = int(minute // 60)
+            day.arrivals[hour] = day.arrivals.get(hour, 0) + 1
             waiting += 1
             day.longest[hour] = max(day.longest.get(hour, 0), waiting)
             call_at_idle(minute)
@@ -699,11 +704,7 @@ def _refuse_impossible(load: Load, plan: Plan, desks: Sequence[Desk]) -> None:
     for code in load.services:
         if not any(code in desk.services for desk in desks):
             raise Refused(f"service {code} has visitors but no counter serves it")
-    work = sum(
-        service.rate_at(start) * (end - start) / 60 * service.work_minutes()
-        for service in load.services.values()
-        for start, end in _open_pieces(plan, SLOT)
-    )
+    work = sum(_work_a_day(service, plan) for service in load.services.values())
     capacity = sum(i.counters * (i.end - i.start) for i in plan.intervals)
     if work >= capacity:
         raise Refused(
@@ -723,6 +724,16 @@ def _refuse_too_long(load: Load, plan: Plan, days: int) -> None:
             f"{MOST_VISITORS:,} visitors one run holds: simulate at most "
             f"{max(1, int(MOST_VISITORS // visitors))} days"
         )
+
+
+def _work_a_day(service: ServiceLoad, plan: Plan) -> float:
+    """Counter-minutes of work a service brings while `plan` is staffed; walk-ins past its
+    daily limit are turned away and bring none."""
+    pieces = _open_pieces(plan, SLOT)
+    walk_ins = sum(service.walk_ins[start // SLOT] * (end - start) / 60 for start, end in pieces)
+    booked = sum(service.appointments[start // SLOT] * (end - start) / 60 for start, end in pieces)
+    walk_ins = min(walk_ins, service.daily_limit or math.inf)
+    return (walk_ins + booked) * service.work_minutes()
 
 
 def _visitors_a_day(load: Load, plan: Plan) -> float:

@@ -279,6 +279,7 @@ def test_impossible_options_are_usage_errors(office_db, capsys, arguments, says)
         (["--from", "2026-11-10", "--to", "2026-11-01"], "before --from", 2),
         (["--arrivals", "A=20/h", "--minutes", "A=6", "--counters", "2"], "never empty", 1),
         (["--arrivals", "Z=5/h"], "minutes a visitor of Z takes", 1),
+        (["--arrivals", "D=5/h"], "takes appointments only", 1),
         (
             ["--arrivals", "A=5/h", "--plan", "09:00-12:00=1", "--service-times", "empirical"],
             "too little",
@@ -371,3 +372,11 @@ def test_recommend_starts_near_the_answer_and_keeps_a_budget(monkeypatch):
     monkeypatch.setattr(sim, "RECOMMEND_VISITORS", 2 * 90 * 10)  # two tries of 10 days
     with pytest.raises(sim.Refused, match="after 2 plans tried, .* give fewer --days"):
         sim.recommend(load, OFFICE, goal, (9 * 60, 12 * 60), days=10, seed=2)
+
+
+def test_walk_ins_past_the_daily_limit_bring_no_work_and_are_no_arrivals():
+    """C turns walk-ins away after 40 a day: 160 come, 40 are served by two counters."""
+    load = sim.given_rates(OFFICE, {"C": 20}, {"C": 12})
+    result = sim.simulate(load, OFFICE, sim.constant_plan(9 * 60, 17 * 60, 2), days=10)
+    assert result.overall.arrivals.mean == 40
+    assert result.turned_away.mean == pytest.approx(120, abs=15)
