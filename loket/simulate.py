@@ -371,7 +371,8 @@ class Visitor:
 
     service: str
     arrives: float
-    """Minutes after local midnight when the ticket is taken (or the appointment checked in)."""
+    """Elapsed minutes after local midnight when the ticket is taken (or the appointment
+    checked in)."""
     minutes: float
     """Their time at the counter (a no-show: how long the counter waits for them)."""
     no_show: bool = False
@@ -414,8 +415,12 @@ def _visitor(service: ServiceLoad, moment: float, kind: str, rng: random.Random)
 
 
 def moment_of(midnight: datetime, minute: float) -> datetime:
-    """The UTC moment `minute` minutes of office time after local `midnight`."""
-    return (midnight + timedelta(minutes=minute)).astimezone(UTC)
+    """The UTC moment `minute` elapsed minutes after local `midnight`.
+
+    Counted in UTC, so that on a day the clocks change a later minute is a later moment
+    (local midnight plus minutes would put 03:00 before 02:59 in spring).
+    """
+    return midnight.astimezone(UTC) + timedelta(minutes=minute)
 
 
 class ModelRouter:

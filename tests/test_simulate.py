@@ -380,3 +380,20 @@ def test_walk_ins_past_the_daily_limit_bring_no_work_and_are_no_arrivals():
     result = sim.simulate(load, OFFICE, sim.constant_plan(9 * 60, 17 * 60, 2), days=10)
     assert result.overall.arrivals.mean == 40
     assert result.turned_away.mean == pytest.approx(120, abs=15)
+
+
+@pytest.mark.parametrize(
+    ("day", "first", "second", "called_at", "called"),
+    [
+        # Spring: 02:59 and 03:00 of the simulated clock, the first in line first.
+        (date(2026, 3, 29), (179, False), (180, False), 200, 179),
+        # Autumn: 35 real minutes after 02:30 is no escalation, so the priority ticket first.
+        (date(2026, 10, 25), (150, False), (170, True), 185, 170),
+    ],
+)
+def test_a_day_the_clocks_change_keeps_the_order_of_minutes(day, first, second, called_at, called):
+    assert OFFICE.timezone.key == "Europe/Brussels" and OFFICE.max_wait_minutes == 45
+    router = sim.ModelRouter(OFFICE, day)
+    for minute, priority in (first, second):
+        router.arrive(sim.Visitor("A", minute, 5.0, priority=priority))
+    assert router.call(sim.Desk("1", frozenset("A")), called_at).arrives == called
