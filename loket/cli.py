@@ -327,7 +327,7 @@ def _simulate_parser(sub) -> None:
     tried.add_argument(
         "--plan",
         type=_parsed("plan"),
-        help='counters per span: "08:30-12:00=4, 12:00-16:00=3"',
+        help='counters per span, serving every service: "08:30-12:00=4, 12:00-16:00=3"',
     )
     sub.add_argument("--hours", type=_parsed("hours"), metavar="09:00-17:00", help="the day's span")
     sub.add_argument("--days", type=_count(2000), default=100, help="simulated days (100)")

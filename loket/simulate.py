@@ -637,12 +637,20 @@ class Result:
     seed: int
     target_minutes: float
     load: Load
+    every_service: bool = False
+    """The plan's counters serve every service (not the office's counters as configured)."""
+
+    def counters_text(self) -> str:
+        if self.every_service:
+            return "counters serving every service"
+        return "the office's counters as configured, each serving its own services"
 
     def to_dict(self) -> dict:
         return {
             "source": self.load.source,
             "learned_from_days": len(self.load.days),
             "plan": self.plan.text(),
+            "counters": self.counters_text(),
             "days": self.days,
             "seed": self.seed,
             "target_wait_minutes": self.target_minutes,
@@ -676,6 +684,7 @@ def simulate(
     any day runs, when the counters could never keep up (utilisation >= 1) or a service
     with visitors has no counter.
     """
+    every_service = plan is not None
     if plan is None:
         plan = constant_plan(*(span or load.busy_hours()), len(office.counters))
         desks = [Desk(c.id, frozenset(c.services)) for c in office.counters.values()]
@@ -702,6 +711,7 @@ def simulate(
         seed=seed,
         target_minutes=target,
         load=load,
+        every_service=every_service,
     )
 
 
@@ -975,6 +985,7 @@ def render(result: Result, office_name: str) -> list[str]:
     target = f"{result.target_minutes:g}"
     lines = [
         f"{office_name}: {result.days} simulated days (seed {result.seed}), plan {result.plan.text()}",
+        f"{result.counters_text().capitalize()}.",
         f"Visitors from {result.load.source}.",
         "",
         f"{'Hour':<7}{'Arrivals':>9}{'Mean wait':>13}{'p90 wait':>13}"

@@ -309,6 +309,7 @@ def test_simulate_as_a_command_prints_one_json_object(office_db):
     data = json.loads(done.stdout)
     assert [h["hour"] for h in data["hours"]] == ["09:00", "10:00", "11:00", "12:00"]
     assert data["plan"] == "09:00-11:00=3, 11:00-12:30=2"
+    assert data["counters"] == "counters serving every service"
     keys = {"arrivals", "mean_wait_minutes", "p90_wait_minutes", "within_target", "utilisation"}
     assert keys <= set(data["hours"][0]) and keys <= set(data["hours"][0]["ci95"])
     assert {"mean_wait_minutes", "p90_wait_minutes", "within_target", "visitors"} <= set(
@@ -397,3 +398,12 @@ def test_a_day_the_clocks_change_keeps_the_order_of_minutes(day, first, second, 
     for minute, priority in (first, second):
         router.arrive(sim.Visitor("A", minute, 5.0, priority=priority))
     assert router.call(sim.Desk("1", frozenset("A")), called_at).arrives == called
+
+
+def test_the_header_says_whose_counters_serve_what():
+    load = sim.given_rates(OFFICE, {"A": 20}, {"A": 6})
+    planned = sim.simulate(load, OFFICE, sim.constant_plan(9 * 60, 10 * 60, 3), days=2)
+    own = sim.simulate(load, OFFICE, None, days=2, span=(9 * 60, 10 * 60))
+    assert sim.render(planned, "Office")[1] == "Counters serving every service."
+    assert "office's counters as configured" in sim.render(own, "Office")[1]
+    assert own.to_dict()["counters"].startswith("the office's counters")
