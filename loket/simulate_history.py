@@ -1,9 +1,10 @@
 """Simulated days recorded through the real `Engine`: the demo office's history, and the
 proof that the simulation's model routes exactly as the engine does.
 
-`python -m loket.simulate_history --db FILE --weeks 8` fills a new database with eight
-weeks of the demo office's weekdays, every ticket issued, called and finished by the
-engine at simulated times, for `loket simulate` and `loket report` to learn from.
+`python -m loket.simulate_history --db FILE --weeks 8 --until 2026-11-30` fills a new
+database with the eight weeks of the demo office's weekdays up to that day, every ticket
+issued, called and finished by the engine at simulated times, for `loket simulate` and
+`loket report` to learn from.
 """
 
 from __future__ import annotations
@@ -119,6 +120,13 @@ def demo_load(day: date) -> Load:
     return Load(services, "the demo office")
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-11-30") from None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m loket.simulate_history",
@@ -127,6 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--db", required=True, metavar="PATH", help="a new database file")
     parser.add_argument("--weeks", type=int, default=8, help="weeks of history (8)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--until", type=_day, metavar="DAY", help="the history's last day (default: yesterday)"
+    )
     args = parser.parse_args(argv)
     if os.path.exists(args.db):
         print(f"{args.db} exists already: name a new file", file=sys.stderr)
@@ -134,11 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.weeks <= 520:
         print("--weeks: from 1 to 520", file=sys.stderr)
         return 2
-    today = datetime.now(UTC).date()
+    until = args.until or datetime.now(UTC).date() - timedelta(days=1)
     days = [
-        today - timedelta(days=n)
-        for n in range(args.weeks * 7, 0, -1)
-        if (today - timedelta(days=n)).weekday() < 5
+        until - timedelta(days=n)
+        for n in range(args.weeks * 7 - 1, -1, -1)
+        if (until - timedelta(days=n)).weekday() < 5
     ]
     clock = SetClock(datetime.combine(days[0], time(7), UTC))
     try:

@@ -407,3 +407,17 @@ def test_the_header_says_whose_counters_serve_what():
     assert sim.render(planned, "Office")[1] == "Counters serving every service."
     assert "office's counters as configured" in sim.render(own, "Office")[1]
     assert own.to_dict()["counters"].startswith("the office's counters")
+
+
+def test_the_demo_history_ends_on_the_day_given(tmp_path, capsys):
+    """`--until` makes the README's history, and so its figures, the same on any day."""
+    from loket import simulate_history
+
+    path = tmp_path / "history.db"
+    assert simulate_history.main(["--db", str(path), "--weeks", "1", "--until", "2026-11-30"]) == 0
+    assert capsys.readouterr().out.endswith("5 weekdays from 2026-11-24 to 2026-11-30\n")
+    with Engine(path, create=False) as engine:
+        days = {
+            t.service_day for t in engine.tickets_between(date(2026, 11, 1), date(2026, 12, 31))
+        }
+    assert min(days) == "2026-11-24" and max(days) == "2026-11-30"
