@@ -924,6 +924,11 @@ def _simulate_usage(args) -> str:
         return "--counters 0: with zero counters no visitor is ever called"
     if args.minutes and not args.arrivals:
         return "--minutes goes with --arrivals: give both, such as --arrivals A=20/h --minutes A=6"
+    for option, pairs in (("--arrivals", args.arrivals), ("--minutes", args.minutes)):
+        codes = [code for code, _ in pairs]
+        twice = next((code for code in codes if codes.count(code) > 1), None)
+        if twice:
+            return f"{option} {twice}=... is given twice: give each service once"
     if args.recommend and (args.plan or args.counters is not None):
         return "--recommend finds the counters itself: leave out --plan and --counters"
     if args.plan and args.hours:

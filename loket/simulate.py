@@ -22,7 +22,7 @@ from loket.config import Office
 from loket.engine import routing_key
 from loket.errors import Refused
 from loket.model import APPOINTMENT, CANCELLED, DONE, NO_SHOW, WAITING, WALK_IN, Ticket
-from loket.stats import percentile
+from loket.stats import _minutes, percentile
 
 MIN_HISTORY_DAYS = 3
 MIN_HISTORY_VISITORS = 30
@@ -333,7 +333,7 @@ def _learned_service(tickets: list[Ticket], days: int, office: Office, known) ->
     missed = [_minutes(t.finished_at - t.called_at) for t in tickets if _ended(t, NO_SHOW)]
     walk_ins = [t for t in tickets if t.kind == WALK_IN]
     early = [
-        _minutes(t.appointment_at - t.arrived_at, signed=True)
+        (t.appointment_at - t.arrived_at).total_seconds() / 60
         for t in tickets
         if t.kind == APPOINTMENT and t.appointment_at
     ]
@@ -355,11 +355,6 @@ def _ended(ticket: Ticket, status: str) -> bool:
     return (
         ticket.status == status and ticket.called_at is not None and ticket.finished_at is not None
     )
-
-
-def _minutes(delta: timedelta, signed: bool = False) -> float:
-    minutes = delta.total_seconds() / 60
-    return minutes if signed else max(0.0, minutes)
 
 
 # one simulated day
@@ -767,7 +762,7 @@ def _hour_figures(
 
     Each is pooled over all days (a mean of daily means would weigh a busy day like a
     quiet one); its interval comes from the spread of the same figure over BATCHES groups
-    of consecutive days (sectioning).
+    of days, day n in group n % BATCHES (so each group spans the whole run).
     """
     chosen = {hours} if isinstance(hours, int) else set(hours)
     days = [_DayPart(day, chosen) for day in records]

@@ -274,6 +274,8 @@ def test_impossible_options_are_usage_errors(office_db, capsys, arguments, says)
     [
         (["--arrivals", "A=20/h", "--counters", "0"], "zero counters", 2),
         (["--arrivals", "A=20/h", "--days", "0"], "at least 1 day", 2),
+        (["--arrivals", "A=20/h", "--arrivals", "a=5/h"], "--arrivals A=... is given twice", 2),
+        (["--arrivals", "A=20/h", "--minutes", "A=6", "--minutes", "A=8"], "given twice", 2),
         (["--minutes", "A=6"], "goes with --arrivals", 2),
         (["--arrivals", "A=20/h", "--counters", "2", "--recommend"], "finds the counters", 2),
         (["--from", "2026-11-10", "--to", "2026-11-01"], "before --from", 2),
