@@ -407,7 +407,11 @@ def render_simulation(
             )
             for name in ("mean", "p90")
         ]
-    lines = [html.escape(f"{text(language, 'simulation_plan')} {result.plan.text()}")]
+    counters = "simulation_every_service" if result.every_service else "simulation_own_services"
+    lines = [
+        html.escape(f"{text(language, 'simulation_plan')} {result.plan.text()}"),
+        html.escape(text(language, counters)),
+    ]
     if goal is not None:
         wanted = f"{goal.share:.0%} " + text(
             language, "report_on_time", minutes=f"{goal.minutes:g}"

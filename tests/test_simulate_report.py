@@ -138,6 +138,7 @@ def test_the_page_needs_nothing_from_elsewhere(page_path):
 
 def test_the_numbers_are_those_of_simulate_json_and_of_stats(history, page_path):
     page = page_path.read_text(encoding="utf-8")
+    assert "Elk loket in dit plan helpt voor elke dienst." in page  # a --plan's counters
     done = loket("--db", str(history), "--json", "simulate", *PERIOD, *TRIED, *SIMULATED)
     simulated = json.loads(done.stdout)
     done = loket("--db", str(history), "--json", "stats", *PERIOD)
@@ -179,6 +180,8 @@ def test_no_goal_is_shown_when_none_was_given(history, tmp_path):
     assert done.returncode == 0, done.stderr
     page = path.read_text(encoding="utf-8")
     assert "Getest plan (loketten per tijdvak): 08:30-16:00=4</p>" in page  # as configured
+    assert "De loketten van het kantoor, elk met zijn eigen diensten." in page
+    assert "Elk loket in dit plan helpt voor elke dienst." not in page
     assert "Doel:" not in page
     assert "opgeroepen binnen 15 min" in page  # the office's target_wait_minutes
 

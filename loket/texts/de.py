@@ -38,6 +38,8 @@ TEXTS: dict[str, str] = {
     "report_explained": "Wartezeit: vom Ticket bis zum ersten Aufruf. Bearbeitung: vom Aufruf bis zum Abschluss.",
     "simulation_title": "Simulation",
     "simulation_plan": "Geprüfter Plan (Schalter pro Zeitraum):",
+    "simulation_every_service": "Jeder Schalter dieses Plans bedient jeden Dienst.",
+    "simulation_own_services": "Die Schalter des Amts, jeder mit seinen eigenen Diensten.",
     "simulation_goal": "Ziel:",
     "simulation_learned": {
         "one": "Gelernt aus {count} Tag:",

@@ -35,6 +35,8 @@ TEXTS: dict[str, str] = {
     "report_explained": "Wait: from ticket to first call. Service time: from call to done.",
     "simulation_title": "Simulation",
     "simulation_plan": "Plan tried (counters per span):",
+    "simulation_every_service": "Every counter in this plan serves every service.",
+    "simulation_own_services": "The office's counters as configured, each with its own services.",
     "simulation_goal": "Goal:",
     "simulation_learned": {
         "one": "Learned from {count} day:",

@@ -40,6 +40,8 @@ TEXTS: dict[str, str] = {
     "report_explained": "Attente : du ticket au premier appel. Traitement : de l'appel à la fin du passage.",
     "simulation_title": "Simulation",
     "simulation_plan": "Plan testé (guichets par plage horaire) :",
+    "simulation_every_service": "Chaque guichet de ce plan sert tous les services.",
+    "simulation_own_services": "Les guichets du bureau, chacun avec ses propres services.",
     "simulation_goal": "Objectif :",
     "simulation_learned": {
         "one": "Appris sur {count} jour :",

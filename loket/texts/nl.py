@@ -38,6 +38,8 @@ TEXTS: dict[str, str] = {
     "report_explained": "Wachttijd: van ticket tot eerste oproep. Behandelingstijd: van oproep tot afgehandeld.",
     "simulation_title": "Simulatie",
     "simulation_plan": "Getest plan (loketten per tijdvak):",
+    "simulation_every_service": "Elk loket in dit plan helpt voor elke dienst.",
+    "simulation_own_services": "De loketten van het kantoor, elk met zijn eigen diensten.",
     "simulation_goal": "Doel:",
     "simulation_learned": {
         "one": "Geleerd uit {count} dag:",
