@@ -6,7 +6,6 @@ import html
 import json
 import random
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,6 +15,7 @@ import pytest
 
 from loket import report
 from loket.engine import Engine
+from tests.browser import offline_page
 from tests.conftest import Clock
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -121,51 +121,30 @@ EXPECTED_LABELS = {
 
 
 def test_the_page_draws_offline_in_headless_chromium(history, tmp_path):
-    from playwright.sync_api import sync_playwright
 
     page_path = tmp_path / "report.html"
     done = report_of(history, page_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith(f"wrote {page_path}: ")
-    chromium = shutil.which("chromium")
-    assert chromium, "install Debian's chromium: bash .ci/system-packages"
-
-    requested: list[str] = []  # every request the page makes
-    blocked: list[str] = []  # those that would leave this machine
-
-    def local_files_only(route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("request", lambda request: requested.append(request.url))
-        page.route("**/*", local_files_only)
-        page.goto(page_path.as_uri())
-        page.wait_for_load_state("networkidle")
-
+    with offline_page(page_path) as shown:
+        page = shown.page
         assert page.title() == "Loketrapport: Stadhuis Demo"
         for chart, labels in EXPECTED_LABELS.items():
             svg = page.locator(f"figure#{chart} svg")
             box = svg.bounding_box()
             assert box["width"] > 300 and box["height"] > 150, (chart, box)
-            shown = svg.locator("text").all_text_contents()
-            assert set(labels) <= set(shown), (chart, shown)
+            shown_labels = svg.locator("text").all_text_contents()
+            assert set(labels) <= set(shown_labels), (chart, shown_labels)
         screenshot = tmp_path / "report.png"
         page.screenshot(path=screenshot, full_page=True)
-        assert requested == [page_path.as_uri()]  # nothing but the page itself
-        assert blocked == []
+        assert shown.requested == [page_path.as_uri()]  # nothing but the page itself
+        assert shown.blocked == []
 
         # A picture from elsewhere is heard and blocked: the two checks above can fail.
         probe = "https://example.org/probe.png"
         with page.expect_event("requestfailed"):
             page.evaluate(f"document.body.append(Object.assign(new Image(), {{src: '{probe}'}}))")
-        assert requested[1:] == blocked == [probe]
-        browser.close()
+        assert shown.requested[1:] == shown.blocked == [probe]
 
     from PIL import Image
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +16,7 @@ from loket import report, stats
 from loket import simulate as sim
 from loket.engine import Engine
 from loket.simulate_history import DEMO_HOURS, SetClock, demo_load, record
+from tests.browser import offline_page
 
 MONDAY = date(2026, 11, 2)
 THURSDAY = MONDAY + timedelta(days=3)
@@ -79,47 +79,27 @@ def table_rows(page: str) -> dict[str, list[str]]:
 
 
 def test_the_page_draws_offline_in_headless_chromium(page_path, tmp_path):
-    from playwright.sync_api import sync_playwright
-
-    chromium = shutil.which("chromium")
-    assert chromium, "install Debian's chromium: bash .ci/system-packages"
-    requested: list[str] = []
-    blocked: list[str] = []
-
-    def local_files_only(route) -> None:
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
     legend = ["Gesimuleerd", "Werkelijk", "uur", "min", "08", "11", "15"]
     expected = {
         "simulated-mean": legend,
         "simulated-p90": [*legend, "Opgeroepen binnen 10 min"],  # the goal's line
     }
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.on("request", lambda request: requested.append(request.url))
-        page.route("**/*", local_files_only)
-        page.goto(page_path.as_uri())
-        page.wait_for_load_state("networkidle")
+    with offline_page(page_path) as shown:
+        page = shown.page
         assert page.title() == "Simulatie: Stadhuis Demo"
         for chart, labels in expected.items():
             svg = page.locator(f"figure#{chart} svg")
             box = svg.bounding_box()
             assert box["width"] > 300 and box["height"] > 150, (chart, box)
-            shown = svg.locator("text").all_text_contents()
-            assert set(labels) <= set(shown), (chart, shown)
+            shown_labels = svg.locator("text").all_text_contents()
+            assert set(labels) <= set(shown_labels), (chart, shown_labels)
         table = page.locator("table#hours").bounding_box()
         assert table["width"] > 300 and table["height"] > 150
         assert "Gemiddelde wachttijd (min)" in page.locator("table#hours").inner_text()
         screenshot = tmp_path / "simulation.png"
         page.screenshot(path=screenshot, full_page=True)
-        browser.close()
-    assert requested == [page_path.as_uri()]  # nothing but the page itself
-    assert blocked == []
+    assert shown.requested == [page_path.as_uri()]  # nothing but the page itself
+    assert shown.blocked == []
     from PIL import Image
 
     with Image.open(screenshot) as image:
