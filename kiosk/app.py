@@ -450,7 +450,8 @@ class KioskApp(App, inherit_bindings=False):
     # input from touch, keyboard, scanner and button box
 
     async def on_event(self, event: events.Event) -> None:
-        if isinstance(event, events.Key | events.MouseDown):
+        # A key the screen handled comes back up forwarded: it was already counted once.
+        if isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded:
             self.touched()
             self.guidance.interrupt()
         if isinstance(event, events.Key) and not event.is_forwarded and self._kiosk_key(event):

@@ -21,7 +21,7 @@ from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
 from loket.config import default_config_text
 from loket.engine import Engine
-from loket.speech import Speaker, Voice, open_voice
+from loket.speech import Recorder, Speaker, Voice
 from tests.conftest import clerks_at
 from tests.terminal import Tmux
 
@@ -36,6 +36,24 @@ def said_folder(tmp_path):
     return tmp_path / "said"
 
 
+class StartedRecorder(Recorder):
+    """A Recorder that also keeps each utterance it started, to tell said in full from cut off."""
+
+    def __init__(self, folder):
+        super().__init__(folder)
+        self.started = []
+
+    def start(self, utterance, volume):
+        playback = super().start(utterance, volume)
+        self.started.append((utterance.text, playback))
+        return playback
+
+
+def said_in_full(app) -> list[str]:
+    """What the voice started and was not stopped while saying."""
+    return [text for text, playback in app.guidance.voice.sink.started if not playback.stopped]
+
+
 @pytest.fixture
 def make_kiosk(db_path, clock, said_folder):
     """A kiosk on the demo office that speaks into a folder; `config` replaces the office first."""
@@ -45,7 +63,7 @@ def make_kiosk(db_path, clock, said_folder):
             if config:
                 engine.init(config)
             clerks_at(engine, *engine.office.counters)
-        voice = voice or open_voice(f"file:{said_folder}")
+        voice = voice or Voice(StartedRecorder(said_folder))
         return KioskApp(str(db_path), clock=clock, cursor_blink=False, voice=voice)
 
     return make
@@ -140,6 +158,19 @@ TICKET_SENTENCES = {
     "Vor Ihnen wartet niemand. Die Wartezeit beträgt etwa 3 Minuten. "
     "Warten Sie, bis Ihre Nummer aufgerufen wird. Drücken Sie 9, um dies noch einmal zu hören.",
 }
+
+
+async def test_the_chosen_service_is_said_in_full_before_the_ticket(make_kiosk, office):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot)
+        await pilot.press("1")  # the screen takes it, then it comes back up to the app
+        await pilot.pause(BUTTON_BOX_SECONDS / 2)
+        assert app.guidance.voice.wait(5)
+        assert said_in_full(app)[-1] == "Identiteitskaart en paspoort."
+        await pilot.pause(BUTTON_BOX_SECONDS)
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen)
 
 
 @pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
