@@ -179,7 +179,11 @@ class Voice:
             self.last = utterance
             if self.problem is not None or self._closed:
                 return
-            self.sink.queued(utterance)
+            try:
+                self.sink.queued(utterance)
+            except OSError as error:  # e.g. the speech folder is gone: the kiosk goes on
+                self._fail_locked(f"cannot record speech: {error}")
+                return
             self._pending.append(utterance)
             self._changed.notify()
 

@@ -120,6 +120,18 @@ def test_without_a_sound_device_the_voice_says_so_once_and_goes_quiet(monkeypatc
     voice.close()
 
 
+def test_a_speech_folder_that_goes_away_silences_the_voice_with_one_warning(tmp_path):
+    folder = tmp_path / "said"
+    warnings = []
+    voice = Voice(Recorder(str(folder)), warn=warnings.append)
+    folder.rmdir()
+    voice.say("Eerste.", "nl")
+    voice.say("Tweede.", "nl")
+    assert voice.wait(5) and voice.problem is not None
+    assert len(warnings) == 1 and warnings[0].startswith("Kiosk without speech: cannot record")
+    voice.close()
+
+
 def test_without_espeak_ng_there_is_no_voice_and_one_warning(monkeypatch):
     monkeypatch.setattr(speech.shutil, "which", lambda name: None)
     warnings = []
