@@ -509,6 +509,8 @@ class KioskApp(App, inherit_bindings=False):
             elif not code and isinstance(self.screen, StartScreen):
                 event.stop()  # else it bubbles to the app, whose bindings are the new field's
                 self.show_appointment()  # Enter alone: the way to type a reference
+            elif not code and isinstance(self.screen, NoticeScreen):
+                self.back_to_start()  # Enter alone: try again, in the same visit
             return
         character = event.character or ""
         if not (character.isalnum() or character == "-") or not character.isascii():

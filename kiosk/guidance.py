@@ -166,7 +166,8 @@ class Guidance:
         elif isinstance(screen, TicketScreen):
             self.say_now(self.ticket(screen), self.app.t("speech_repeat"))
         elif isinstance(screen, NoticeScreen):
-            self.say_now(spoken(screen.message), self.app.t("speech_repeat"))
+            t = self.app.t
+            self.say_now(spoken(screen.message), t("speech_try_again"), t("speech_repeat"))
         elif isinstance(screen, UnavailableScreen):
             self.say_now(self.app.t("unavailable"))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
@@ -13,7 +14,7 @@ RETRY_SECONDS = 3
 
 
 class NoticeScreen(KioskScreen):
-    """One clear message; back to the start after the return delay or a tap."""
+    """One clear message; back to the start on a tap, Enter or Escape, or after the return delay."""
 
     def __init__(self, message: str):
         super().__init__()
@@ -27,8 +28,13 @@ class NoticeScreen(KioskScreen):
     def on_mount(self) -> None:
         self.set_timer(self.app.office.kiosk.return_seconds, self.app.end_visit_when_quiet)
 
+    def on_key(self, event: events.Key) -> None:
+        # KioskScreen.on_key runs too (Textual calls each class's handler): Enter is the app's.
+        if event.key == "escape":
+            self.app.back_to_start()  # the same visit: speech and language stay
+
     def on_click(self) -> None:
-        self.app.end_visit()
+        self.app.back_to_start()
 
 
 class UnavailableScreen(KioskScreen):

@@ -257,14 +257,20 @@ CLOSED_C = default_config_text().replace(
 @pytest.mark.parametrize(
     ("case", "sentence"),
     [
-        ("closed", "Closed, opens today at 13:00. Press 9 to hear this again."),
-        ("limit", "No more tickets today. Press 9 to hear this again."),
+        (
+            "closed",
+            "Closed, opens today at 13:00. Press Enter to try again. Press 9 to hear this again.",
+        ),
+        ("limit", "No more tickets today. Press Enter to try again. Press 9 to hear this again."),
         (
             "not recognised",
             "We do not recognise this code. Please go to the reception desk. "
-            "Press 9 to hear this again.",
+            "Press Enter to try again. Press 9 to hear this again.",
         ),
-        ("too early", "You are early. You can check in from 09:15. Press 9 to hear this again."),
+        (
+            "too early",
+            "You are early. You can check in from 09:15. Press Enter to try again. Press 9 to hear this again.",
+        ),
     ],
 )
 async def test_every_refusal_is_said(make_kiosk, said_folder, office, clock, case, sentence):
@@ -285,6 +291,24 @@ async def test_every_refusal_is_said(make_kiosk, said_folder, office, clock, cas
     if case == "closed":
         start = next(s for s in said(said_folder) if s.startswith("English."))
         assert "Press 3: Civil registry, closed, opens today at 13:00." in start
+
+
+@pytest.mark.parametrize("key", ["enter", "escape"])
+async def test_after_a_refusal_enter_or_escape_goes_back_to_the_start_still_speaking(
+    make_kiosk, said_folder, office, key
+):
+    for _ in range(40):
+        office.issue_ticket("C")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await button_box(pilot, "3")
+        assert isinstance(app.screen, NoticeScreen)
+        await pilot.press(key)
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen) and app.guidance.on
+        assert app.language == "en"
+    assert said(said_folder)[-1].startswith("Welcome to the ticket machine.")
 
 
 async def test_9_repeats_and_the_speech_key_stops_speech_until_pressed_again(

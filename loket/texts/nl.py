@@ -266,6 +266,7 @@ TEXTS: dict[str, str] = {
     "speech_listen": "Wacht tot uw nummer wordt afgeroepen.",
     "speech_note_number": "De printer werkt niet. Onthoud uw nummer:",
     "speech_repeat": "Druk op 9 om dit opnieuw te horen.",
+    "speech_try_again": "Druk op Enter om opnieuw te proberen.",
     "speech_test": "Dit is de stem van de ticketautomaat in het Nederlands.",
 }
 
