@@ -59,6 +59,8 @@ class Guidance:
         self.on = False
         self.field = ""
         """What the reference field held when last said, to echo only what was typed since."""
+        self.ticket_said: str | None = None
+        """The number of the ticket last said, so a printer fault after it is added once."""
 
     # the visit
 
@@ -164,6 +166,7 @@ class Guidance:
             self.field = ""
             self.say_now(self.appointment_screen())
         elif isinstance(screen, TicketScreen):
+            self.ticket_said = screen.receipt.ticket.number
             self.say_now(self.ticket(screen), self.app.t("speech_repeat"))
         elif isinstance(screen, NoticeScreen):
             t = self.app.t
@@ -267,9 +270,15 @@ class Guidance:
             t("priority_button") + "." if receipt.ticket.priority else "",
             self.ahead(receipt.position),
             self.wait(receipt.estimated_wait_minutes),
-            t("speech_take_ticket" if screen.printing else "speech_listen"),
+            self.printer_state(screen),
         ]
         return " ".join(part for part in parts if part)
+
+    def printer_state(self, screen: TicketScreen) -> str:
+        """Take the ticket, wait for the call, or (the printer failed) note the number."""
+        if screen.print_failed:
+            return f"{self.app.t('speech_note_number')} {spelled(screen.receipt.ticket.number)}."
+        return self.app.t("speech_take_ticket" if screen.printing else "speech_listen")
 
     def ahead(self, position: int) -> str:
         if position <= 1:
@@ -281,6 +290,10 @@ class Guidance:
             return self.app.t("speech_estimated_unknown")
         return self.app.t("speech_estimated_wait", count=minutes)
 
-    def printer_failed(self, number: str) -> None:
-        """The printer let the visitor down: say the number to remember, after the ticket."""
-        self.say(self.app.t("speech_note_number"), spelled(number) + ".")
+    def printer_failed(self, screen: TicketScreen) -> None:
+        """The printer let the visitor down after the ticket was said: add the number to note.
+
+        Before that, the ticket itself says it (see `printer_state`).
+        """
+        if screen is self.app.screen and self.ticket_said == screen.receipt.ticket.number:
+            self.say(self.printer_state(screen))

@@ -140,7 +140,7 @@ class TicketScreen(KioskScreen):
         if self.receipt is None or self.receipt.ticket.number != number:
             return  # the screen has moved on to another visitor's ticket
         self.print_failed = True  # also when the screen is not built yet: _fill reads it
-        self.app.guidance.printer_failed(number)
+        self.app.guidance.printer_failed(self)
         if self.is_mounted:
             self._fill()
 

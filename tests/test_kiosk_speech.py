@@ -58,13 +58,15 @@ def said_in_full(app) -> list[str]:
 def make_kiosk(db_path, clock, said_folder):
     """A kiosk on the demo office that speaks into a folder; `config` replaces the office first."""
 
-    def make(config: str | None = None, voice: Voice | None = None) -> KioskApp:
+    def make(
+        config: str | None = None, voice: Voice | None = None, printer: str = "none"
+    ) -> KioskApp:
         with Engine(db_path, clock=clock) as engine:
             if config:
                 engine.init(config)
             clerks_at(engine, *engine.office.counters)
         voice = voice or Voice(StartedRecorder(said_folder))
-        return KioskApp(str(db_path), clock=clock, cursor_blink=False, voice=voice)
+        return KioskApp(str(db_path), clock=clock, printer=printer, cursor_blink=False, voice=voice)
 
     return make
 
@@ -189,6 +191,39 @@ async def test_a_walk_in_ticket_by_ear(make_kiosk, said_folder, office, language
         TICKET_SENTENCES[language],
         TICKET_SENTENCES[language],
     ]
+
+
+NOTE_A1 = "The printer is not working. Remember your number: A, 0, 0, 1."
+
+
+async def test_a_printer_that_fails_at_once_is_said_in_the_ticket_never_take_your_ticket(
+    make_kiosk, said_folder, tmp_path, monkeypatch
+):
+    app = make_kiosk(printer=f"file:{tmp_path}/printed")
+    monkeypatch.setattr(app, "print_ticket", lambda receipt, screen: screen.printer_failed("A001"))
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await button_box(pilot, "1")
+    ticket = said(said_folder)[-1]
+    assert ticket.endswith(f"about 3 minutes. {NOTE_A1} Press 9 to hear this again.")
+    assert "Take your ticket" not in ticket
+    assert sum(NOTE_A1 in sentence for sentence in said(said_folder)) == 1
+
+
+async def test_a_printer_that_fails_after_the_ticket_was_said_is_said_once_after_it(
+    make_kiosk, said_folder, tmp_path, monkeypatch
+):
+    app = make_kiosk(printer=f"file:{tmp_path}/printed")
+    monkeypatch.setattr(app, "print_ticket", lambda receipt, screen: None)
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await button_box(pilot, "1")
+        app.screen.printer_failed("A001")
+        await settle(pilot)
+    assert said(said_folder)[-2].endswith(
+        "Take your ticket from the printer. Press 9 to hear this again."
+    )
+    assert said(said_folder)[-1] == NOTE_A1
 
 
 async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
