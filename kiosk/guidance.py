@@ -85,16 +85,25 @@ class Guidance:
         if self.voice is not None:
             self.voice.close()
 
-    def say(self, *parts: str) -> None:
-        """Say these sentences (already in the visitor's language) after what is being said."""
-        if self.on:
-            self.voice.say(" ".join(part for part in parts if part), self.app.language)
+    def say(self, *parts: str, repeatable: bool = True) -> None:
+        """Say these sentences (already in the visitor's language) after what is being said.
 
-    def say_now(self, *parts: str) -> None:
+        Only screens and outcomes are `repeatable`: the repeat key never repeats an echo of a
+        key (a character, the volume, priority on or off) instead of what the visitor needs.
+        """
+        if self.on:
+            sentence = " ".join(part for part in parts if part)
+            self.voice.say(sentence, self.app.language, repeatable=repeatable)
+
+    def say_now(self, *parts: str, repeatable: bool = True) -> None:
         """Say these sentences instead of whatever is being said."""
         if self.on:
             self.voice.interrupt()
-            self.say(*parts)
+            self.say(*parts, repeatable=repeatable)
+
+    def echo(self, *parts: str) -> None:
+        """Answer a key at once; not what the repeat key says again."""
+        self.say_now(*parts, repeatable=False)
 
     # keys
 
@@ -121,17 +130,23 @@ class Guidance:
 
     def _toggle(self) -> None:
         if self.on:
-            self.say_now(self.app.t("speech_off"))
+            self.echo(self.app.t("speech_off"))
             self.on = False
         else:
             self.on = True
             self.screen_shown(self.app.screen)
 
     def _louder(self) -> None:
-        self.say(self.app.t("speech_louder" if self.voice.louder() else "speech_loudest"))
+        self.say(
+            self.app.t("speech_louder" if self.voice.louder() else "speech_loudest"),
+            repeatable=False,
+        )
 
     def _softer(self) -> None:
-        self.say(self.app.t("speech_softer" if self.voice.softer() else "speech_softest"))
+        self.say(
+            self.app.t("speech_softer" if self.voice.softer() else "speech_softest"),
+            repeatable=False,
+        )
 
     def _next_language(self) -> None:
         """The kiosk's next language; said in its own voice (the start screen only)."""
@@ -152,7 +167,10 @@ class Guidance:
         if not isinstance(screen, StartScreen) or not screen.offers_priority():
             return
         screen.priority = not screen.priority
-        self.say(self.app.t("speech_priority_on" if screen.priority else "speech_priority_off"))
+        self.say(
+            self.app.t("speech_priority_on" if screen.priority else "speech_priority_off"),
+            repeatable=False,
+        )
 
     # what each screen says
 
@@ -225,7 +243,7 @@ class Guidance:
             return
         services = screen.walk_in_services()
         if 1 <= key <= len(services):
-            self.say_now(self.service_name(services[key - 1].code) + ".")
+            self.echo(self.service_name(services[key - 1].code) + ".")
 
     def appointment_screen(self) -> str:
         t = self.app.t
@@ -245,12 +263,12 @@ class Guidance:
             return
         language = self.app.language
         if len(typed) == len(before) + 1 and typed.startswith(before):
-            self.say_now(said_character(typed[-1], language))
+            self.echo(said_character(typed[-1], language))
         elif len(typed) < len(before) and typed:
             characters = ", ".join(said_character(c, language) for c in typed)
-            self.say_now(self.app.t("speech_erased"), characters + ".")
+            self.echo(self.app.t("speech_erased"), characters + ".")
         elif len(typed) < len(before):
-            self.say_now(self.app.t("speech_field_empty"))
+            self.echo(self.app.t("speech_field_empty"))
 
     def nothing_typed(self) -> None:
         self.say_now(self.app.t("speech_type_first"))
@@ -296,4 +314,5 @@ class Guidance:
         Before that, the ticket itself says it (see `printer_state`).
         """
         if screen is self.app.screen and self.ticket_said == screen.receipt.ticket.number:
-            self.say(self.printer_state(screen))
+            self.say(self.printer_state(screen), repeatable=False)
+            self.voice.remember(self.ticket(screen), self.app.language)  # 9: all of it again

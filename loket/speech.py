@@ -172,11 +172,12 @@ class Voice:
         with self._changed:
             return bool(self._pending or self._playing)
 
-    def say(self, text: str, language: str) -> None:
+    def say(self, text: str, language: str, repeatable: bool = True) -> None:
         """Queue `text` after whatever is being said; returns at once."""
         utterance = Utterance(text, language)
         with self._changed:
-            self.last = utterance
+            if repeatable:
+                self.last = utterance
             if self.problem is not None or self._closed:
                 return
             try:
@@ -186,6 +187,10 @@ class Voice:
                 return
             self._pending.append(utterance)
             self._changed.notify()
+
+    def remember(self, text: str, language: str) -> None:
+        """What the repeat key says from now on, without saying it now."""
+        self.last = Utterance(text, language)
 
     def repeat(self) -> None:
         """Say the last utterance again."""

@@ -220,10 +220,12 @@ async def test_a_printer_that_fails_after_the_ticket_was_said_is_said_once_after
         await button_box(pilot, "1")
         app.screen.printer_failed("A001")
         await settle(pilot)
-    assert said(said_folder)[-2].endswith(
-        "Take your ticket from the printer. Press 9 to hear this again."
-    )
-    assert said(said_folder)[-1] == NOTE_A1
+        await pilot.press("9")
+        await settle(pilot)
+    *_, ticket, note, again = said(said_folder)
+    assert ticket.endswith("Take your ticket from the printer. Press 9 to hear this again.")
+    assert note == NOTE_A1
+    assert again.startswith("Your number is A 1.") and again.endswith(NOTE_A1)
 
 
 async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
@@ -362,6 +364,21 @@ async def test_9_repeats_and_the_speech_key_stops_speech_until_pressed_again(
         await pilot.press("escape", "9")  # back, and 9 is only a key again
         await settle(pilot)
         assert len(said(said_folder)) == 3
+
+
+async def test_9_repeats_the_ticket_never_a_volume_or_priority_echo(make_kiosk, said_folder):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await pilot.press("slash", "9")
+        await settle(pilot)
+        assert said(said_folder)[-1].startswith("English. Welcome to the ticket machine.")
+        await button_box(pilot, "1")
+        await pilot.press("plus", "minus", "9")
+        await settle(pilot)
+    ticket = said(said_folder)[-4]
+    assert ticket.startswith("Your number is A 1.")
+    assert said(said_folder)[-3:] == ["Louder.", "Softer.", ticket]
 
 
 async def test_plus_and_minus_set_the_volume_of_what_is_said_next(make_kiosk, said_folder):
