@@ -40,6 +40,8 @@ TYPING_GAP_SECONDS = 2.0
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
+MAX_HOLD_SECONDS = 300
+"""However long the voice goes on, a visit ends this long after its timer first wanted it to."""
 LARGER_TEXT_KEY = "."
 """Switches the whole kiosk to its larger text and back (EN 301 549 5.1.4)."""
 CHECKIN_TEXTS = {
@@ -141,6 +143,8 @@ class KioskApp(App, inherit_bindings=False):
         self.guidance = Guidance(self, voice)
         """Spoken guidance, from the speech key until the visit ends."""
         self.visit_end_timer = None
+        self.held_since: float | None = None
+        """When a timer first wanted the visit to end but the voice held it; None if it did not."""
 
     # start-up and the database
 
@@ -268,13 +272,17 @@ class KioskApp(App, inherit_bindings=False):
     def end_visit(self) -> None:
         """One visitor is done: start screen, default language, no priority left switched on."""
         self.guidance.stop()
+        self.held_since = None
         self.back_to_start()
         self.language = self.office.languages[0]
         self.screen.priority = False
 
     def end_visit_when_quiet(self) -> None:
         """A timer ends the visit, but never while the voice speaks or a repeat may follow."""
-        if not self.guidance.holds_visit():
+        if self.held_since is None:
+            self.held_since = time.monotonic()
+        held = time.monotonic() - self.held_since
+        if not self.guidance.holds_visit() or held > MAX_HOLD_SECONDS:
             self.end_visit()
             return
         self._stop_visit_end_timer()
@@ -480,6 +488,7 @@ class KioskApp(App, inherit_bindings=False):
         if self.engine is None:
             return
         self._stop_visit_end_timer()
+        self.held_since = None
         if self.idle_timer is not None:
             self.idle_timer.stop()
         self.idle_timer = self.set_timer(self.office.kiosk.idle_seconds, self.went_idle)

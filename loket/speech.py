@@ -31,6 +31,8 @@ log = logging.getLogger("loket.speech")
 VOLUMES = (25, 50, 75, 100, 125, 150, 175, 200)
 """espeak-ng amplitudes the volume keys step through; 100 is espeak-ng's own default."""
 DEFAULT_VOLUME = 100
+HUNG_SECONDS = 60
+"""An espeak-ng still running this long past its sentence's length hangs: killed, a failure."""
 SPEC_HELP = "use espeak, off or file:DIR"
 
 
@@ -71,9 +73,11 @@ def espeak_program() -> str:
 class Playback:
     """A running espeak-ng: waited for by the voice's thread, killed by an interruption."""
 
-    def __init__(self, process: subprocess.Popen):
+    def __init__(self, process: subprocess.Popen, text: str = ""):
         self.process = process
         self.stopped = False
+        self.limit = HUNG_SECONDS + 2 * 60 * len(text.split()) / WORDS_PER_MINUTE
+        """Seconds it may take: twice its words at the speaking rate, plus a minute."""
 
     def stop(self) -> None:
         self.stopped = True
@@ -81,7 +85,12 @@ class Playback:
 
     def wait(self) -> str | None:
         """Wait until it is done; the reason it could not speak, or None."""
-        _, errors = self.process.communicate()
+        try:
+            _, errors = self.process.communicate(timeout=self.limit)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.communicate()
+            return f"espeak-ng hung (still running after {self.limit:.0f} s)"
         if self.stopped:
             return None
         # Without a sound card espeak-ng still exits 0, but ALSA complains on stderr.
@@ -104,7 +113,7 @@ class Speaker:
     def start(self, utterance: Utterance, volume: int) -> Playback:
         options = ("-d", self.device) if self.device else ()
         command = espeak_command(utterance, volume, self.program, *options)
-        return Playback(_popen(command, stdout=subprocess.DEVNULL))
+        return Playback(_popen(command, stdout=subprocess.DEVNULL), utterance.text)
 
 
 class Recorder:
@@ -127,7 +136,7 @@ class Recorder:
     def start(self, utterance: Utterance, volume: int) -> Playback:
         wav = self.pending.popleft() if self.pending else self.folder / "unnumbered.wav"
         command = espeak_command(utterance, volume, self.program, "-w", str(wav))
-        return Playback(_popen(command, stdout=subprocess.DEVNULL))
+        return Playback(_popen(command, stdout=subprocess.DEVNULL), utterance.text)
 
     def skipped(self) -> None:
         """Queued utterances were dropped: they get no sound file."""

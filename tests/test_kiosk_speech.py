@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from kiosk import app as kiosk_app
 from kiosk import guidance
 from kiosk.app import BUTTON_BOX_SECONDS, KioskApp
 from kiosk.appointment import AppointmentScreen
@@ -408,6 +409,23 @@ async def test_the_visit_never_ends_while_the_voice_speaks(make_kiosk, monkeypat
         app.guidance.voice.interrupt()
         assert app.guidance.voice.wait(5)
         app.end_visit_when_quiet()
+        await pilot.pause()
+        assert isinstance(app.screen, StartScreen) and not app.guidance.on
+
+
+async def test_a_voice_that_never_falls_silent_holds_the_visit_only_so_long(
+    make_kiosk, monkeypatch
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot)
+        await button_box(pilot, "1")
+        app.guidance.say("Een lange zin. " * 2000)  # still being said
+        app.end_visit_when_quiet()
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen)
+        monkeypatch.setattr(kiosk_app, "MAX_HOLD_SECONDS", 0)
+        app.end_visit_when_quiet()  # what the held visit's timer does next
         await pilot.pause()
         assert isinstance(app.screen, StartScreen) and not app.guidance.on
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 import wave
 
@@ -118,6 +119,43 @@ def test_without_a_sound_device_the_voice_says_so_once_and_goes_quiet(monkeypatc
     assert warnings == ["Kiosk without speech: no sound device (Unknown PCM default)"]
     assert voice.problem == "no sound device (Unknown PCM default)" and not voice.busy
     voice.close()
+
+
+class Hanging:
+    """A sink whose espeak-ng never finishes."""
+
+    def __init__(self):
+        self.processes = []
+
+    def queued(self, utterance):
+        pass
+
+    def start(self, utterance, volume):
+        self.processes.append(subprocess.Popen(["sleep", "600"]))
+        playback = speech.Playback(self.processes[-1], utterance.text)
+        playback.limit = 0.2
+        return playback
+
+
+def test_a_hung_espeak_ng_is_killed_and_silences_the_voice_with_one_warning():
+    warnings = []
+    sink = Hanging()
+    voice = Voice(sink, warn=warnings.append)
+    voice.say("Eén.", "nl")
+    assert voice.wait(30)
+    voice.say("Twee.", "nl")
+    assert voice.wait(30) and not voice.busy
+    assert warnings == ["Kiosk without speech: espeak-ng hung (still running after 0 s)"]
+    assert [process.returncode for process in sink.processes] == [-9]  # killed; none after
+    voice.close()
+
+
+def test_a_playback_may_take_twice_its_words_at_the_speaking_rate_plus_a_minute():
+    process = subprocess.Popen(["true"])
+    assert speech.Playback(process, "").limit == speech.HUNG_SECONDS
+    words = speech.WORDS_PER_MINUTE
+    assert speech.Playback(process, "word " * words).limit == speech.HUNG_SECONDS + 120
+    process.wait()
 
 
 def test_a_speech_folder_that_goes_away_silences_the_voice_with_one_warning(tmp_path):
