@@ -8,6 +8,7 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,6 +55,16 @@ CHECKIN_TEXTS = {
     "already_served": "checkin_served",
     "missed": "checkin_missed",
 }
+
+
+def code_character(character: str | None) -> bool:
+    """Whether a key's character can be part of a scanned or typed code."""
+    return bool(character) and character.isascii() and (character.isalnum() or character == "-")
+
+
+def starts_code(character: str | None) -> bool:
+    """Whether a code may start with this character: a letter or a digit, never a dash."""
+    return code_character(character) and character.isalnum()
 
 
 def printer_device(kiosk_name: str) -> str:
@@ -143,6 +154,9 @@ class KioskApp(App, inherit_bindings=False):
         self.guidance = Guidance(self, voice)
         """Spoken guidance, from the speech key until the visit ends."""
         self.visit_end_timer = None
+        self.held_speech_key: tuple[str, Callable[[], None]] | None = None
+        """A speech key on the start screen that may yet be a scan's first character."""
+        self.held_speech_timer = None
         self.held_since: float | None = None
         """When a timer first wanted the visit to end but the voice held it; None if it did not."""
 
@@ -468,12 +482,39 @@ class KioskApp(App, inherit_bindings=False):
 
     def _kiosk_key(self, event: events.Key) -> bool:
         """The speech keys and the larger-text key; True if `event` was one of them."""
+        self._let_go_speech_key(event)
         if self.engine is None or self.typing_code(event):
             return False
         if event.character == LARGER_TEXT_KEY and not isinstance(self.screen, StaffScreen):
             self.toggle_class("-large-text")
             return True
-        return self.guidance.key(event, typing=False)
+        action = self.guidance.action(event)
+        if action is None:
+            return False
+        if isinstance(self.screen, StartScreen) and starts_code(event.character):
+            # A scan or a booking number may start with 0 or 9: the key acts only if no
+            # other character follows in time, like a button box's digit.
+            self.held_speech_key = (event.character, action)
+            self.held_speech_timer = self.set_timer(BUTTON_BOX_SECONDS, self._held_speech_key)
+        else:
+            action()
+        return True
+
+    def _held_speech_key(self) -> None:
+        """No key followed the speech key: it was meant for the voice."""
+        (_, action), self.held_speech_key = self.held_speech_key, None
+        action()
+
+    def _let_go_speech_key(self, event: events.Key) -> None:
+        """A key after a held speech key: a character makes it the start of a code."""
+        if self.held_speech_key is None:
+            return
+        self.held_speech_timer.stop()
+        (character, action), self.held_speech_key = self.held_speech_key, None
+        if code_character(event.character):
+            self.typed, self.typed_at = character, time.monotonic()
+        else:
+            action()  # e.g. Enter after the speech key: speech on, then the check-in
 
     def typing_code(self, event: events.Key) -> bool:
         """Whether this key belongs to a reference or a scan being typed, not to the kiosk."""
@@ -522,7 +563,7 @@ class KioskApp(App, inherit_bindings=False):
                 self.back_to_start()  # Enter alone: try again, in the same visit
             return
         character = event.character or ""
-        if not (character.isalnum() or character == "-") or not character.isascii():
+        if not code_character(character):
             return
         self.typed += character
         if self.typed.isdigit() and len(self.typed) == 1 and isinstance(self.screen, StartScreen):

@@ -7,6 +7,7 @@ speech stays on until the visit ends. Any key or touch stops the sentence being 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from textual import events
 
@@ -107,26 +108,21 @@ class Guidance:
 
     # keys
 
-    def key(self, event: events.Key, typing: bool) -> bool:
-        """Act on a speech key; True if it was one. While `typing` a code, keys are characters."""
-        if self.voice is None or typing or isinstance(self.app.screen, StaffScreen):
-            return False
+    def action(self, event: events.Key) -> Callable[[], None] | None:
+        """What this key does as a speech key, or None if it is not one now."""
+        if self.voice is None or isinstance(self.app.screen, StaffScreen):
+            return None
         if event.key == self.app.office.kiosk.speech_key:
-            self._toggle()
-            return True
+            return self._toggle
         if not self.on:
-            return False
-        action = {
+            return None
+        return {
             REPEAT_KEY: self.voice.repeat,
             LOUDER_KEY: self._louder,
             SOFTER_KEY: self._softer,
             LANGUAGE_KEY: self._next_language,
             PRIORITY_KEY: self._toggle_priority,
         }.get(event.character or "")
-        if action is None:
-            return False
-        action()
-        return True
 
     def _toggle(self) -> None:
         if self.on:

@@ -98,6 +98,7 @@ async def button_box(pilot, key: str) -> None:
 async def speech_on(pilot, language: str = "nl") -> None:
     """The visitor presses the speech key, then the language key until their language."""
     await pilot.press("0")
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)  # it waits to be sure it starts no scan
     for _ in range(LANGUAGE_PRESSES[language]):
         await pilot.press("asterisk")
     await settle(pilot)
@@ -354,7 +355,9 @@ async def test_9_repeats_and_the_speech_key_stops_speech_until_pressed_again(
 ):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("0", "9")
+        await speech_on(pilot)
+        await pilot.press("9")
+        await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
         await settle(pilot)
         first, again = said(said_folder)
         assert first == again and first.startswith("Welkom")
@@ -372,6 +375,7 @@ async def test_9_repeats_the_ticket_never_a_volume_or_priority_echo(make_kiosk, 
     async with app.run_test(size=SIZE) as pilot:
         await speech_on(pilot, "en")
         await pilot.press("slash", "9")
+        await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
         await settle(pilot)
         assert said(said_folder)[-1].startswith("English. Welcome to the ticket machine.")
         await button_box(pilot, "1")
@@ -457,6 +461,24 @@ async def test_a_scanned_code_with_0_and_9_in_it_is_never_taken_for_speech_keys(
     assert said(said_folder) == []
 
 
+@pytest.mark.parametrize(("speaking", "code"), [(False, "0123456789"), (True, "9876543210")])
+async def test_a_booking_number_scanned_on_the_start_screen_keeps_its_first_digit(
+    make_kiosk, said_folder, monkeypatch, speaking, code
+):
+    app = make_kiosk(UID_CONFIG)
+    checked_in = []
+    monkeypatch.setattr(app, "check_in", checked_in.append)
+    async with app.run_test(size=SIZE) as pilot:
+        if speaking:
+            await speech_on(pilot)
+        before = said(said_folder)
+        await pilot.press(*code, "enter")  # a scanner: all at once
+        await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+        await settle(pilot)
+        assert checked_in == [code] and app.guidance.on == speaking
+    assert said(said_folder) == before
+
+
 async def test_a_kiosk_whose_voice_fails_logs_it_once_and_gives_the_ticket(
     make_kiosk, monkeypatch, caplog, office
 ):
@@ -465,8 +487,7 @@ async def test_a_kiosk_whose_voice_fails_logs_it_once_and_gives_the_ticket(
     app = make_kiosk(voice=Voice(Speaker()))
     with caplog.at_level(logging.WARNING, logger="loket.speech"):
         async with app.run_test(size=SIZE) as pilot:
-            await pilot.press("0")
-            await pilot.pause(0.5)
+            await speech_on(pilot)
             await button_box(pilot, "1")
             assert app.guidance.voice.wait(5)
             assert isinstance(app.screen, TicketScreen)
