@@ -181,10 +181,10 @@ class Guidance:
             self.say_now(self.appointment_screen())
         elif isinstance(screen, TicketScreen):
             self.ticket_said = screen.receipt.ticket.number
-            self.say_now(self.ticket(screen), self.app.t("speech_repeat"))
+            self.say_now(self.ticket(screen), self.repeat_hint())
         elif isinstance(screen, NoticeScreen):
             t = self.app.t
-            self.say_now(spoken(screen.message), t("speech_try_again"), t("speech_repeat"))
+            self.say_now(spoken(screen.message), t("speech_try_again"), self.repeat_hint())
         elif isinstance(screen, UnavailableScreen):
             self.say_now(self.app.t("unavailable"))
 
@@ -198,7 +198,7 @@ class Guidance:
         else:
             parts = [t("office_closed"), *self.opening(services)]
         parts += [t("speech_appointment"), t("speech_appointment_type"), t("speech_scan_how")]
-        parts += [t("speech_repeat"), t("speech_keys"), self.stop_hint()]
+        parts += [self.repeat_hint(), t("speech_keys"), self.stop_hint()]
         return " ".join(parts)
 
     def choices(self, services) -> list[str]:
@@ -227,6 +227,9 @@ class Guidance:
     def opening(self, services) -> list[str]:
         opening = min((s.opens_at for s in services if s.opens_at), default=None)
         return [] if opening is None else [self.app.t("office_opens", when=self.app.when(opening))]
+
+    def repeat_hint(self) -> str:
+        return self.app.t("speech_repeat", button=REPEAT_KEY)
 
     def stop_hint(self) -> str:
         key = self.app.office.kiosk.speech_key.upper()

@@ -386,6 +386,18 @@ async def test_9_repeats_the_ticket_never_a_volume_or_priority_echo(make_kiosk, 
     assert said(said_folder)[-3:] == ["Louder.", "Softer.", ticket]
 
 
+async def test_the_repeat_key_said_is_the_one_that_repeats(make_kiosk, said_folder, monkeypatch):
+    monkeypatch.setattr(guidance, "REPEAT_KEY", "7")
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot)
+        await pilot.press("7")
+        await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+        await settle(pilot)
+    first, again = said(said_folder)
+    assert "Druk op 7 om dit opnieuw te horen." in first and again == first
+
+
 async def test_plus_and_minus_set_the_volume_of_what_is_said_next(make_kiosk, said_folder):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:

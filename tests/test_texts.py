@@ -15,6 +15,7 @@ SAMPLE = {
     "counter": "twaalf",
     "ticket": "XY9999",
     "count": "999",
+    "button": "9",
 }
 
 

@@ -265,7 +265,7 @@ TEXTS: dict[str, str] = {
     "speech_take_ticket": "Nehmen Sie Ihr Ticket aus dem Drucker.",
     "speech_listen": "Warten Sie, bis Ihre Nummer aufgerufen wird.",
     "speech_note_number": "Der Drucker funktioniert nicht. Merken Sie sich Ihre Nummer:",
-    "speech_repeat": "Drücken Sie 9, um dies noch einmal zu hören.",
+    "speech_repeat": "Drücken Sie {button}, um dies noch einmal zu hören.",
     "speech_try_again": "Drücken Sie Enter, um es noch einmal zu versuchen.",
     "speech_test": "Dies ist die Stimme des Ticketautomaten auf Deutsch.",
 }

@@ -256,7 +256,7 @@ TEXTS: dict[str, str] = {
     "speech_take_ticket": "Take your ticket from the printer.",
     "speech_listen": "Wait until your number is called.",
     "speech_note_number": "The printer is not working. Remember your number:",
-    "speech_repeat": "Press 9 to hear this again.",
+    "speech_repeat": "Press {button} to hear this again.",
     "speech_try_again": "Press Enter to try again.",
     "speech_test": "This is the ticket machine's voice in English.",
 }

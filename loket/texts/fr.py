@@ -264,7 +264,7 @@ TEXTS: dict[str, str] = {
     "speech_take_ticket": "Prenez votre ticket à l'imprimante.",
     "speech_listen": "Attendez que votre numéro soit appelé.",
     "speech_note_number": "L'imprimante ne fonctionne pas. Retenez votre numéro :",
-    "speech_repeat": "Appuyez sur 9 pour réécouter.",
+    "speech_repeat": "Appuyez sur {button} pour réécouter.",
     "speech_try_again": "Appuyez sur Entrée pour réessayer.",
     "speech_test": "Voici la voix de la borne de tickets en français.",
 }

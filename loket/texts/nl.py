@@ -265,7 +265,7 @@ TEXTS: dict[str, str] = {
     "speech_take_ticket": "Neem uw ticket uit de printer.",
     "speech_listen": "Wacht tot uw nummer wordt afgeroepen.",
     "speech_note_number": "De printer werkt niet. Onthoud uw nummer:",
-    "speech_repeat": "Druk op 9 om dit opnieuw te horen.",
+    "speech_repeat": "Druk op {button} om dit opnieuw te horen.",
     "speech_try_again": "Druk op Enter om opnieuw te proberen.",
     "speech_test": "Dit is de stem van de ticketautomaat in het Nederlands.",
 }
