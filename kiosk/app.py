@@ -25,6 +25,7 @@ from kiosk.staff import StaffScreen
 from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
 from loket import codes, texts
+from loket.codes import ALPHABET
 from loket.engine import CheckIn, Engine
 from loket.errors import LoketError, Refused, StorageError
 from loket.model import Receipt, utc_now
@@ -491,14 +492,24 @@ class KioskApp(App, inherit_bindings=False):
         action = self.guidance.action(event)
         if action is None:
             return False
-        if isinstance(self.screen, StartScreen) and starts_code(event.character):
-            # A scan or a booking number may start with 0 or 9: the key acts only if no
-            # other character follows in time, like a button box's digit.
+        if isinstance(self.screen, StartScreen) and self.may_start_code(event.character):
+            # A reference may start with 9, a booking number with 0: the key acts only if
+            # no other character follows in time, like a button box's digit.
             self.held_speech_key = (event.character, action)
             self.held_speech_timer = self.set_timer(BUTTON_BOX_SECONDS, self._held_speech_key)
         else:
             action()
         return True
+
+    def may_start_code(self, character: str | None) -> bool:
+        """Whether a code typed or scanned here may start with `character`.
+
+        A reference's characters; any letter or digit where visitors type booking numbers.
+        Elsewhere `0` never starts a code, so the speech key speaks at once.
+        """
+        if not starts_code(character):
+            return False
+        return self.office.check_in_by_uid or character.upper() in ALPHABET
 
     def _held_speech_key(self) -> None:
         """No key followed the speech key: it was meant for the voice."""

@@ -98,7 +98,7 @@ async def button_box(pilot, key: str) -> None:
 async def speech_on(pilot, language: str = "nl") -> None:
     """The visitor presses the speech key, then the language key until their language."""
     await pilot.press("0")
-    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)  # it waits to be sure it starts no scan
+    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)  # where booking numbers are typed, it waits
     for _ in range(LANGUAGE_PRESSES[language]):
         await pilot.press("asterisk")
     await settle(pilot)
@@ -588,3 +588,23 @@ def test_staff_hear_one_sentence_per_language_and_a_bad_voice_is_refused(tmp_pat
     assert "--speech: unknown speech 'loud': use espeak, off or file:DIR" in refused.stderr
     silent = terminal.loket("kiosk", "--speech-test", "--speech", "off")
     assert silent.returncode == 1 and "Traceback" not in silent.stderr
+
+
+async def test_the_speech_key_speaks_at_once_where_no_code_starts_with_it(make_kiosk, said_folder):
+    app = make_kiosk()  # references never hold a 0: no scan can start with it
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0")
+        await pilot.pause(0.1)
+        assert app.guidance.on and said(said_folder)
+
+
+async def test_where_booking_numbers_are_typed_the_speech_key_waits_for_a_second_key(
+    make_kiosk, said_folder
+):
+    app = make_kiosk(UID_CONFIG)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("0")
+        await pilot.pause(0.1)
+        assert not app.guidance.on and said(said_folder) == []
+        await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
+        assert app.guidance.on
