@@ -132,13 +132,13 @@ async def key_to_sound_latencies(path: str) -> list[float]:
 
     sink = FirstSound()
     app = KioskApp(path, cursor_blink=False, voice=Voice(sink))
-    pressed, key = [0.0], app.guidance.key
+    pressed, action = [0.0], app.guidance.action
 
-    def stamp_key(event, typing):
+    def stamp_key(event):
         pressed[0] = time.perf_counter()
-        return key(event, typing)
+        return action(event)
 
-    app.guidance.key = stamp_key
+    app.guidance.action = stamp_key
     latencies = []
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(SPEECH_KEYS):
