@@ -62,6 +62,22 @@ def office(db_path, clock):
         yield engine
 
 
+def busy_morning(engine: Engine, clock: Clock) -> None:
+    """A morning at the demo office: a few calls made (one recalled), a few visitors waiting."""
+    for service in "AABCA":
+        engine.issue_ticket(service)
+        clock.advance(minutes=2)
+    engine.issue_ticket("B", priority=True)
+    booking = engine.add_appointment("A", clock.now + timedelta(minutes=5), name="Not Shown")
+    engine.check_in(booking.reference)
+    engine.call_next("2")
+    engine.call_next("3")
+    clock.advance(minutes=3)
+    engine.call_next("1")
+    engine.recall("1")
+    clock.advance(minutes=1, seconds=20)
+
+
 def clerks_at(engine: Engine, *counters: str) -> None:
     """Clerks are at these counters now: their apps hold the desks and were just heard of."""
     for counter in counters:

@@ -6,13 +6,11 @@ look, and read the new SVGs (tests/__snapshots__/) before committing them.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from display.app import DisplayApp
 from loket.engine import Engine
-from tests.conftest import Clock
+from tests.conftest import Clock, busy_morning
 
 
 @pytest.fixture
@@ -21,18 +19,7 @@ def busy_office(tmp_path):
     clock = Clock()
     path = tmp_path / "loket.db"
     with Engine(path, clock=clock) as engine:
-        for service in "AABCA":
-            engine.issue_ticket(service)
-            clock.advance(minutes=2)
-        engine.issue_ticket("B", priority=True)
-        booking = engine.add_appointment("A", clock.now + timedelta(minutes=5), name="Not Shown")
-        engine.check_in(booking.reference)
-        engine.call_next("2")
-        engine.call_next("3")
-        clock.advance(minutes=3)
-        engine.call_next("1")
-        engine.recall("1")
-        clock.advance(minutes=1, seconds=20)
+        busy_morning(engine, clock)
     return str(path), clock
 
 

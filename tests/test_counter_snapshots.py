@@ -8,14 +8,12 @@ line's counts, next numbers and "served" show. Run `pytest tests/test_counter_sn
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 
 from counter.app import CounterApp
 from loket.config import default_config_text
 from loket.engine import Engine
-from tests.conftest import Clock
+from tests.conftest import Clock, busy_morning
 
 SMALL, LARGE = (80, 24), (160, 48)
 
@@ -30,18 +28,7 @@ def busy_office(tmp_path):
         with Engine(path, clock=clock) as engine:
             if config:
                 engine.init(config)
-            for service in "AABCA":
-                engine.issue_ticket(service)
-                clock.advance(minutes=2)
-            engine.issue_ticket("B", priority=True)
-            booking = engine.add_appointment("A", clock.now + timedelta(minutes=5), name="N")
-            engine.check_in(booking.reference)
-            engine.call_next("2")
-            engine.call_next("3")
-            clock.advance(minutes=3)
-            engine.call_next("1")
-            engine.recall("1")
-            clock.advance(minutes=1, seconds=20)
+            busy_morning(engine, clock)
         return str(path), clock
 
     return make

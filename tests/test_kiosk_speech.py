@@ -25,6 +25,7 @@ from loket.engine import Engine
 from loket.speech import Recorder, Speaker, Voice
 from tests.conftest import clerks_at
 from tests.terminal import Tmux
+from tests.test_kiosk import button_box, settle
 
 SIZE = (100, 32)
 UID_CONFIG = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
@@ -81,18 +82,6 @@ def office(db_path, clock):
 def said(folder) -> list[str]:
     """Every sentence the kiosk said, in order."""
     return [path.read_text(encoding="utf-8").strip() for path in sorted(folder.glob("*.txt"))]
-
-
-async def settle(pilot) -> None:
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def button_box(pilot, key: str) -> None:
-    await pilot.press(key)
-    await pilot.pause(BUTTON_BOX_SECONDS + 0.2)
-    await settle(pilot)
 
 
 async def speech_on(pilot, language: str = "nl") -> None:
