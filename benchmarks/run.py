@@ -13,6 +13,8 @@
 6. The display: a counter's call to the display's screen, and memory (display_figures.py).
 7. A kiosk issuing while a 250,000-row appointments import runs (import_figures.py).
 8. `loket simulate`: 100 simulated days of a 150-visitor office (simulate_figures.py).
+9. The ticket's promise and the calling rule's fairness on the real engine, four scenarios,
+   beside the figures before issue 11 (promise_figures.py, promise_before.json).
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -35,6 +37,7 @@ from pathlib import Path
 import display_figures  # benchmarks/ is this script's folder
 import import_figures
 import kiosk_figures
+import promise_figures
 import scale_figures
 import simulate_figures
 from timing import process_times
@@ -548,9 +551,11 @@ def main() -> None:
     display = display_figures.measure()
     imported = import_figures.measure(IMPORT_ROWS)
     simulated = simulate_figures.measure()
+    promise = promise_figures.measure(promise_figures.QUICK_DAYS if QUICK else promise_figures.DAYS)
     text = report(
         issuance, small, large, checkpoint, scale, startup, kiosk, display, imported, simulated
     )
+    text += "\n" + promise_figures.section(promise, promise_figures.load_before())
     print(text)
     out = HERE / "out"
     out.mkdir(exist_ok=True)
