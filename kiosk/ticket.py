@@ -9,7 +9,7 @@ from textual.containers import Center, Horizontal, Middle, Vertical
 from textual.widgets import Static
 
 from kiosk.base import KioskScreen
-from loket import codes, glyphs, qr
+from loket import glyphs, qr
 from loket.model import Receipt
 from loket.printing import ticket_lines
 
@@ -85,7 +85,7 @@ class TicketScreen(KioskScreen):
             "your-number": app.t("your_number"),
             "print-state": app.t(self._print_state()),
             "continue": app.t("touch_to_continue"),
-            "qr": qr.as_text(codes.ticket_payload(ticket)),
+            "qr": qr.as_text(self.receipt.code),
         }
         for widget_id, text in lines.items():
             self.query_one(f"#{widget_id}", Static).update(text)

@@ -589,7 +589,7 @@ def cmd_counter_action(args) -> None:
 def cmd_transfer(args) -> None:
     with _engine(args) as engine:
         ticket = engine.transfer(args.counter, args.service)
-        position = engine.position(ticket, engine.now())
+        position = engine.position(ticket)
     data = {
         "counter": str(args.counter),
         "number": ticket.number,

@@ -68,12 +68,30 @@ def _tag(secret: str, reference: str, compact_day: str) -> str:
     return base64.b32encode(digest[:10]).decode()
 
 
-TICKET_PREFIX = "LOKET"
+TICKET_CODE = re.compile(rf"LT(\d{{8}})([A-Z]{{1,2}}\d{{1,6}})([A-Z2-7]{{{TAG_LENGTH}}})")
 
 
-def ticket_payload(ticket) -> str:
-    """What a walk-in ticket's QR code says: its number and service day (no personal data)."""
-    return f"{TICKET_PREFIX} {ticket.number} {ticket.service_day}"
+def ticket_payload(secret: str, ticket) -> str:
+    """What a ticket's QR code says: `LT`, its service day, number and a signature.
+
+    No personal data; signed so that only a ticket this office printed can be scanned back
+    into the line ("I'm here" after a no-show).
+    """
+    compact_day = ticket.service_day.replace("-", "")
+    return f"LT{compact_day}{ticket.number}{_tag(secret, f'ticket {ticket.number}', compact_day)}"
+
+
+def read_ticket_code(secret: str, text: str) -> tuple[str, str] | None:
+    """(number, YYYY-MM-DD) of a scanned ticket code; None if it is not one or is forged."""
+    match = TICKET_CODE.fullmatch(re.sub(r"\s", "", text).upper())
+    if match is None:
+        return None
+    compact_day, number, tag = match.groups()
+    import hmac
+
+    if not hmac.compare_digest(tag, _tag(secret, f"ticket {number}", compact_day)):
+        return None
+    return number, f"{compact_day[:4]}-{compact_day[4:6]}-{compact_day[6:]}"
 
 
 MAX_UID_PARTS = 8

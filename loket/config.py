@@ -32,6 +32,8 @@ class Service:
     minutes: int = 10
     daily_limit: int | None = None
     hours: dict[int, tuple[tuple[time, time], ...]] | None = None
+    target_minutes: int = 15
+    """A walk-in is due to be called this long after arriving (see loket.rules)."""
 
     def name(self, language: str) -> str:
         """The service's name in `language`, else in the first language it has."""
@@ -44,6 +46,15 @@ class Service:
         return any(
             start <= local.time() < end for start, end in self.hours.get(local.weekday(), ())
         )
+
+    def closes_at(self, local: datetime) -> datetime | None:
+        """When the opening hours that `local` falls in end; None: always open (or closed now)."""
+        if self.hours is None:
+            return None
+        for start, end in self.hours.get(local.weekday(), ()):
+            if start <= local.time() < end:
+                return datetime.combine(local.date(), end, local.tzinfo)
+        return None
 
     def next_opening(self, local: datetime) -> datetime | None:
         """The next local time the service opens, within a week; None if it never does."""
@@ -66,6 +77,8 @@ class Counter:
     id: str
     name: str
     services: tuple[str, ...]
+    prefer: tuple[str, ...] = ()
+    """Services this counter takes first once their next ticket is due."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +87,8 @@ class KioskSettings:
 
     return_seconds: int = 10
     idle_seconds: int = 30
-    priority: bool = True
+    priority: bool = False
+    """Whether the kiosk offers priority tickets when it starts; staff switch it at the kiosk."""
     exit_keys: tuple[str, ...] = ("f12", "f12", "f12")
     pin: str = "2468"
     printer_profile: str = "default"
@@ -100,6 +114,29 @@ class CheckinPolicy:
 
 
 @dataclass(frozen=True)
+class RoutingRules:
+    """How tickets are put in calling order (see loket.rules) and where a transfer lands."""
+
+    priority_credit_minutes: int = 20
+    appointment_lead_minutes: int = 5
+    transfer: str = "keep"
+    """A transferred ticket's place in its new line: "keep" (by arrival), "first" or "last"."""
+
+
+@dataclass(frozen=True)
+class NoShowPolicy:
+    """Whether a visitor marked as a no-show can come back into the line, and where."""
+
+    requeue: str = "behind"
+    """"none": never; "behind": `places` behind the head of the line; "original": its old place."""
+    places: int = 3
+    times: int = 1
+    """How often one ticket may come back."""
+    reinstate_minutes: int = 30
+    """How long after the no-show the visitor can scan their ticket at the kiosk."""
+
+
+@dataclass(frozen=True)
 class Office:
     """The whole validated configuration of one office."""
 
@@ -111,7 +148,10 @@ class Office:
     checkin: CheckinPolicy = field(default_factory=CheckinPolicy)
     kiosk: KioskSettings = field(default_factory=KioskSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
-    max_wait_minutes: int = 45
+    routing: RoutingRules = field(default_factory=RoutingRules)
+    no_show: NoShowPolicy = field(default_factory=NoShowPolicy)
+    appointment_prefix: str = ""
+    """Appointment tickets' own series (R: R001, R002...); "" numbers them with walk-ins."""
     target_wait_minutes: int = 15
     retention_days: int = 30
     number_width: int = 3
@@ -241,6 +281,8 @@ class _Reader:
         "target_wait_minutes",
         "retention_days",
         "number_width",
+        "appointment_prefix",
+        "no_show",
         "checkin",
         "routing",
         "appointments",
@@ -259,7 +301,8 @@ class _Reader:
         name = _text(raw, "office", "office")
         timezone = _timezone(raw.get("timezone", "Europe/Brussels"))
         languages = self.languages()
-        services = self.services(languages)
+        target = _whole(raw, "target_wait_minutes", 15, "target_wait_minutes", low=1, high=600)
+        services = self.services(languages, target)
         counters = self.counters(services)
         unserved = [
             code for code in services if not any(code in c.services for c in counters.values())
@@ -275,8 +318,10 @@ class _Reader:
             checkin=self.checkin(),
             kiosk=self.kiosk(),
             display=self.display(),
-            max_wait_minutes=self.routing(),
-            target_wait_minutes=_whole(raw, "target_wait_minutes", 15, "target_wait_minutes"),
+            routing=self.routing(),
+            no_show=self.no_show(),
+            appointment_prefix=self.appointment_prefix(services),
+            target_wait_minutes=target,
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
             number_width=_whole(raw, "number_width", 3, "number_width", low=1, high=6),
             categories=self.categories(services),
@@ -287,7 +332,8 @@ class _Reader:
         )
 
     def languages(self) -> tuple[str, ...]:
-        languages = self.raw.get("languages", ["nl", "fr", "en", "de"])
+        # A municipality without language facilities works in Dutch: others are opt-in.
+        languages = self.raw.get("languages", ["nl"])
         if not isinstance(languages, list) or not languages:
             raise ConfigError("languages: must be a non-empty list such as ['nl', 'fr']")
         for language in languages:
@@ -297,14 +343,11 @@ class _Reader:
             raise ConfigError("languages: a language is listed twice")
         return tuple(languages)
 
-    def services(self, languages: tuple[str, ...]) -> dict[str, Service]:
+    def services(self, languages: tuple[str, ...], target: int) -> dict[str, Service]:
         services: dict[str, Service] = {}
+        keys = {"code", "name", "walk_in", "appointments", "minutes", "daily_limit", "hours"}
         for where, entry in self.tables("services"):
-            _no_unknown_keys(
-                entry,
-                {"code", "name", "walk_in", "appointments", "minutes", "daily_limit", "hours"},
-                where,
-            )
+            _no_unknown_keys(entry, keys | {"target_minutes"}, where)
             code = entry.get("code")
             if not isinstance(code, str) or not SERVICE_CODE.fullmatch(code):
                 raise ConfigError(f"{where}.code: must be one or two capital letters, got {code!r}")
@@ -322,13 +365,16 @@ class _Reader:
                 if limit is None
                 else _whole(entry, "daily_limit", 0, f"{where}.daily_limit", low=1),
                 hours=_hours(entry.get("hours"), f"{where}.hours"),
+                target_minutes=_whole(
+                    entry, "target_minutes", target, f"{where}.target_minutes", low=1, high=600
+                ),
             )
         return services
 
     def counters(self, services: dict[str, Service]) -> dict[str, Counter]:
         counters: dict[str, Counter] = {}
         for where, entry in self.tables("counters"):
-            _no_unknown_keys(entry, {"id", "name", "services"}, where)
+            _no_unknown_keys(entry, {"id", "name", "services", "prefer"}, where)
             counter_id = entry.get("id")
             if isinstance(counter_id, int) and not isinstance(counter_id, bool):
                 counter_id = str(counter_id)
@@ -354,7 +400,9 @@ class _Reader:
                 if code not in services:
                     raise ConfigError(f"counters.{counter_id}.services: unknown service {code!r}")
             name = _text(entry, "name", f"counters.{counter_id}.name", f"Loket {counter_id}")
-            counters[counter_id] = Counter(counter_id, name, tuple(dict.fromkeys(served)))
+            served = tuple(dict.fromkeys(served))
+            prefer = _preferred(entry.get("prefer", []), served, f"counters.{counter_id}.prefer")
+            counters[counter_id] = Counter(counter_id, name, served, prefer)
         return counters
 
     def tables(self, key: str) -> list[tuple[str, dict]]:
@@ -374,8 +422,8 @@ class _Reader:
         if action not in ("walk_in", "refuse"):
             raise ConfigError(f"checkin.late_action: must be 'walk_in' or 'refuse', got {action!r}")
         return CheckinPolicy(
-            early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes"),
-            late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes"),
+            early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes", high=360),
+            late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes", high=240),
             late_action=action,
         )
 
@@ -408,7 +456,7 @@ class _Reader:
                 table, "return_seconds", 10, "kiosk.return_seconds", low=2, high=600
             ),
             idle_seconds=_whole(table, "idle_seconds", 30, "kiosk.idle_seconds", low=5, high=3600),
-            priority=_flag(table, "priority", True, "kiosk"),
+            priority=_flag(table, "priority", False, "kiosk"),
             exit_keys=tuple(exit_keys.split()),
             pin=pin,
             printer_profile=profile,
@@ -436,10 +484,49 @@ class _Reader:
             ),
         )
 
-    def routing(self) -> int:
+    def routing(self) -> RoutingRules:
         table = _table(self.raw, "routing")
-        _no_unknown_keys(table, {"max_wait_minutes"}, "routing")
-        return _whole(table, "max_wait_minutes", 45, "routing.max_wait_minutes", low=1)
+        # max_wait_minutes was the old rule's escalation; due times replaced it. Still
+        # accepted, unused, so that an office stored by an older Loket keeps opening.
+        keys = {"priority_credit_minutes", "appointment_lead_minutes", "transfer"}
+        _no_unknown_keys(table, keys | {"max_wait_minutes"}, "routing")
+        transfer = _choice(table, "transfer", ("keep", "first", "last"), "routing")
+        return RoutingRules(
+            priority_credit_minutes=_whole(
+                table, "priority_credit_minutes", 20, "routing.priority_credit_minutes", high=600
+            ),
+            appointment_lead_minutes=_whole(
+                table, "appointment_lead_minutes", 5, "routing.appointment_lead_minutes", high=120
+            ),
+            transfer=transfer,
+        )
+
+    def no_show(self) -> NoShowPolicy:
+        table = _table(self.raw, "no_show")
+        _no_unknown_keys(table, {"requeue", "places", "times", "reinstate_minutes"}, "no_show")
+        return NoShowPolicy(
+            requeue=_choice(table, "requeue", ("behind", "original", "none"), "no_show"),
+            places=_whole(table, "places", 3, "no_show.places", high=1000),
+            times=_whole(table, "times", 1, "no_show.times", low=1, high=10),
+            reinstate_minutes=_whole(
+                table, "reinstate_minutes", 30, "no_show.reinstate_minutes", low=1, high=24 * 60
+            ),
+        )
+
+    def appointment_prefix(self, services: dict[str, Service]) -> str:
+        prefix = self.raw.get("appointment_prefix", "")
+        if prefix == "":
+            return ""
+        if not isinstance(prefix, str) or not SERVICE_CODE.fullmatch(prefix):
+            raise ConfigError(
+                f'appointment_prefix: must be one or two capital letters (or ""), got {prefix!r}'
+            )
+        if prefix in services:
+            raise ConfigError(
+                f"appointment_prefix: {prefix!r} is already service {prefix}'s code; "
+                "choose letters no service uses"
+            )
+        return prefix
 
     def categories(self, services: dict[str, Service]) -> dict[str, str]:
         table = _table(self.raw, "appointments")
@@ -456,6 +543,24 @@ class _Reader:
             if code not in services:
                 raise ConfigError(f"appointments.categories.{keyword}: unknown service {code!r}")
         return {keyword.strip().casefold(): code for keyword, code in categories.items()}
+
+
+def _choice(table: dict, key: str, allowed: tuple[str, ...], where: str) -> str:
+    """One of `allowed` (the first is the default)."""
+    value = table.get(key, allowed[0])
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed)
+        raise ConfigError(f"{where}.{key}: must be one of {options}, got {value!r}")
+    return value
+
+
+def _preferred(value: object, served: tuple[str, ...], where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(code, str) for code in value):
+        raise ConfigError(f'{where}: must list service codes such as ["A"], got {value!r}')
+    for code in value:
+        if code not in served:
+            raise ConfigError(f"{where}: {code!r} is not one of the counter's services")
+    return tuple(dict.fromkeys(value))
 
 
 def _no_unknown_keys(table: dict, allowed: set[str], where: str) -> None:

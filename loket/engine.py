@@ -8,7 +8,6 @@ events table, so every client sees every change whichever client made it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -16,7 +15,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
-from loket import codes
+from loket import codes, rules
 from loket.config import (
     Counter,
     Office,
@@ -48,10 +47,9 @@ from loket.model import (
 from loket.storage import Line, Presence, Store
 
 Clock = Callable[[], datetime]
-# Estimates use the median service time of a line's latest visitors: recent, robust to one
-# long visit, and read through an index however many were served.
-ESTIMATE_SAMPLE = 20
-LAST_BUCKET = 3  # of `routing_key`: neither a due appointment, overdue nor priority
+TICK = timedelta(microseconds=1)  # the smallest step of a stored time: just behind a ticket
+NEAR_END = 50  # tickets counted from each end of a line before counting it through
+LAST_ID = 2**63 - 1  # above every ticket id: a ticket not yet issued comes after its equals
 NUMBER = re.compile(r"([A-Z]{1,2})0*(\d{1,6})")
 # A counter app says it is still at its desk this often; after PRESENCE_TIMEOUT_SECONDS of
 # silence (three missed signs) the desk counts as away: its app was closed or died. Each sign
@@ -71,6 +69,10 @@ TOO_LATE = "too_late"
 OTHER_DAY = "other_day"
 APPOINTMENT_CANCELLED = "cancelled"
 NOT_RECOGNISED = "not_recognised"
+REINSTATED = "reinstated"
+"""A visitor marked as a no-show scanned their ticket: it is back in the line."""
+CALLED_NOW = "called_now"
+"""A visitor scanned a ticket that a counter is calling right now (`counter` says which)."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,8 @@ class CheckIn:
     reason: str | None = None
     number: str | None = None
     """The ticket's number when it is no longer waiting (already served, or missed)."""
+    counter: str | None = None
+    """The name of the counter calling the scanned ticket (CALLED_NOW)."""
 
     @property
     def accepted(self) -> bool:
@@ -107,6 +111,8 @@ class ServiceStatus:
     estimated_wait_minutes: int | None
     daily_limit: int | None
     issued_today: int
+    full_today: bool = False
+    """A new ticket could not be served before the service closes (`opens_at`: come back)."""
 
     @property
     def limit_reached(self) -> bool:
@@ -126,6 +132,7 @@ class ServiceStatus:
             "daily_limit": self.daily_limit,
             "issued_today": self.issued_today,
             "limit_reached": self.limit_reached,
+            "full_today": self.full_today,
         }
 
 
@@ -205,26 +212,6 @@ class Desk:
     served_today: int
 
 
-def routing_key(ticket: Ticket, now: datetime, max_wait: timedelta) -> tuple:
-    """The order in which a counter calls waiting tickets: smallest key first.
-
-    1. checked-in appointments whose time has come, earliest appointment first;
-    2. tickets waiting longer than max_wait, longest first;
-    3. priority tickets, oldest arrival first;
-    4. everything else, oldest arrival first.
-    Ties go to the lower ticket id. `Engine._pick_next` finds the same minimum among the
-    heads of the lines (`Store.heads_of_lines`) instead of sorting every waiting ticket,
-    and `Store.waiting_ahead` counts in SQL with the same rule.
-    """
-    if ticket.kind == APPOINTMENT and ticket.appointment_at <= now:
-        return (0, ticket.appointment_at, ticket.id)
-    if ticket.arrived_at <= now - max_wait:
-        return (1, ticket.arrived_at, ticket.id)
-    if ticket.priority:
-        return (2, ticket.arrived_at, ticket.id)
-    return (3, ticket.arrived_at, ticket.id)
-
-
 class Engine:
     """The office's queue, on one SQLite file shared by every kiosk, counter and display."""
 
@@ -245,6 +232,7 @@ class Engine:
         """
         self.clock = clock
         self._days_closed_before: str | None = None
+        self._qr_secret: str | None = None
         self.path = str(path)
         self.store = Store.open(
             path, create=create, setup=lambda store: self._save_office(store, _office(config_text))
@@ -378,8 +366,10 @@ class Engine:
                 )
             ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
             # Inside the transaction: a ticket that committed always reaches the visitor
-            # with its receipt (it costs a few index lookups).
-            return self._receipt(ticket, now, fresh=True)
+            # with its receipt, and one that could not be served today rolls back.
+            receipt = self._receipt(ticket, now)
+            self._refuse_if_full_today(svc, receipt, now)
+            return receipt
 
     def _limit_reached(self, svc: Service, now: datetime) -> bool:
         """Whether the service handed out its daily limit of walk-in tickets."""
@@ -394,14 +384,37 @@ class Engine:
             when = "" if opening is None else f"; it opens {_when(opening, local)}"
             raise Refused(f"service {svc.code} is closed now{when}")
 
+    def _refuse_if_full_today(self, svc: Service, receipt: Receipt, now: datetime) -> None:
+        """No walk-in ticket that the counters could not call before the service closes."""
+        closes = self._closes_before_called(svc, receipt.called_around, now)
+        if closes is not None:
+            local = self.local(now)
+            opening = svc.next_opening(closes)
+            when = "" if opening is None else f"; come back {_when(opening, local)}"
+            raise Refused(
+                f"service {svc.code} cannot call a new ticket before it closes at "
+                f"{closes:%H:%M}{when}"
+            )
+
+    def _closes_before_called(
+        self, svc: Service, called_around: datetime | None, now: datetime
+    ) -> datetime | None:
+        """The local closing time that comes before `called_around`, if one does."""
+        closes = svc.closes_at(self.local(now))
+        if closes is None or called_around is None or called_around <= closes:
+            return None
+        return closes
+
     def _insert_ticket(
         self, svc: Service, now: datetime, kind: str, priority: bool = False, appointment_at=None
     ) -> Ticket:
         day = self.today(now)
-        seq = self.store.next_seq(svc.code, day)
+        prefix = self.office.appointment_prefix
+        series = prefix if kind == APPOINTMENT and prefix else svc.code
+        seq = self.store.next_seq(series, day)
         fields = dict(
-            number=self.office.format_number(svc.code, seq),
-            series=svc.code,
+            number=self.office.format_number(series, seq),
+            series=series,
             seq=seq,
             service_day=day,
             service=svc.code,
@@ -410,53 +423,99 @@ class Engine:
             status=WAITING,
             arrived_at=now,
             appointment_at=appointment_at,
+            due_at=rules.due_at(self.office, svc.code, kind, priority, now, appointment_at),
         )
         ticket = Ticket(id=self.store.insert_ticket(fields), **fields)
         self.store.add_event(now, "issue", ticket.id, None, WAITING, None, svc.code)
         return ticket
 
-    def _receipt(self, ticket: Ticket, now: datetime, fresh: bool = False) -> Receipt:
-        if fresh and routing_key(ticket, now, self._max_wait)[0] == LAST_BUCKET:
-            # A brand-new ticket in the rule's last bucket is behind everyone waiting.
-            position = self.store.line(ticket.service, ticket.service_day).waiting
-        else:
-            position = self.position(ticket, now)
-        open_counters = self._open_counters(ticket.service, self._in_use(now))
+    def _receipt(self, ticket: Ticket, now: datetime) -> Receipt:
+        """A waiting ticket with its place in line, the promised wait and its QR code."""
+        ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
+        minutes = rules.estimate(
+            self.office, ticket.service, self._workload(ahead, ticket.due_at, now)
+        )
         return Receipt(
-            ticket, position, self._estimate(ticket.service, position, open_counters, now)
+            ticket,
+            position=1 + ahead.get(ticket.service, 0),
+            estimated_wait_minutes=rules.promise(minutes),
+            called_around=None if minutes is None else now + timedelta(minutes=minutes),
+            code=codes.ticket_payload(self._secret(), ticket),
         )
 
-    def position(self, ticket: Ticket, now: datetime) -> int:
-        """1 + the waiting tickets of its service that the routing rule puts ahead of it."""
-        key = routing_key(ticket, now, self._max_wait)
-        return 1 + self.store.waiting_ahead(
-            ticket.service, ticket.service_day, now, now - self._max_wait, key
+    def position(self, ticket: Ticket) -> int:
+        """1 + the waiting tickets of its service that are called before it."""
+        with self.store.read():
+            ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
+        return 1 + ahead[ticket.service]
+
+    def _ahead(
+        self, service: str, day: str, due: datetime, ticket_id: int = LAST_ID
+    ) -> dict[str, int]:
+        """Per line sharing `service`'s counters, the waiting tickets called before (due, id).
+
+        Counted from the nearer end of each line (a new ticket is near the end, a priority
+        ticket near the head), so that the cost does not grow with the line.
+        """
+        lines = self.store.line_counts(day)
+        services = self._shared_lines(service)
+        near = self.store.around(services, day, due, ticket_id, NEAR_END)
+        ahead = {}
+        for code in services:
+            before, after = near[code]
+            itself = code == service and ticket_id != LAST_ID  # a ticket that waits in line
+            if before < NEAR_END:
+                ahead[code] = before
+            elif after < NEAR_END:
+                ahead[code] = lines.get(code, Line()).waiting - after - itself
+            else:
+                ahead[code] = self.store.count_ahead(code, day, due, ticket_id)
+        return ahead
+
+    def _shared_lines(self, service: str) -> list[str]:
+        """The services of every counter that serves `service`: their lines share its counters."""
+        counters = self.office.counters_serving(service)
+        return list(dict.fromkeys(code for c in counters for code in c.services))
+
+    def _workload(
+        self,
+        ahead: dict[str, int],
+        due: datetime,
+        now: datetime,
+        floor: rules.Workload | None = None,
+    ) -> rules.Workload:
+        """What `rules.estimate` needs for a ticket due at `due` with `ahead` before it."""
+        late = timedelta(minutes=self.office.checkin.late_minutes)
+        lead = timedelta(minutes=self.office.routing.appointment_lead_minutes)
+        booked = self.store.booked_between(self.today(now), now - late, due + lead)
+        return replace(floor or self._floor(now), ahead=ahead, appointments=booked)
+
+    def _floor(self, now: datetime) -> rules.Workload:
+        """The office as it stands: service times, visits under way and counters there."""
+        lines = self.store.line_counts(self.today(now))
+        presence = self.store.presence()
+        return rules.Workload(
+            ahead={},
+            appointments={},
+            means={
+                code: rules.mean_minutes(svc.minutes, *lines.get(code, Line())[2:])
+                for code, svc in self.office.services.items()
+            },
+            at_counters={
+                c: (t.service, (now - t.called_at).total_seconds() / 60)
+                for c, t in self.store.visits_at_counters().items()
+            },
+            capacity={
+                c: rules.capacity_of(state, c in presence and _heard_of(presence[c], now))
+                for c, (state, _) in self.store.counters().items()
+            },
         )
 
-    @property
-    def _max_wait(self) -> timedelta:
-        """How long a ticket waits before it goes ahead of priority tickets (rule 2)."""
-        return timedelta(minutes=self.office.max_wait_minutes)
-
-    def _open_counters(self, service: str, in_use: set[str]) -> int:
-        """How many counters serving `service` are in use, given `_in_use`."""
-        return sum(1 for c in self.office.counters_serving(service) if c.id in in_use)
-
-    def _in_use(self, now: datetime) -> set[str]:
-        """The counters that are open with a clerk's app heard of lately."""
-        return self.store.counters_in_use(*_presence_window(now))
-
-    def _estimate(
-        self, service: str, position: int, open_counters: int, now: datetime
-    ) -> int | None:
-        """position / open counters serving it * median service time today (config default until 3 served)."""
-        if open_counters == 0:
-            return None
-        minutes = self.store.service_minutes(service, self.today(now), ESTIMATE_SAMPLE)
-        per_visitor = (
-            _median(minutes) if len(minutes) >= 3 else self.office.services[service].minutes
-        )
-        return math.ceil(position / open_counters * per_visitor)
+    def _secret(self) -> str:
+        """The office's key for signing QR codes (stored at init; read once)."""
+        if self._qr_secret is None:
+            self._qr_secret = self.store.setting("qr_secret")
+        return self._qr_secret
 
     def cancel(self, number: str) -> Ticket:
         """A waiting visitor gives up: the ticket is cancelled (its number is never reused)."""
@@ -492,19 +551,17 @@ class Engine:
             return Call(desk, self._call(desk, ticket, now), finished)
 
     def recall(self, counter: str, current: str | None = None) -> Ticket:
-        """Call the counter's current ticket again (the display announces it again)."""
+        """Call the counter's current ticket again (the display announces it again).
+
+        The visit's time still runs from the first call: a visitor who needed three calls
+        to come took as long as the counter waited.
+        """
         desk = self._counter(counter)
         now = self.clock()
         with self._changing(now):
             ticket = self._current(desk, current)
             return self._move(
-                ticket,
-                now,
-                "recall",
-                CALLED,
-                counter=desk.id,
-                recalls=ticket.recalls + 1,
-                called_at=now,
+                ticket, now, "recall", CALLED, counter=desk.id, recalls=ticket.recalls + 1
             )
 
     def finish(self, counter: str, current: str | None = None) -> Ticket:
@@ -516,7 +573,11 @@ class Engine:
         return self._end_current(counter, current, "no_show", NO_SHOW)
 
     def transfer(self, counter: str, service: str, current: str | None = None) -> Ticket:
-        """Send the current visitor to another service's line, keeping number and arrival time."""
+        """Send the current visitor to another service's line, keeping number and arrival time.
+
+        Where it lands is the office's `[routing] transfer`: "keep" (due as if it had come
+        for that service when it arrived), "first" or "last" in that line.
+        """
         desk = self._counter(counter)
         svc = self._service(service)
         now = self.clock()
@@ -531,7 +592,73 @@ class Engine:
                 counter=None,
                 service=svc.code,
                 from_counter=desk.id,
+                due_at=self._transferred_due(ticket, svc.code, now),
             )
+
+    def _transferred_due(self, ticket: Ticket, service: str, now: datetime) -> datetime:
+        where = self.office.routing.transfer
+        day = ticket.service_day
+        if where == "first":
+            head = self.store.due_in_line(service, day, 1)
+            return now if head is None else min(now, head - TICK)
+        kept = rules.due_at(
+            self.office,
+            service,
+            ticket.kind,
+            ticket.priority,
+            ticket.arrived_at,
+            ticket.appointment_at,
+        )
+        if where == "keep":
+            return kept
+        last = self.store.due_in_line(service, day, 0, last=True)
+        new = rules.due_at(self.office, service, WALK_IN, False, now)
+        return max(new, kept) if last is None else max(new, kept, last + TICK)
+
+    def reinstate(self, number: str) -> Receipt:
+        """Staff bring a visitor marked as a no-show back into the line (the office's policy)."""
+        now = self.clock()
+        with self._changing(now):
+            ticket = self._ticket_by_number(number, now)
+            problem = self._why_not_reinstated(ticket, now)
+            if problem is not None:
+                raise Refused(f"{ticket.number} cannot come back: {problem}")
+            return self._reinstate(ticket, now)
+
+    def _why_not_reinstated(self, ticket: Ticket, now: datetime) -> str | None:
+        policy = self.office.no_show
+        if ticket.status != NO_SHOW:
+            return _describe(ticket, self.office)
+        if policy.requeue == "none":
+            return "this office does not take no-shows back into the line"
+        if ticket.reinstated >= policy.times:
+            return f"it came back {_times(ticket.reinstated)} already"
+        if now - ticket.finished_at > timedelta(minutes=policy.reinstate_minutes):
+            return f"it was missed more than {policy.reinstate_minutes} minutes ago"
+        return None
+
+    def _reinstate(self, ticket: Ticket, now: datetime) -> Receipt:
+        """Back in its line, `[no_show] places` behind the head or at its old place."""
+        policy = self.office.no_show
+        due = ticket.due_at
+        if policy.requeue == "behind":
+            day, service = ticket.service_day, ticket.service
+            behind = self.store.due_in_line(service, day, policy.places)
+            if behind is None:
+                behind = self.store.due_in_line(service, day, 0, last=True)
+            newcomer = rules.due_at(self.office, service, WALK_IN, False, now)
+            due = newcomer if behind is None else min(behind + TICK, newcomer)
+        moved = self._move(
+            ticket,
+            now,
+            "reinstate",
+            WAITING,
+            counter=None,
+            due_at=due,
+            reinstated=ticket.reinstated + 1,
+            finished_at=None,
+        )
+        return self._receipt(moved, now)
 
     def pause(self, counter: str) -> CounterState:
         """Close the counter for a while; it stops counting for wait estimates."""
@@ -565,6 +692,10 @@ class Engine:
 
     def _end(self, desk: Counter, ticket: Ticket, now: datetime, action: str, state: str) -> Ticket:
         self.store.set_counter_ticket(desk.id, None)
+        if state == DONE:
+            # Whole seconds, never negative (a clock stepped back between call and done).
+            seconds = max(0, round((now - ticket.called_at).total_seconds()))
+            self.store.add_service_time(ticket.service, ticket.service_day, seconds)
         return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
     def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
@@ -590,9 +721,9 @@ class Engine:
             raise Refused(f"{desk.name} is paused: resume it first")
 
     def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
-        """The smallest `routing_key` among the waiting tickets this counter serves."""
-        heads = [ticket for _, ticket in self.store.heads_of_lines(desk.services, self.today(now))]
-        return next(iter(self._in_calling_order(heads, now)), None)
+        """The ticket `rules.preferred` calls among the heads of this counter's lines."""
+        heads = self.store.heads_of_lines(desk.services, self.today(now))
+        return rules.preferred(heads, desk.prefer, now)
 
     def _call(self, desk: Counter, ticket: Ticket, now: datetime) -> Ticket:
         self.store.set_counter_ticket(desk.id, ticket.id)
@@ -667,12 +798,17 @@ class Engine:
         day = self.today(now)
         local = self.local(now)
         lines = self.store.line_counts(day)
-        in_use = self._in_use(now)
+        floor = self._floor(now)
         result = []
         for svc in self.office.services.values():
-            count, walk_ins = lines.get(svc.code, Line())
-            open_counters = self._open_counters(svc.code, in_use)
+            line = lines.get(svc.code, Line())
+            due = rules.due_at(self.office, svc.code, WALK_IN, False, now)
+            ahead = self._ahead(svc.code, day, due)
+            minutes = rules.estimate(self.office, svc.code, self._workload(ahead, due, now, floor))
+            called_around = None if minutes is None else now + timedelta(minutes=minutes)
             open_now = svc.is_open(local)
+            closes = self._closes_before_called(svc, called_around, now) if open_now else None
+            opens_at = None if open_now else svc.next_opening(local)
             result.append(
                 ServiceStatus(
                     code=svc.code,
@@ -680,12 +816,16 @@ class Engine:
                     walk_in=svc.walk_in,
                     appointments=svc.appointments,
                     open_now=open_now,
-                    opens_at=None if open_now else svc.next_opening(local),
-                    waiting=count,
-                    open_counters=open_counters,
-                    estimated_wait_minutes=self._estimate(svc.code, count + 1, open_counters, now),
+                    opens_at=opens_at if closes is None else svc.next_opening(closes),
+                    waiting=line.waiting,
+                    open_counters=sum(
+                        floor.capacity.get(c.id) == 1.0
+                        for c in self.office.counters_serving(svc.code)
+                    ),
+                    estimated_wait_minutes=rules.promise(minutes),
                     daily_limit=svc.daily_limit,
-                    issued_today=walk_ins,
+                    issued_today=line.walk_ins,
+                    full_today=closes is not None,
                 )
             )
         return result
@@ -706,12 +846,9 @@ class Engine:
                 counters.append(
                     self._counter_state(desk, state, current, presence.get(desk.id), now)
                 )
-            heads = self.store.heads_of_lines(list(self.office.services), day, upcoming)
             waiting: dict[str, list[Ticket]] = {}
-            for ticket in self._in_calling_order(_distinct(heads), now):
-                line = waiting.setdefault(ticket.service, [])
-                if len(line) < upcoming:
-                    line.append(ticket)
+            for ticket in self.store.heads_of_lines(list(self.office.services), day, upcoming):
+                waiting.setdefault(ticket.service, []).append(ticket)
             calls = self.store.last_calls(recent)
             problems = [Problem(*row) for row in self.store.problems()]
         return Status(services, counters, calls, waiting, problems)
@@ -804,21 +941,15 @@ class Engine:
             presence = self.store.presence().get(desk.id)
             lines = self.store.line_counts(day)
             heads = self.store.heads_of_lines(desk.services, day, upcoming)
+            longest = self.store.longest_waiting_since(desk.services, day)
             served = self.store.served_count(desk.id, day)
         return Desk(
             counter=self._counter_state(desk, state, current, presence, now),
             waiting={code: lines.get(code, Line()).waiting for code in desk.services},
-            longest_waiting_since=min(
-                (t.arrived_at for order, t in heads if order == "arrival"), default=None
-            ),
-            upcoming=self._in_calling_order(_distinct(heads), now)[:upcoming],
+            longest_waiting_since=longest,
+            upcoming=_calling_order(heads, desk.prefer, now)[:upcoming],
             served_today=served,
         )
-
-    def _in_calling_order(self, tickets: list[Ticket], now: datetime) -> list[Ticket]:
-        """Waiting tickets in the order the routing rule calls them."""
-        max_wait = self._max_wait
-        return sorted(tickets, key=lambda ticket: routing_key(ticket, now, max_wait))
 
     def waiting_counts(self) -> dict[str, int]:
         """How many tickets wait in each service's line today (0 for an empty line)."""
@@ -989,9 +1120,16 @@ class Engine:
         return existing
 
     def check_in(self, code: str) -> CheckIn:
-        """Check an appointment holder in by scanned QR payload or typed reference."""
+        """Check an appointment holder in by scanned QR payload or typed reference.
+
+        A scanned ticket is answered too: "I'm here" for a visitor marked as a no-show (back
+        into the line when the office's policy allows), else where that ticket stands.
+        """
         now = self.clock()
         with self._changing(now):
+            scanned = codes.read_ticket_code(self._secret(), code)
+            if scanned is not None:
+                return self._ticket_scanned(*scanned, now)
             appointment = self._find_appointment(code)
             if appointment is None:
                 return CheckIn(NOT_RECOGNISED)
@@ -1015,11 +1153,25 @@ class Engine:
                 svc, now, APPOINTMENT, appointment_at=appointment.starts_at
             )
             self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now, fresh=True))
+            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now))
+
+    def _ticket_scanned(self, number: str, day: str, now: datetime) -> CheckIn:
+        if day != self.today(now):
+            return CheckIn(OTHER_DAY, day=day)
+        ticket = self._ticket_by_number(number, now)  # signed by this office: it exists
+        if ticket.status == NO_SHOW and self._why_not_reinstated(ticket, now) is None:
+            return CheckIn(REINSTATED, receipt=self._reinstate(ticket, now))
+        if ticket.status == CALLED:
+            desk = self.office.counters.get(ticket.counter)
+            name = desk.name if desk else ticket.counter
+            return CheckIn(CALLED_NOW, number=ticket.number, counter=name)
+        return self._where_ticket_stands(CheckIn(NOT_RECOGNISED), ticket, now)
 
     def _checked_in_before(self, outcome: CheckIn, appointment: Appointment, now) -> CheckIn:
         """A second scan today: the same ticket while it waits, never a place in line after."""
-        ticket = self.store.ticket(appointment.ticket_id)
+        return self._where_ticket_stands(outcome, self.store.ticket(appointment.ticket_id), now)
+
+    def _where_ticket_stands(self, outcome: CheckIn, ticket: Ticket, now) -> CheckIn:
         if ticket.status == WAITING:
             return _with(outcome, ALREADY_CHECKED_IN, receipt=self._receipt(ticket, now))
         if ticket.status == DONE:
@@ -1040,7 +1192,7 @@ class Engine:
             return _with(outcome, TOO_LATE, reason=f"service {svc.code} has no tickets left today")
         ticket = self._insert_ticket(svc, now, WALK_IN)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now, fresh=True))
+        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now))
 
     def purge(self) -> int:
         """Erase names of appointments older than retention_days; returns how many."""
@@ -1115,15 +1267,22 @@ def _heard_of(held: Presence, now: datetime) -> bool:
     return held.seen_at is not None and first <= held.seen_at <= last
 
 
-def _distinct(heads: list[tuple[str, Ticket]]) -> list[Ticket]:
-    """The tickets of `Store.heads_of_lines`, each once."""
-    return list({ticket.id: ticket for _, ticket in heads}.values())
+def _calling_order(heads: list[Ticket], prefer: tuple[str, ...], now: datetime) -> list[Ticket]:
+    """The order in which a counter would call these tickets (the first of each of its lines)."""
+    lines: dict[str, list[Ticket]] = {}
+    for ticket in sorted(heads, key=rules.calling_key, reverse=True):
+        lines.setdefault(ticket.service, []).append(ticket)
+    order = []
+    while lines:
+        ticket = rules.preferred([line[-1] for line in lines.values()], prefer, now)
+        order.append(lines[ticket.service].pop())
+        if not lines[ticket.service]:
+            del lines[ticket.service]
+    return order
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+def _times(count: int) -> str:
+    return {1: "once", 2: "twice"}.get(count, f"{count} times")
 
 
 def _with(outcome: CheckIn, name: str, **fields) -> CheckIn:
@@ -1141,11 +1300,11 @@ def _describe(ticket: Ticket, office: Office) -> str:
         desk = office.counters.get(ticket.counter)
         return f"already called at {desk.name if desk else ticket.counter}"
     return {
+        WAITING: "it is still waiting",
         DONE: "already served",
         NO_SHOW: "marked as no-show",
         CANCELLED: "cancelled",
         EXPIRED: "expired",
-        WAITING: "waiting",
     }[ticket.status]
 
 

@@ -53,6 +53,10 @@ class Ticket:
     called_at: datetime | None = None
     recalls: int = 0
     finished_at: datetime | None = None
+    due_at: datetime | None = None
+    """When it is due to be called: the calling order (loket.rules)."""
+    reinstated: int = 0
+    """How often it came back into the line after a no-show."""
 
     def to_dict(self) -> dict:
         """Plain JSON-ready fields, times as ISO 8601 UTC."""
@@ -66,12 +70,18 @@ class Receipt:
     ticket: Ticket
     position: int
     estimated_wait_minutes: int | None
+    """The promised wait, to the nearest 5 minutes (loket.rules.promise); None: unknown."""
+    called_around: datetime | None = None
+    """When the ticket should be called, by the estimate before rounding."""
+    code: str = ""
+    """The signed text of the ticket's QR code (loket.codes.ticket_payload)."""
 
     def to_dict(self) -> dict:
         return {
             **self.ticket.to_dict(),
             "position": self.position,
             "estimated_wait_minutes": self.estimated_wait_minutes,
+            "called_around": None if self.called_around is None else to_text(self.called_around),
         }
 
 

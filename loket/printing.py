@@ -94,7 +94,6 @@ def ticket_lines(receipt: Receipt, office: Office, language: str) -> dict[str, s
 
 def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTicket:
     """The ticket as the printer lays it out, in `language`."""
-    from loket import codes
     from loket.texts import text
 
     lines = ticket_lines(receipt, office, language)
@@ -107,7 +106,7 @@ def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTi
         position_line=lines["position"],
         wait_line=lines["wait"],
         footer=text(language, "print_footer"),
-        qr_text=codes.ticket_payload(receipt.ticket),
+        qr_text=receipt.code,
     )
 
 

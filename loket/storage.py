@@ -176,11 +176,39 @@ MIGRATIONS.append(
         )""",
     ]
 )
+MIGRATIONS.append(
+    [
+        # The calling order is one due time per ticket, fixed when it joins the line
+        # (loket.rules); tickets of older versions are due when they came (or at their slot).
+        "ALTER TABLE tickets ADD COLUMN due_at TEXT",
+        "UPDATE tickets SET due_at = COALESCE(appointment_at, arrived_at)",
+        # How often a no-show came back into the line.
+        "ALTER TABLE tickets ADD COLUMN reinstated INTEGER NOT NULL DEFAULT 0",
+        # Calling next, a position and the work ahead of a ticket are each a walk along this
+        # index from the head of a line. With the service in it, one line's walk never
+        # passes another line's tickets.
+        """CREATE INDEX tickets_due ON tickets (service_day, service, due_at, id)
+            WHERE status = 'waiting'""",
+        "DROP INDEX tickets_waiting_priority",
+        "DROP INDEX tickets_waiting_appointment",
+        # Running totals of service times, for the estimate's mean per service.
+        "ALTER TABLE line_counts ADD COLUMN served INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE line_counts ADD COLUMN service_seconds REAL NOT NULL DEFAULT 0",
+        """UPDATE line_counts SET (served, service_seconds) = (
+            SELECT COUNT(*), COALESCE(SUM(MAX(0, ROUND(
+                (julianday(finished_at) - julianday(called_at)) * 86400))), 0)
+            FROM tickets t WHERE t.status = 'done' AND t.service_day = line_counts.service_day
+            AND t.service = line_counts.service)""",
+        # Booked appointments falling due, for the estimate.
+        """CREATE INDEX appointments_due ON appointments (day, starts_at)
+            WHERE status = 'booked' AND ticket_id IS NULL""",
+    ]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 TICKET_COLUMNS = (
     "id, number, series, seq, service_day, service, kind, priority, status, arrived_at, "
-    "appointment_at, counter, first_called_at, called_at, recalls, finished_at"
+    "appointment_at, counter, first_called_at, called_at, recalls, finished_at, due_at, reinstated"
 )
 APPOINTMENT_COLUMNS = "id, reference, uid, service, starts_at, day, name, status, ticket_id"
 
@@ -200,6 +228,9 @@ class Line(NamedTuple):
     waiting: int = 0
     walk_ins: int = 0
     """Walk-in tickets issued, for the daily limit."""
+    served: int = 0
+    service_seconds: float = 0.0
+    """Time at the counter of those served, from the (first) call to done."""
 
 
 class Store:
@@ -480,15 +511,6 @@ class Store:
         rows = self.conn.execute("SELECT id, state, ticket_id FROM counters")
         return {row[0]: (row[1], row[2]) for row in rows}
 
-    def counters_in_use(self, first: datetime, last: datetime) -> set[str]:
-        """Open counters whose app was last heard of between `first` and `last`."""
-        rows = self.conn.execute(
-            "SELECT id FROM counters WHERE state = 'open' AND session IS NOT NULL "
-            "AND seen_at BETWEEN ? AND ?",
-            (to_text(first), to_text(last)),
-        )
-        return {row[0] for row in rows}
-
     def presence(self) -> dict[str, Presence]:
         """Who holds each counter: its app's session, since when, last seen, when left."""
         rows = self.conn.execute("SELECT id, session, opened_at, seen_at, left_at FROM counters")
@@ -591,9 +613,10 @@ class Store:
         return None if row is None else _ticket(row)
 
     def line(self, service: str, day: str) -> Line:
-        """One service's running totals that day (walk-ins count by series, which it equals)."""
+        """One service's running totals that day."""
         row = self.conn.execute(
-            "SELECT waiting, walk_ins FROM line_counts WHERE service_day = ? AND service = ?",
+            "SELECT waiting, walk_ins, served, service_seconds FROM line_counts "
+            "WHERE service_day = ? AND service = ?",
             (day, service),
         ).fetchone()
         return Line() if row is None else Line(*row)
@@ -601,71 +624,95 @@ class Store:
     def line_counts(self, day: str) -> dict[str, Line]:
         """Every service's running totals that day."""
         rows = self.conn.execute(
-            "SELECT service, waiting, walk_ins FROM line_counts WHERE service_day = ?", (day,)
+            "SELECT service, waiting, walk_ins, served, service_seconds FROM line_counts "
+            "WHERE service_day = ?",
+            (day,),
         )
-        return {row[0]: Line(row[1], row[2]) for row in rows}
+        return {row[0]: Line(*row[1:]) for row in rows}
 
-    def waiting_ahead(self, service: str, day: str, now, overdue_since, key: tuple) -> int:
-        """How many waiting tickets of `service` come before routing key `key`.
+    def around(
+        self, services: Sequence[str], day: str, due: datetime, ticket_id: int, upto: int
+    ) -> dict[str, tuple[int, int]]:
+        """Per service, the waiting tickets called before and after (`due`, `ticket_id`),
+        each counted only up to `upto`, in one query.
 
-        `engine.routing_key` in SQL (a test holds them together), one count per bucket of
-        the rule, each over the index range of that bucket that lies ahead: the cost is the
-        tickets ahead in those buckets, not the whole line.
+        Each count walks `tickets_due` from one end of its line toward that key, and stops
+        after `upto`: with the line's running total, the nearer end gives the exact count
+        (`count_ahead` is for a ticket far from both ends of a very long line).
         """
-        bucket, moment, ticket_id = key
-        line = "status = 'waiting' AND service_day = :day AND service = :service"
-        due = "kind = 'appointment' AND appointment_at <= :now"
-        not_due = "(kind <> 'appointment' OR appointment_at > :now)"
-        before = "AND (arrived_at, id) < (:moment, :id)"
-        parts = [f"{due} AND (appointment_at, id) < (:moment, :id)" if bucket == 0 else due]
-        if bucket >= 1:
-            parts.append(f"arrived_at <= :overdue AND {not_due} {before if bucket == 1 else ''}")
-        if bucket >= 2:
-            parts.append(
-                f"priority = 1 AND arrived_at > :overdue AND {not_due} "
-                f"{before if bucket == 2 else ''}"
-            )
-        if bucket == 3:
-            parts.append(f"priority = 0 AND arrived_at > :overdue AND {not_due} {before}")
-        query = " + ".join(
-            f"(SELECT COUNT(*) FROM tickets WHERE {line} AND {part})" for part in parts
+        line = "status = 'waiting' AND service_day = ? AND service = ?"
+        near = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} AND (due_at, id) {} (?, ?) LIMIT ?)"
+        parts = " UNION ALL ".join(
+            f"SELECT ?, ({near.format(line, '<')}), ({near.format(line, '>')})" for _ in services
         )
+        key = (to_text(due), ticket_id, upto)
+        params = [v for code in services for v in (code, day, code, *key, day, code, *key)]
+        rows = self.conn.execute(parts, params).fetchall() if services else []
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    def count_ahead(self, service: str, day: str, due: datetime, ticket_id: int) -> int:
+        """The waiting tickets of `service` called before (`due`, `ticket_id`)."""
         return self.conn.execute(
-            f"SELECT {query}",
-            {
-                "now": to_text(now),
-                "overdue": to_text(overdue_since),
-                "day": day,
-                "service": service,
-                "moment": to_text(moment),
-                "id": ticket_id,
-            },
+            "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND service_day = ? "
+            "AND service = ? AND (due_at, id) < (?, ?)",
+            (day, service, to_text(due), ticket_id),
         ).fetchone()[0]
 
-    def heads_of_lines(
-        self, services: Sequence[str], day: str, limit: int = 1
-    ) -> list[tuple[str, Ticket]]:
-        """The first `limit` waiting tickets of each service in each routing order, in one query.
-
-        Orders: `appointment` (earliest appointment time), `arrival` (oldest arrival) and
-        `priority` (oldest priority ticket), each as (order, ticket); a ticket may come in
-        several orders. Every ticket that the routing rule puts among the first `limit` of
-        a service is among these (each order is a prefix of the rule's buckets). Each part
-        walks a partial index from its start, so it costs the same however long the lines.
-        """
-        where = "status = 'waiting' AND service_day = ? AND service = ?"
-        parts = {
-            "appointment": f"{where} AND kind = 'appointment' ORDER BY appointment_at, id",
-            "arrival": f"{where} ORDER BY arrived_at, id",
-            "priority": f"{where} AND priority = 1 ORDER BY arrived_at, id",
-        }
+    def heads_of_lines(self, services: Sequence[str], day: str, limit: int = 1) -> list[Ticket]:
+        """The first `limit` waiting tickets of each service in calling order, in one query."""
         query = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT '{name}', {TICKET_COLUMNS} FROM tickets WHERE {part} LIMIT ?)"
+            f"SELECT * FROM (SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
+            "AND service_day = ? AND service = ? ORDER BY due_at, id LIMIT ?)"
             for _ in services
-            for name, part in parts.items()
         )
-        params = [value for code in services for _ in parts for value in (day, code, limit)]
-        return [(row[0], _ticket(row[1:])) for row in self.conn.execute(query, params)]
+        params = [value for code in services for value in (day, code, limit)]
+        return [_ticket(row) for row in self.conn.execute(query, params)] if services else []
+
+    def due_in_line(self, service: str, day: str, place: int, last: bool = False):
+        """The due time of the waiting ticket at `place` (1: the head) or of the last one."""
+        order = "DESC" if last else ""
+        row = self.conn.execute(
+            "SELECT due_at FROM tickets WHERE status = 'waiting' AND service_day = ? "
+            f"AND service = ? ORDER BY due_at {order}, id {order} LIMIT 1 OFFSET ?",
+            (day, service, 0 if last else place - 1),
+        ).fetchone()
+        return None if row is None else from_text(row[0])
+
+    def longest_waiting_since(self, services: Sequence[str], day: str) -> datetime | None:
+        """The arrival of the ticket that has waited longest in these lines."""
+        query = " UNION ALL ".join(
+            "SELECT * FROM (SELECT arrived_at FROM tickets WHERE status = 'waiting' "
+            "AND service_day = ? AND service = ? ORDER BY arrived_at LIMIT 1)"
+            for _ in services
+        )
+        rows = self.conn.execute(query, [v for code in services for v in (day, code)])
+        return min((from_text(row[0]) for row in rows), default=None)
+
+    def booked_between(self, day: str, first: datetime, last: datetime) -> dict[str, int]:
+        """Appointments not yet checked in that start from `first` to before `last`, per service."""
+        rows = self.conn.execute(
+            "SELECT service, COUNT(*) FROM appointments WHERE status = 'booked' "
+            "AND ticket_id IS NULL AND day = ? AND starts_at >= ? AND starts_at < ? "
+            "GROUP BY service",
+            (day, to_text(first), to_text(last)),
+        )
+        return dict(rows.fetchall())
+
+    def visits_at_counters(self) -> dict[str, Ticket]:
+        """The ticket each busy counter is serving."""
+        columns = ", ".join(f"t.{column}" for column in TICKET_COLUMNS.split(", "))
+        rows = self.conn.execute(
+            f"SELECT c.id, {columns} FROM counters c JOIN tickets t ON t.id = c.ticket_id"
+        )
+        return {row[0]: _ticket(row[1:]) for row in rows}
+
+    def add_service_time(self, service: str, day: str, seconds: float) -> None:
+        """Count one more visitor served at `service` that day, who took `seconds`."""
+        self.conn.execute(
+            "UPDATE line_counts SET served = served + 1, service_seconds = service_seconds + ? "
+            "WHERE service_day = ? AND service = ?",
+            (seconds, day, service),
+        )
 
     def open_tickets_before(self, day: str) -> list[Ticket]:
         """Tickets of earlier service days that never ended."""
@@ -678,22 +725,6 @@ class Store:
             (day, day),
         )
         return [_ticket(row) for row in rows]
-
-    def service_minutes(self, service: str, day: str, latest: int) -> list[float]:
-        """How long the `latest` visitors served that day at this service took, in minutes.
-
-        Never negative: a clock stepped back between call and finish counts as zero.
-        """
-        rows = self.conn.execute(
-            # In whole seconds: julianday's floating point made 10 minutes 10.0000001, which
-            # an estimate then rounded up to 11.
-            "SELECT MAX(0, ROUND((julianday(finished_at) - julianday(called_at)) * 86400)) / 60.0 "
-            "FROM tickets "
-            "WHERE status = 'done' AND service_day = ? AND service = ? "
-            "ORDER BY finished_at DESC LIMIT ?",
-            (day, service, latest),
-        )
-        return [row[0] for row in rows]
 
     def served_count(self, counter_id: str, day: str) -> int:
         row = self.conn.execute(
@@ -860,6 +891,8 @@ def _ticket(row) -> Ticket:
         called_at=from_text(row[13]),
         recalls=row[14],
         finished_at=from_text(row[15]),
+        due_at=from_text(row[16]),
+        reinstated=row[17],
     )
 
 

@@ -116,7 +116,7 @@ def _running_totals_match_the_tickets(tickets, lines, served) -> None:
         if t.status == DONE:
             done[t.service_day, t.counter] += 1
     for day, counts in lines.items():
-        for service, (line, issued) in counts.items():
+        for service, (line, issued, *_) in counts.items():
             assert line == waiting[day, service], (
                 f"line {service} on {day}: running total {line}, tickets waiting {waiting[day, service]}"
             )

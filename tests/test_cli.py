@@ -68,7 +68,7 @@ def test_a_walk_in_ticket_in_json_has_what_a_script_needs(loket, clerks):
         "status": "waiting",
         "position": 1,
     }
-    assert ticket["estimated_wait_minutes"] == 3
+    assert ticket["estimated_wait_minutes"] == 0  # idle counters: called at once
 
 
 def test_json_flag_may_come_before_the_command(loket):
@@ -80,7 +80,7 @@ def test_the_human_ticket_names_number_service_position_and_wait(loket, clerks):
     assert loket("ticket", "A", "--priority") == (
         0,
         "Ticket A001  Identiteitskaart en paspoort  (priority)\n"
-        "Position 1 in line, estimated wait ~3 min\n",
+        "Position 1 in line, estimated wait ~0 min\n",
         "",
     )
 
@@ -89,7 +89,7 @@ def test_services_lists_waiting_and_estimated_wait(loket, clerks):
     clerks()
     loket("ticket", "A")
     services = {s["code"]: s for s in as_json(loket("services", "--json"))["services"]}
-    assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 6)
+    assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 5)  # 8 minutes ahead, 3 counters
     assert (
         services["D"]["walk_in"] is False
         and services["A"]["name"] == "Identiteitskaart en paspoort"
@@ -217,7 +217,7 @@ def test_status_shows_lines_counters_and_recent_calls(loket, clerks, clock):
     assert code == 0
     assert table_rows(out, "Counters")[1] == ["Loket 2", "open", "A C", "A001"]
     assert "Needs attention" not in out
-    assert table_rows(out, "Lines")[2] == ["C Burgerlijke stand", "1", "~12 min", "C001"]
+    assert table_rows(out, "Lines")[2] == ["C Burgerlijke stand", "1", "~10 min", "C001"]
     assert table_rows(out, "Latest calls") == [["09:00:00", "A001", "Loket 2"]]
 
 
@@ -231,11 +231,11 @@ def test_an_appointment_booked_then_checked_in_by_reference(loket):
     result = as_json(loket("checkin", booked["reference"].lower(), "--json"))
     assert (result["outcome"], result["number"], result["kind"]) == (
         "accepted",
-        "B001",
+        "R001",
         "appointment",
     )
     again = as_json(loket("checkin", booked["qr_payload"], "--json"))
-    assert (again["outcome"], again["number"]) == ("already_checked_in", "B001")
+    assert (again["outcome"], again["number"]) == ("already_checked_in", "R001")
 
 
 def test_a_refused_check_in_prints_the_outcome_as_json_and_exits_1(loket):

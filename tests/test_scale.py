@@ -33,7 +33,12 @@ def vm_steps(engine, operation) -> int:
 
 
 def busy_day(path, tickets: int) -> Engine:
-    """An office where `tickets` visitors were served today and as many wait in line A and B."""
+    """An office where `tickets` visitors were served today and as many wait in lines A, B, C.
+
+    Each new ticket then joins near one end of every line it shares counters with: the
+    tickets ahead are counted from that end (a ticket in the middle of two long runs of
+    a line costs the count of one of them: `Engine._ahead`).
+    """
     clock = Clock()
     engine = Engine(path, clock=clock)
     engine.init(default_config_text().replace("daily_limit = 40", ""))
@@ -47,7 +52,7 @@ def busy_day(path, tickets: int) -> Engine:
         clock.advance(seconds=30)
     engine.finish("1")
     for _ in range(tickets):
-        engine.issue_ticket("A")
+        engine.issue_ticket("B")
         engine.issue_ticket("C")
     clock.advance(minutes=5)
     return engine
