@@ -95,24 +95,53 @@ def capacity_of(state: str, present: bool) -> float:
 
 
 def estimate(office: Office, service: str, work: Workload) -> float | None:
-    """Minutes until a ticket of `service` with `work` ahead is called; None: nobody serves it."""
+    """Minutes until a ticket of `service` with `work` ahead is called; None: nobody serves it.
+
+    Two views of the same work, and the longer one is promised. By share: the visitor's
+    own counters take each shared line in proportion to their part of the capacity serving
+    it. As a pool: every counter serving any of those lines works through all of it. The
+    first is right when other counters take a shared line off them, the second when those
+    counters are themselves busy with the lines they share.
+    """
     mine = [c for c in office.counters.values() if service in c.services]
     capacity = sum(work.capacity.get(c.id, 0.0) for c in mine)
     if capacity <= 0:
         return None
+    lines = {code for c in mine for code in c.services}
+    pool = [c for c in office.counters.values() if lines & set(c.services)]
+    by_share = (_lines_work(office, work, lines, service) + _left(work, mine)) / capacity
+    pooled = (_lines_work(office, work, lines) + _left(work, pool)) / sum(
+        work.capacity.get(c.id, 0.0) for c in pool
+    )
+    return max(by_share, pooled)
+
+
+def _lines_work(office: Office, work: Workload, lines: set[str], service: str | None = None):
+    """Minutes of work waiting ahead in `lines`; with `service`, only the part of each line
+    that the counters serving `service` take (by their share of its capacity)."""
     minutes = 0.0
-    for code in {code for c in mine for code in c.services}:
+    for code in lines:
         serving = [c for c in office.counters.values() if code in c.services]
         everyone = sum(work.capacity.get(c.id, 0.0) for c in serving)
-        ours = sum(work.capacity.get(c.id, 0.0) for c in serving if service in c.services)
+        ours = sum(
+            work.capacity.get(c.id, 0.0)
+            for c in serving
+            if service is None or service in c.services
+        )
         if everyone > 0:
             waiting = work.ahead.get(code, 0) + work.appointments.get(code, 0)
             minutes += waiting * work.means[code] * ours / everyone
-    for counter in mine:
+    return minutes
+
+
+def _left(work: Workload, counters) -> float:
+    """Minutes still to go of the visits under way at these counters (those present)."""
+    minutes = 0.0
+    for counter in counters:
         if counter.id in work.at_counters and work.capacity.get(counter.id, 0.0) > 0:
             code, elapsed = work.at_counters[counter.id]
             minutes += max(work.means[code] - elapsed, LEFT_AT_COUNTER_MINUTES)
-    return minutes / capacity
+    return minutes
 
 
 def promise(minutes: float | None) -> int | None:

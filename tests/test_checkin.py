@@ -39,7 +39,7 @@ def test_scanned_qr_payload_gives_an_appointment_ticket(office, booking):
     assert result.outcome == "accepted"
     ticket = result.receipt.ticket
     assert (ticket.number, ticket.kind, ticket.appointment_at) == (
-        "B001",
+        "R001",
         "appointment",
         booking.starts_at,
     )
@@ -72,7 +72,7 @@ def test_a_served_visitor_scanning_again_is_told_so_without_a_place_in_line(offi
     office.finish("1")
     before = snapshot(office)
     again = office.check_in(booking.qr_payload)
-    assert (again.outcome, again.number, again.receipt) == ("already_served", "B001", None)
+    assert (again.outcome, again.number, again.receipt) == ("already_served", "R001", None)
     assert snapshot(office) == before
 
 
@@ -83,7 +83,7 @@ def test_a_visitor_already_called_is_sent_to_the_desk_not_back_in_line(office, b
     if end == "no_show":
         office.no_show("1")
     again = office.check_in(booking.display_reference)
-    assert (again.outcome, again.number, again.receipt) == ("missed", "B001", None)
+    assert (again.outcome, again.number, again.receipt) == ("missed", "R001", None)
 
 
 def test_yesterdays_checked_in_qr_scanned_today_is_another_day(office, clock, booking):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from loket.config import default_config_text, load_config
+from loket.config import NoShowPolicy, RoutingRules, default_config_text, load_config
 from loket.engine import Engine
 from loket.errors import ConfigError
 
@@ -33,12 +33,16 @@ def test_defaults_for_what_the_config_leaves_out():
         office.checkin.late_minutes,
         office.checkin.late_action,
     ) == (30, 15, "walk_in")
-    assert (office.max_wait_minutes, office.target_wait_minutes, office.retention_days) == (
-        45,
-        15,
-        30,
-    )
+    assert (office.target_wait_minutes, office.retention_days) == (15, 30)
     assert office.counters["1"].name == "Loket 1" and office.timezone.key == "Europe/Brussels"
+    # A Flemish office: Dutch only unless it lists others, priority tickets off at the kiosk
+    assert (office.languages, office.kiosk.priority) == (("nl",), False)
+    assert office.services["A"].target_minutes == 15 and office.counters["1"].prefer == ()
+    assert (office.routing, office.no_show, office.appointment_prefix) == (
+        RoutingRules(priority_credit_minutes=20, appointment_lead_minutes=5, transfer="keep"),
+        NoShowPolicy(requeue="behind", places=3, times=1, reinstate_minutes=30),
+        "",
+    )
 
 
 @pytest.mark.parametrize(
@@ -58,8 +62,37 @@ def test_defaults_for_what_the_config_leaves_out():
             "checkin.late_action: must be 'walk_in' or 'refuse'",
         ),
         (
-            ("max_wait_minutes = 45", "max_wait_minutes = -1"),
-            "routing.max_wait_minutes: must be a whole number",
+            ("priority_credit_minutes = 20", "priority_credit_minutes = -1"),
+            "routing.priority_credit_minutes: must be a whole number",
+        ),
+        (
+            ('transfer = "keep"', 'transfer = "front"'),
+            "routing.transfer: must be one of 'keep', 'first', 'last', got 'front'",
+        ),
+        (
+            ('requeue = "behind"', 'requeue = "later"'),
+            "no_show.requeue: must be one of 'behind', 'original', 'none', got 'later'",
+        ),
+        (("times = 1 ", "times = 0 "), "no_show.times: must be a whole number from 1 to 10"),
+        (
+            ('appointment_prefix = "R"', 'appointment_prefix = "A"'),
+            "appointment_prefix: 'A' is already service A's code",
+        ),
+        (
+            ('appointment_prefix = "R"', 'appointment_prefix = "r1"'),
+            "appointment_prefix: must be one or two capital letters",
+        ),
+        (
+            ('prefer = ["D"]', 'prefer = ["B"]'),
+            "counters.4.prefer: 'B' is not one of the counter's services",
+        ),
+        (
+            ("target_minutes = 15 ", "target_minutes = 0 "),
+            "services.A.target_minutes: must be a whole number from 1 to 600",
+        ),
+        (
+            ("early_minutes = 30 ", "early_minutes = 600 "),
+            "checkin.early_minutes: must be a whole number from 0 to 360",
         ),
         (
             ('services = ["A", "B"]', 'services = ["A", "Q"]'),
@@ -102,7 +135,7 @@ def test_a_missing_name_in_a_configured_language_is_refused():
 
 def test_a_service_no_counter_serves_is_refused():
     text = default_config_text().replace('services = ["B", "C", "D"]', 'services = ["B", "C"]')
-    text = text.replace('services = ["D", "A"]', 'services = ["A"]')
+    text = text.replace('services = ["D", "A"]\nprefer = ["D"]', 'services = ["A"]')
     with pytest.raises(ConfigError, match="services: D served by no counter"):
         load_config(text)
 

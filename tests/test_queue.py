@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from loket.config import default_config_text
-from loket.engine import ESTIMATE_SAMPLE, Engine, routing_key
+from loket import rules
+from loket.config import default_config_text, load_config
+from loket.engine import Engine
 from loket.errors import Refused
-from loket.model import Ticket
 from tests.conftest import MORNING, Clock, clerks_at
 
 
@@ -125,24 +125,31 @@ def test_priority_ticket_goes_before_older_ordinary_tickets(office, clock):
     assert office.call_next("1").called.number == "A002"
 
 
-def test_a_ticket_waiting_longer_than_max_wait_goes_before_priority(office, clock):
-    office.issue_ticket("A")
-    clock.advance(minutes=46)
-    office.issue_ticket("A", priority=True)
-    assert office.call_next("1").called.number == "A001"
+def test_a_priority_ticket_overtakes_only_those_who_came_less_than_its_credit_before(office, clock):
+    office.issue_ticket("A")  # due 09:15
+    clock.advance(minutes=21)
+    office.issue_ticket("A", priority=True)  # 09:21 + 15 - 20: due 09:16
+    clock.advance(minutes=1)
+    office.issue_ticket("A", priority=True)  # due 09:17
+    assert [office.call_next("1").called.number for _ in range(3)] == ["A001", "A002", "A003"]
 
 
-def test_a_due_appointment_goes_before_everyone(office, clock):
-    office.issue_ticket("A")
-    office.issue_ticket("A", priority=True)
+def test_an_appointment_is_due_its_lead_before_its_slot(office, clock):
+    office.issue_ticket("A")  # due 09:15
+    office.issue_ticket("A", priority=True)  # due 08:55
     booking = office.add_appointment("A", clock.now + timedelta(minutes=10))
-    clock.advance(minutes=50)  # A001 now waited longer than max_wait, the appointment is due
-    assert office.check_in(booking.reference).outcome == "too_late"
-    booking = office.add_appointment("A", clock.now + timedelta(minutes=5))
-    office.check_in(booking.reference)
-    clock.advance(minutes=5)
-    assert office.call_next("1").called.kind == "appointment"
-    assert office.call_next("1").called.number == "A001"
+    office.check_in(booking.reference)  # due 09:10 - 5 minutes' lead
+    assert [office.call_next("1").called.number for _ in range(3)] == ["A002", "R001", "A001"]
+
+
+def test_a_late_appointment_is_due_from_its_check_in_not_its_slot(office, clock):
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=5))
+    clock.advance(minutes=3)
+    office.issue_ticket("B")  # 09:03: due 09:18
+    clock.advance(minutes=12)
+    office.check_in(booking.reference)  # 09:15 for 09:05, within the grace: due 09:10
+    office.issue_ticket("B")  # due 09:30
+    assert [office.call_next("1").called.number for _ in range(3)] == ["R001", "B001", "B002"]
 
 
 def test_priority_tickets_go_among_themselves_by_arrival(office, clock):
@@ -156,19 +163,19 @@ def test_priority_tickets_go_among_themselves_by_arrival(office, clock):
 def test_due_appointments_go_by_their_time_not_by_when_they_checked_in(office, clock):
     later = office.add_appointment("B", clock.now + timedelta(minutes=20))
     sooner = office.add_appointment("B", clock.now + timedelta(minutes=10))
-    office.check_in(later.reference)  # B001, at 09:00 for 09:20
+    office.check_in(later.reference)  # R001, at 09:00 for 09:20
     clock.advance(minutes=5)
-    office.check_in(sooner.reference)  # B002, at 09:05 for 09:10
+    office.check_in(sooner.reference)  # R002, at 09:05 for 09:10
     clock.advance(minutes=15)  # 09:20: both are due
-    assert [office.call_next("1").called.number for _ in range(2)] == ["B002", "B001"]
+    assert [office.call_next("1").called.number for _ in range(2)] == ["R002", "R001"]
 
 
-def test_an_early_appointment_waits_like_any_arrival_until_its_time(office, clock):
-    booking = office.add_appointment("B", clock.now + timedelta(minutes=20))
-    office.check_in(booking.reference)
+def test_an_early_appointment_is_due_at_its_slot_not_when_it_checked_in(office, clock):
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=30))
+    office.check_in(booking.reference)  # 09:00 for 09:30: due 09:25
     clock.advance(minutes=1)
-    office.issue_ticket("B")
-    assert office.call_next("1").called.kind == "appointment"  # oldest arrival
+    office.issue_ticket("B")  # due 09:16
+    assert [office.call_next("1").called.number for _ in range(2)] == ["B001", "R001"]
 
 
 def test_ties_go_to_the_lower_ticket_id(office):
@@ -177,26 +184,36 @@ def test_ties_go_to_the_lower_ticket_id(office):
     assert office.call_next("1").called.number == "B001"
 
 
-def make_ticket(id=1, kind="walk_in", priority=False, arrived=0, appointment_at=None):
-    """A waiting ticket that arrived `arrived` minutes after 08:00 UTC."""
-    arrived_at = MORNING + timedelta(minutes=arrived)
-    return Ticket(
-        id, f"A{id:03d}", "A", id, "2026-12-01", "A", kind, priority, "waiting",
-        arrived_at, appointment_at, None, None, None, 0, None,
-    )  # fmt: skip
+def test_due_times_follow_the_office_config():
+    office = load_config(default_config_text())
+    arrived = MORNING
+    slot = MORNING + timedelta(minutes=30)
+    due = {
+        "walk-in": rules.due_at(office, "A", "walk_in", False, arrived),
+        "priority": rules.due_at(office, "A", "walk_in", True, arrived),
+        "early appointment": rules.due_at(office, "A", "appointment", False, arrived, slot),
+        "late appointment": rules.due_at(office, "A", "appointment", False, slot, arrived),
+    }
+    minutes = {name: (moment - MORNING) / timedelta(minutes=1) for name, moment in due.items()}
+    assert minutes == {
+        "walk-in": 15,  # target_minutes
+        "priority": -5,  # 15 - priority_credit_minutes
+        "early appointment": 25,  # slot - appointment_lead_minutes
+        "late appointment": 25,  # check-in - appointment_lead_minutes
+    }
 
 
-def test_routing_key_orders_the_four_groups():
-    now = MORNING + timedelta(hours=1)
-    max_wait = timedelta(minutes=45)
-    due = make_ticket(id=9, kind="appointment", appointment_at=now, arrived=50)
-    overdue = make_ticket(id=8, arrived=0)
-    priority = make_ticket(id=2, priority=True, arrived=55)
-    ordinary = make_ticket(id=1, arrived=50)
-    ordered = sorted(
-        [ordinary, priority, overdue, due], key=lambda t: routing_key(t, now, max_wait)
-    )
-    assert [t.id for t in ordered] == [9, 8, 2, 1]
+def test_a_counter_takes_its_preferred_service_first_once_it_is_due(office, clock):
+    office.issue_ticket("A")  # due 09:15
+    booking = office.add_appointment("D", clock.now + timedelta(minutes=30))
+    office.check_in(booking.reference)  # D, due 09:25; counter 4 serves D and A, prefers D
+    clock.advance(minutes=20)  # 09:20: D is not due yet
+    assert office.desk("4").upcoming[0].number == "A001"
+    clock.advance(minutes=5)
+    office.issue_ticket("A")  # due 09:40
+    clock.advance(minutes=1)
+    assert [t.number for t in office.desk("4").upcoming] == ["R001", "A001", "A002"]
+    assert office.call_next("4").called.number == "R001"  # though A001 is due sooner
 
 
 def test_staff_can_call_a_number_out_of_order(office):
@@ -258,7 +275,7 @@ def test_transferred_ticket_keeps_its_number_and_its_place_by_arrival(office, cl
     moved = office.transfer("1", "C")
     assert (moved.number, moved.service, moved.status) == ("A001", "C", "waiting")
     assert moved.arrived_at == office.ticket("A001").arrived_at == arrived
-    assert office.position(moved, clock.now) == 1  # arrived before C001 and C002
+    assert office.position(moved) == 1  # arrived before C001 and C002
     clock.advance(minutes=1)
     assert office.issue_ticket("C").position == 4
     called_again = clock.advance(minutes=1)
@@ -299,38 +316,55 @@ def test_pause_with_a_visitor_at_the_counter_is_refused(office):
         office.pause("1")
 
 
-def test_estimated_wait_uses_the_config_default_until_three_were_served(office, clock):
-    # A: 8 minutes by default, 3 open counters (1, 2, 4)
+def test_the_estimate_counts_a_line_by_the_configured_minutes_at_first(office):
+    # A: 8 minutes by default, 3 open counters (1, 2, 4), all free
     clerks_at(office, "1", "2", "4")
-    assert office.issue_ticket("A").estimated_wait_minutes == 3  # ceil(1 / 3 * 8)
-    assert office.issue_ticket("A").estimated_wait_minutes == 6  # ceil(2 / 3 * 8)
-    for _ in range(3):
+    assert office.issue_ticket("A").estimated_wait_minutes == 0  # a counter is free
+    receipts = [office.issue_ticket("A") for _ in range(3)]
+    # 3 x 8 minutes ahead over 3 counters: 8 minutes, promised to the nearest 5
+    assert receipts[-1].estimated_wait_minutes == 10
+    assert receipts[-1].called_around == office.now() + timedelta(minutes=8)
+
+
+def test_the_mean_service_time_moves_from_the_config_toward_todays_visits(office, clock):
+    assert rules.mean_minutes(8, 0, 0) == 8
+    for _ in range(5):
         office.issue_ticket("A")
-    for _ in range(3):
+    for _ in range(5):
         office.call_next("1")
         clock.advance(minutes=2)
     office.finish("1")
-    clerks_at(office, "1", "2", "4")
-    # median service time is now 2 minutes; A004 and A005 still wait; a new one is 3rd
-    assert office.issue_ticket("A").estimated_wait_minutes == 2  # ceil(3 / 3 * 2)
+    line = office.store.line("A", office.today())
+    assert rules.mean_minutes(8, line.served, line.service_seconds) == 5  # (5x8 + 5x2) / 10
 
 
-def test_estimated_wait_follows_the_latest_visitors_not_the_morning(office, clock):
-    for counter in ("2", "4"):
-        office.pause(counter)  # counter 1 alone serves A: the estimate is one service time
-    for seconds in [120] * ESTIMATE_SAMPLE + [570] * ESTIMATE_SAMPLE:  # 2 min, then 9.5
-        office.issue_ticket("A")
-        office.call_next("1")
-        clock.advance(seconds=seconds)
+def test_a_recall_does_not_restart_the_service_clock(office, clock):
+    office.issue_ticket("A")
+    office.call_next("1")
+    for _ in range(2):
+        clock.advance(minutes=3)
+        office.recall("1")
+    clock.advance(minutes=4)
     office.finish("1")
-    clerks_at(office, "1")
-    assert office.issue_ticket("A").estimated_wait_minutes == 10  # ceil(9.5)
+    assert office.store.line("A", office.today()).service_seconds == 10 * 60
 
 
 def test_no_open_counter_means_no_estimate(office):
     for counter in ("1", "3"):
         office.pause(counter)
     assert office.issue_ticket("B").estimated_wait_minutes is None
+
+
+def test_a_paused_counter_whose_clerk_is_there_still_counts_for_half(office):
+    clerks_at(office, "1", "3")
+    for _ in range(4):
+        office.issue_ticket("B")
+    before = office.issue_ticket("B").called_around
+    office.pause("1")
+    after = office.issue_ticket("B").called_around
+    office.pause("3")
+    paused = office.issue_ticket("B")
+    assert before < after < paused.called_around and paused.estimated_wait_minutes is not None
 
 
 def test_every_change_is_an_event(office):
@@ -370,7 +404,7 @@ def test_unknown_counter_is_refused_with_the_known_ones(office):
         max_size=25,
     )
 )
-def test_position_counted_in_sql_agrees_with_the_routing_rule(tmp_path_factory, arrivals):
+def test_position_counted_in_sql_agrees_with_the_calling_rule(tmp_path_factory, arrivals):
     clock = Clock()
     with Engine(tmp_path_factory.mktemp("q") / "loket.db", clock=clock) as engine:
         for kind, minutes_later, appointment_offset in arrivals:
@@ -383,9 +417,10 @@ def test_position_counted_in_sql_agrees_with_the_routing_rule(tmp_path_factory, 
             else:
                 receipt = engine.issue_ticket("A", priority=kind == "priority")
             if receipt is not None:  # the place the visitor is told is the rule's place
-                assert receipt.position == engine.position(receipt.ticket, clock.now)
+                assert receipt.position == engine.position(receipt.ticket)
         clock.advance(minutes=10)
         waiting = [t for t in engine.store.all_tickets() if t.status == "waiting"]
-        max_wait = timedelta(minutes=engine.office.max_wait_minutes)
-        by_rule = sorted(waiting, key=lambda t: routing_key(t, clock.now, max_wait))
-        assert [engine.position(t, clock.now) for t in by_rule] == list(range(1, len(waiting) + 1))
+        by_rule = sorted(waiting, key=rules.calling_key)
+        assert [engine.position(t) for t in by_rule] == list(range(1, len(waiting) + 1))
+        called = [engine.call_next("1").called.number for _ in waiting]
+        assert called == [t.number for t in by_rule]
