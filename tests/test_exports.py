@@ -100,7 +100,7 @@ def test_the_exported_payload_is_what_the_kiosk_scanner_checks_in(loket, booked_
     first = rows(target)[0]  # 09:00, and check-in opens 30 minutes before
     code, out, err = loket("checkin", first["qr_payload"], "--json")
     assert (code, err) == (0, "")
-    assert (json.loads(out)["outcome"], json.loads(out)["number"]) == ("accepted", "A001")
+    assert (json.loads(out)["outcome"], json.loads(out)["number"]) == ("accepted", "R001")
 
 
 def test_a_png_per_appointment_named_by_uid_or_reference_decodes_to_its_payload(
