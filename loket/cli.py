@@ -168,6 +168,12 @@ def _parser() -> argparse.ArgumentParser:
         sub = command(name, cmd_counter_action, help)
         sub.add_argument("counter")
         sub.set_defaults(action_name=name)
+    sub = command(
+        "reinstate",
+        cmd_reinstate,
+        "bring a no-show back into the line; the office's [no_show] policy says where",
+    )
+    sub.add_argument("number", help="the ticket's number, e.g. A012")
     sub = command("transfer", cmd_transfer, "send the current visitor to another service's line")
     sub.add_argument("counter")
     sub.add_argument("service")
@@ -583,6 +589,18 @@ def cmd_counter_action(args) -> None:
         args,
         {"counter": desk.id, "number": ticket.number, "ticket": ticket.to_dict()},
         f"{ticket.number} {verb}",
+    )
+
+
+def cmd_reinstate(args) -> None:
+    with _engine(args) as engine:
+        receipt = engine.reinstate(args.number)
+    ticket = receipt.ticket
+    _emit(
+        args,
+        receipt.to_dict(),
+        f"{ticket.number} is back in line for service {ticket.service}: position "
+        f"{receipt.position}, estimated wait {_minutes(receipt.estimated_wait_minutes)}",
     )
 
 

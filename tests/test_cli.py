@@ -441,3 +441,60 @@ def test_purge_after_one_day_says_day(tmp_path, clock, capsys):
     capsys.readouterr()
     assert main(["--db", db, "purge"], clock=clock) == 0
     assert capsys.readouterr().out == "erased the names of 0 appointments older than 1 day\n"
+
+
+def test_a_no_show_is_brought_back_behind_the_next_three(loket, clerks, clock):
+    for _ in range(5):
+        loket("ticket", "A")
+        clock.advance(minutes=1)
+    clerks()
+    loket("call", "1")
+    loket("noshow", "1")
+    code, out, err = loket("reinstate", "a001")
+    assert (code, err) == (0, "")
+    assert out == "A001 is back in line for service A: position 4, estimated wait ~10 min\n"
+    status = as_json(loket("status", "--json"))
+    assert status["services"][0]["tickets"] == ["A002", "A003", "A004", "A001", "A005"]
+
+
+def test_a_reinstated_ticket_in_json_says_where_it_is_and_how_often_it_came_back(loket, clerks):
+    clerks()
+    loket("ticket", "B")
+    loket("call", "3")
+    loket("noshow", "3")
+    back = as_json(loket("reinstate", "B001", "--json"))
+    assert (back["number"], back["status"], back["reinstated"], back["position"]) == (
+        "B001",
+        "waiting",
+        1,
+        1,
+    )
+    assert back["estimated_wait_minutes"] == 0 and back["called_around"] is not None
+
+
+@pytest.mark.parametrize(
+    ("story", "said"),
+    [
+        ((), "loket: A001 cannot come back: it is still waiting\n"),
+        (("call", "noshow", "reinstate", "call", "noshow"),
+         "loket: A001 cannot come back: it came back once already\n"),
+        (("call", "noshow", "later"),
+         "loket: A001 cannot come back: it was missed more than 30 minutes ago\n"),
+        ((), "loket: no ticket A009 today\n"),
+    ],
+)  # fmt: skip
+def test_a_ticket_the_policy_does_not_take_back_is_refused_and_stays_as_it_was(
+    loket, clock, story, said
+):
+    loket("ticket", "A")
+    for step in story:
+        if step == "later":
+            clock.advance(minutes=31)
+        elif step == "reinstate":
+            loket("reinstate", "A001")
+        else:
+            loket(step, "1")
+    before = loket("--json", "status")
+    number = "A009" if "A009" in said else "A001"
+    assert loket("reinstate", number) == (1, "", said)
+    assert loket("--json", "status") == before
