@@ -432,8 +432,10 @@ class Engine:
     def _receipt(self, ticket: Ticket, now: datetime) -> Receipt:
         """A waiting ticket with its place in line, the promised wait and its QR code."""
         ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
-        minutes = rules.estimate(
-            self.office, ticket.service, self._workload(ahead, ticket.due_at, now)
+        minutes = rules.expected_wait(
+            ticket,
+            now,
+            rules.estimate(self.office, ticket.service, self._workload(ahead, ticket.due_at, now)),
         )
         return Receipt(
             ticket,

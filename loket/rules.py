@@ -144,6 +144,14 @@ def _left(work: Workload, counters) -> float:
     return minutes
 
 
+def expected_wait(ticket: Ticket, now: datetime, minutes: float | None) -> float | None:
+    """The estimate for `ticket`: an appointment checked in early is not expected before it
+    is due, since walk-ins arriving meanwhile will be due before it."""
+    if minutes is not None and ticket.kind == APPOINTMENT:
+        return max(minutes, (ticket.due_at - now).total_seconds() / 60)
+    return minutes
+
+
 def promise(minutes: float | None) -> int | None:
     """The wait shown to a visitor: to the nearest 5 minutes, at least 5 unless none."""
     if minutes is None:

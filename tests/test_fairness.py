@@ -257,3 +257,12 @@ def test_a_database_of_schema_three_gets_due_times_and_service_totals(tmp_path, 
         assert (line.waiting, line.served, line.service_seconds) == (1, 1, 360)
         assert engine.ticket("A002").due_at == MORNING  # due when it came
         assert engine.call_next("1").called.number == "A002"
+
+
+def test_an_appointment_checked_in_early_is_told_when_it_will_be_called(office, clock):
+    clerks_at(office, "1", "2", "3", "4")
+    booking = office.add_appointment("B", clock.now + timedelta(minutes=30))
+    receipt = office.check_in(booking.reference).receipt
+    # due at 09:25 (lead 5): walk-ins coming meanwhile go first, so not before then
+    assert receipt.called_around == MORNING + timedelta(minutes=25)
+    assert receipt.estimated_wait_minutes == 25
