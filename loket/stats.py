@@ -1,4 +1,8 @@
-"""Office statistics from ticket records: waits, service times and outcomes, per group."""
+"""Office statistics from ticket records: waits, service times and outcomes, per group.
+
+Each ticket counts once, by how it ended: served, no-show, cancelled or expired (or still
+open). A ticket that came back after a no-show also counts as reinstated, whatever its end.
+"""
 
 from __future__ import annotations
 
@@ -20,8 +24,8 @@ HEADERS = (
     "Issued",
     "Served",
     "No-show",
-    "Cancel",
-    "Expired",
+    "Back",
+    "Left",
     "Wait",
     "Median",
     "p90",
@@ -34,6 +38,7 @@ CSV_FIELDS = (
     "issued",
     "served",
     "no_shows",
+    "reinstated",
     "cancelled",
     "expired",
     "mean_wait_minutes",
@@ -51,6 +56,8 @@ class Figures:
     issued: int
     served: int
     no_shows: int
+    reinstated: int
+    """Tickets that came back into the line after a no-show (they may end served or not)."""
     cancelled: int
     expired: int
     mean_wait_minutes: float | None
@@ -108,6 +115,8 @@ def per_weekday_hour(tickets: list[Ticket], office: Office) -> dict[tuple[int, i
 def figures(tickets: list[Ticket], target_wait_minutes: int) -> Figures:
     """The figures of one group of tickets."""
     waits = sorted(_minutes(t.first_called_at - t.arrived_at) for t in tickets if t.first_called_at)
+    # A visit runs from its (first) call to done: a recall does not restart it, and a
+    # reinstated ticket's earlier, missed call is not part of it.
     services = [
         _minutes(t.finished_at - t.called_at)
         for t in tickets
@@ -117,6 +126,7 @@ def figures(tickets: list[Ticket], target_wait_minutes: int) -> Figures:
         issued=len(tickets),
         served=_count(tickets, DONE),
         no_shows=_count(tickets, NO_SHOW),
+        reinstated=sum(t.reinstated > 0 for t in tickets),
         cancelled=_count(tickets, CANCELLED),
         expired=_count(tickets, EXPIRED),
         mean_wait_minutes=statistics.fmean(waits) if waits else None,
@@ -148,7 +158,7 @@ def to_dict(report: Report) -> dict:
 
 
 def write_csv(report: Report, path: str | Path) -> None:
-    """Write one row per group; header: group,key,issued,served,no_shows,cancelled,expired,
+    """Write one row per group; header: group,key,issued,served,no_shows,reinstated,cancelled,expired,
     mean_wait_minutes,median_wait_minutes,p90_wait_minutes,mean_service_minutes,within_target_percent.
 
     `group` is overall, service, counter or hour; `key` is empty, the service code, the counter
@@ -203,8 +213,9 @@ def render(report: Report, office: Office, console) -> None:
         else:
             _print_stacked(console, title, rows)
     console.print(
-        f"Waits and service times in minutes; p90 is the nearest-rank 90th percentile; "
-        f"on time = called within {office.target_wait_minutes} minutes."
+        "Back = came back after a no-show (also counted by how it ended); left = cancelled "
+        "or expired. Waits and service times in minutes; p90 is the nearest-rank 90th "
+        f"percentile; on time = called within {office.target_wait_minutes} minutes."
     )
     if report.arrivals_per_hour:
         console.print("Arrivals per hour")
@@ -214,7 +225,9 @@ def render(report: Report, office: Office, console) -> None:
 
 
 def _cells(fig: Figures) -> list[str]:
+    """The text table's cells, in HEADERS order: cancelled and expired share one column."""
     row = _row(fig)
+    row["cancelled"] += row.pop("expired")
     cells = ["-" if v is None else str(v) for v in row.values()]
     cells[-1] = "-" if row["within_target_percent"] is None else f"{cells[-1]}%"
     return cells
@@ -310,6 +323,7 @@ def _row(fig: Figures) -> dict:
         "issued": fig.issued,
         "served": fig.served,
         "no_shows": fig.no_shows,
+        "reinstated": fig.reinstated,
         "cancelled": fig.cancelled,
         "expired": fig.expired,
         "mean_wait_minutes": _round(fig.mean_wait_minutes),

@@ -104,6 +104,90 @@ def test_no_shows_cancellations_and_counters(engine):
     assert (desk2.issued, desk2.served, desk2.mean_service_minutes) == (1, 1, 7)
 
 
+def missed_and_back(engine):
+    """B001 missed, back and served at Loket 3; B002 missed, back and missed again; B003 missed."""
+    engine.at(0)
+    for _ in range(3):
+        engine.issue_ticket("B")
+    for minute, number in ((2, "B001"), (3, "B002"), (4, "B003")):
+        engine.at(minute)
+        assert engine.call_next("1").called.number == number
+        engine.at(minute + 0.5)
+        engine.no_show("1")
+    engine.at(5)
+    engine.reinstate("B001")
+    engine.reinstate("B002")
+    engine.at(10)
+    assert engine.call_next("3").called.number == "B001"
+    engine.at(12)
+    engine.recall("3")  # the visit still runs from the call at 10
+    engine.at(16)
+    engine.finish("3")
+    engine.at(20)
+    assert engine.call_next("3").called.number == "B002"
+    engine.at(21)
+    engine.no_show("3")
+
+
+def test_a_reinstated_visitor_counts_once_by_how_the_ticket_ended(engine):
+    missed_and_back(engine)
+    result = report(engine)
+    overall = result.overall
+    assert (overall.issued, overall.served, overall.no_shows, overall.reinstated) == (3, 1, 2, 2)
+    assert overall.mean_service_minutes == 6  # the served visit: called at 10, done at 16
+    assert overall.mean_wait_minutes == 3  # arrival to the first call: 2, 3 and 4 minutes
+    # Each ticket is credited to the counter where it ended, and only there.
+    desk1, desk3 = result.per_counter["1"], result.per_counter["3"]
+    assert (desk1.issued, desk1.served, desk1.no_shows, desk1.reinstated) == (1, 0, 1, 0)
+    assert (desk3.issued, desk3.served, desk3.no_shows, desk3.reinstated) == (2, 1, 1, 2)
+
+
+def test_a_recall_does_not_shorten_the_measured_visit(engine):
+    engine.at(0)
+    engine.issue_ticket("A")
+    engine.call_next("1")
+    for minute in (3, 6):
+        engine.at(minute)
+        engine.recall("1")
+    engine.at(10)
+    engine.finish("1")
+    assert report(engine).overall.mean_service_minutes == 10
+
+
+def test_loket_stats_shows_reinstated_apart_in_text_json_and_csv(engine, tmp_path):
+    missed_and_back(engine)
+    engine.at(22)
+    engine.issue_ticket("C")
+    engine.cancel("C001")
+    environment = {**os.environ, "COLUMNS": "100", "LOKET_FROZEN_CLOCK": START.isoformat()}
+    path = tmp_path / "day.csv"
+
+    def loket_stats(*options):
+        done = subprocess.run(
+            [sys.executable, "-m", "loket", "--db", engine.path, "stats", *options],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    overall = json.loads(loket_stats("--json", "--csv", str(path)))["overall"]
+    counts = ("issued", "served", "no_shows", "reinstated", "cancelled", "expired")
+    assert [overall[key] for key in counts] == [4, 1, 2, 2, 1, 0]
+    with open(path, newline="", encoding="utf-8") as file:
+        row = next(csv.DictReader(file))
+    assert [row[key] for key in counts] == ["4", "1", "2", "2", "1", "0"]
+    text = loket_stats().splitlines()
+    header = next(line for line in text if line.split()[:5] == HEADER)
+    figures = text[text.index(header) + 2].split()
+    assert figures[:5] == ["4", "1", "2", "2", "1"]
+
+
+HEADER = ["Issued", "Served", "No-show", "Back", "Left"]
+
+
 def test_transferred_ticket_counts_under_its_new_service(engine):
     engine.at(0)
     engine.issue_ticket("A")
@@ -258,9 +342,7 @@ def test_at_80_columns_counters_stay_a_table_and_long_service_names_stack(engine
     lines = output.getvalue().splitlines()
     service = lines.index("A Identiteitskaart en paspoort")  # never cut inside a word
     assert lines[service + 1].split()[:4] == ["Issued", "3", "Served", "3"]
-    assert (
-        "Loket 1         3      3       0      0       0 11.3   10.0 20.0     5.0   66.7%" in lines
-    )
+    assert "Loket 1         3      3       0    0    0 11.3   10.0 20.0     5.0   66.7%" in lines
 
 
 @pytest.mark.parametrize("columns", ["60", "80", "120"])
