@@ -33,17 +33,16 @@ from pathlib import Path
 import loket
 from loket.config import default_config_text
 from loket.engine import Engine
-from loket.errors import Refused
 from loket.simulate import (
     SLOT,
     SLOTS,
     Desk,
     Load,
+    ModelRouter,
     Plan,
     ServiceLoad,
     Visitor,
     constant_plan,
-    moment_of,
     run_day,
     visitors_of_day,
 )
@@ -55,7 +54,6 @@ DAYS = 30
 QUICK_DAYS = 3
 SEED = 11
 FIRST_DAY = date(2026, 1, 7)  # a Wednesday: the simulated days are Wednesdays, a week apart
-HEARTBEAT_SECONDS = 10  # as a counter app does; the engine forgets a desk after 35 s of silence
 LONGER_THAN_PROMISED = 10  # minutes: "waited more than 10 minutes longer than promised"
 
 
@@ -193,72 +191,12 @@ SCENARIOS = (
 
 
 @dataclass
-class Record:
-    """One visitor with a ticket: what it promised; `visitor.called` is filled in by run_day."""
-
-    visitor: Visitor
-    promised: int | None
-
-
-class PromiseRouter(EngineRouter):
-    """The engine plays the day as in simulate_history, noting each ticket's promise.
-
-    Every counter opens its desk at the start of the day and beats its heart as its app
-    would, so the estimate counts it as present.
-    """
-
-    def __init__(self, engine: Engine, clock: SetClock, day: date, opens: int):
-        super().__init__(engine, clock, day)
-        self.records: list[Record] = []
-        self.counters = list(engine.office.counters)
-        self.heard: datetime | None = None
-        self.set_clock(opens)
-        for counter in self.counters:
-            engine.open_desk(counter, f"bench-{counter}")
-        self.heard = clock.now
-
-    def set_clock(self, minute: float) -> None:
-        """Move the clock to `minute`, with every desk's heartbeat due by then."""
-        self.clock.now = moment_of(self.midnight, minute)
-        if self.heard is None:
-            return
-        if self.clock.now - self.heard >= timedelta(seconds=HEARTBEAT_SECONDS):
-            for counter in self.counters:
-                self.engine.heartbeat(counter, f"bench-{counter}")
-            self.heard = self.clock.now
-
-    def arrive(self, visitor: Visitor) -> bool:
-        self.set_clock(visitor.arrives)
-        if visitor.appointment_at is None:
-            try:
-                receipt = self.engine.issue_ticket(visitor.service, priority=visitor.priority)
-            except Refused:  # the daily limit
-                return False
-        else:
-            at = moment_of(self.midnight, visitor.appointment_at)
-            booked = self.engine.add_appointment(visitor.service, at)
-            receipt = self.engine.check_in(booked.reference).receipt
-            if receipt is None:
-                return False
-        self.visitors[receipt.ticket.id] = visitor
-        self.records.append(Record(visitor, receipt.estimated_wait_minutes))
-        return True
-
-    def call(self, desk: Desk, minute: float) -> Visitor | None:
-        self.set_clock(minute)
-        return super().call(desk, minute)
-
-    def end(self, desk: Desk, visitor: Visitor, minute: float) -> None:
-        self.set_clock(minute)
-        super().end(desk, visitor, minute)
-
-
-@dataclass
 class Tally:
     """A scenario's visitors over all its days."""
 
     days: int = 0
-    records: list[Record] = field(default_factory=list)
+    records: list[Visitor] = field(default_factory=list)
+    """The visitors who had a ticket, each with its promise and when it was first called."""
     turned_away: int = 0
     work: float = 0.0
     """Counter-minutes of visits (no-shows' waits included)."""
@@ -267,8 +205,11 @@ class Tally:
     overruns: list[float] = field(default_factory=list)
 
 
-def run_scenario(scenario: Scenario, days: int, seed: int, folder: str) -> Tally:
-    """`days` Wednesdays of `scenario` through one engine on a new database."""
+def run_scenario(
+    scenario: Scenario, days: int, seed: int, folder: str, model: bool = False
+) -> Tally:
+    """`days` Wednesdays of `scenario` through one engine on a new database (or, with
+    `model`, through `loket simulate`'s model of it: the same visitors, calls and promises)."""
     path = os.path.join(folder, scenario.name.replace(" ", "-").replace("/", "-") + ".db")
     tally = Tally()
     clock = SetClock(datetime.combine(FIRST_DAY, clock_time(5), UTC))
@@ -280,12 +221,13 @@ def run_scenario(scenario: Scenario, days: int, seed: int, folder: str) -> Tally
             rng = random.Random(f"{seed}-{scenario.name}-{day}")
             visitors = visitors_of_day(scenario.load_of_day(day), plan, rng)
             visitors = sorted(visitors + scenario.booked(day, rng), key=lambda v: v.arrives)
-            router = PromiseRouter(engine, clock, day, plan.opens)
+            router = ModelRouter(engine.office, day) if model else EngineRouter(engine, clock, day)
             result = run_day(visitors, plan, desks, router)
+            served = [v for v in visitors if v.called is not None]
             tally.days += 1
-            tally.records += router.records
+            tally.records += served
             tally.turned_away += result.turned_away
-            tally.work += sum(r.visitor.minutes for r in router.records)
+            tally.work += sum(v.minutes for v in served)
             tally.staffed += scenario.counters * (plan.closes - plan.opens)
             tally.overruns.append(result.overrun)
     return tally
@@ -305,17 +247,13 @@ def p95(values: list[float]) -> float | None:
 def figures(tally: Tally) -> dict:
     """The scenario's figures, rounded, as the table and the JSON give them."""
     records = tally.records
-    waits = [(r, r.visitor.called - r.visitor.arrives) for r in records]
-    promised = [(wait - r.promised) for r, wait in waits if r.promised is not None]
-    walk_ins = [wait for r, wait in waits if r.visitor.appointment_at is None]
-    lateness = [
-        max(0.0, r.visitor.called - r.visitor.appointment_at)
-        for r in records
-        if r.visitor.appointment_at is not None
-    ]
+    waits = [(v, v.called - v.arrives) for v in records]
+    promised = [(wait - v.promised) for v, wait in waits if v.promised is not None]
+    walk_ins = [wait for v, wait in waits if v.appointment_at is None]
+    lateness = [max(0.0, v.called - v.appointment_at) for v in records if v.appointment_at]
     per_service = {}
-    for code in sorted({r.visitor.service for r in records}):
-        mine = [wait for r, wait in waits if r.visitor.service == code]
+    for code in sorted({v.service for v in records}):
+        mine = [wait for v, wait in waits if v.service == code]
         per_service[code] = {"mean": _round(statistics.fmean(mine)), "longest": _round(max(mine))}
     return {
         "days": tally.days,
@@ -348,14 +286,16 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-def measure(days: int = DAYS, seed: int = SEED, names: list[str] | None = None) -> dict:
+def measure(
+    days: int = DAYS, seed: int = SEED, names: list[str] | None = None, model: bool = False
+) -> dict:
     """Every scenario's figures (or those named), with where and how they were measured."""
     chosen = [s for s in SCENARIOS if names is None or s.name in names]
     results, seconds = {}, {}
     with tempfile.TemporaryDirectory(prefix="loket-promise-") as folder:
         for scenario in chosen:
             began = time.perf_counter()
-            results[scenario.name] = figures(run_scenario(scenario, days, seed, folder))
+            results[scenario.name] = figures(run_scenario(scenario, days, seed, folder, model))
             seconds[scenario.name] = round(time.perf_counter() - began, 1)
     return {
         "commit": engine_commit(),
@@ -366,6 +306,7 @@ def measure(days: int = DAYS, seed: int = SEED, names: list[str] | None = None) 
         "seeds": "random.Random(f'{seed}-{scenario}-{day}') per scenario and day; "
         "service times from demo_load's own random.Random(f'times-{day}')",
         "days": days,
+        "driven": "loket simulate's model (ModelRouter)" if model else "the engine",
         "first_day": FIRST_DAY.isoformat(),
         "seconds": seconds,
         "scenarios": results,
@@ -511,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
         help="only this scenario (may be given again)",
     )
     parser.add_argument("--before", metavar="FILE", help="show a saved run's figures beside")
+    parser.add_argument(
+        "--model",
+        action="store_true",
+        help="run loket simulate's model instead of the engine (the same figures, faster)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.days <= 1000:
         parser.error("--days: from 1 to 1000")
@@ -518,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--json: the folder of {args.json} does not exist")
     if args.before and load_before(Path(args.before)) is None:
         parser.error(f"--before: {args.before} is not a JSON file of this script")
-    measured = measure(args.days, args.seed, args.scenario)
+    measured = measure(args.days, args.seed, args.scenario, args.model)
     print(f"loket from {measured['loket']} (commit {measured['commit']})", file=sys.stderr)
     print(section(measured, load_before(Path(args.before)) if args.before else None))
     if args.json:

@@ -13,13 +13,15 @@ import math
 import random
 import re
 import statistics
+import textwrap
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from heapq import heappop, heappush
 
-from loket.config import Office
-from loket.engine import routing_key
+from loket import rules
+from loket.config import Counter, Office, Service
 from loket.errors import Refused
 from loket.model import APPOINTMENT, CANCELLED, DONE, NO_SHOW, WAITING, WALK_IN, Ticket
 from loket.stats import _minutes, percentile
@@ -35,6 +37,7 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"(\d{1,2}):(\d{2})")
 SLOT = 15  # minutes: arrivals are learned and drawn per quarter of an hour
 SLOTS = 24 * 60 // SLOT
+LONGER_THAN_PROMISED = 10  # minutes: a visitor who waited this much longer than promised
 NO_SHOW_MINUTES = 2.0  # a counter waits this long for a visitor who never comes, lacking history
 
 
@@ -374,6 +377,10 @@ class Visitor:
     priority: bool = False
     appointment_at: float | None = None
     called: float | None = None
+    promised: int | None = None
+    """The wait in minutes the ticket promised (`rules.promise`); None: none."""
+    expected: float | None = None
+    """The wait it expected before rounding (the receipt's `called_around`, in minutes)."""
 
 
 def visitors_of_day(load: Load, plan: Plan, rng: random.Random) -> list[Visitor]:
@@ -419,86 +426,177 @@ def moment_of(midnight: datetime, minute: float) -> datetime:
 
 
 class ModelRouter:
-    """The engine's routing rule on tickets held in memory: `routing_key`, smallest first.
+    """The engine's rules (`loket.rules`) on tickets held in memory, and each ticket's promise.
 
-    Each service's waiting tickets sit in three heaps, the orders of `Store.heads_of_lines`
-    (appointment time, arrival, priority arrival): the rule's first ticket is among their
-    heads, so a call looks at a few tickets however long the line.
+    Each service's waiting tickets sit in a list sorted by (due, id): a counter calls by
+    `rules.preferred` among the heads of its lines, and a new ticket's place in every line
+    its counters share is a bisection. Appointments are booked at the start of the day
+    (`book`), so the estimate counts those not yet checked in, as the engine's does.
     """
 
     def __init__(self, office: Office, day: date):
-        self.max_wait = timedelta(minutes=office.max_wait_minutes)
+        self.office = office
         self.midnight = datetime.combine(day, datetime.min.time(), office.timezone)
-        self.limits = {code: s.daily_limit for code, s in office.services.items()}
-        self.appointments_only = {code for code, s in office.services.items() if not s.walk_in}
-        self.lines: dict[str, tuple[list, list, list]] = {}
-        self.waiting: set[int] = set()
-        """Ids of tickets still waiting; a called one leaves the heaps when it reaches a head."""
-        self.issued: dict[str, int] = {}
+        self.shared = {
+            code: list(dict.fromkeys(s for c in office.counters_serving(code) for s in c.services))
+            for code in office.services
+        }
+        self.prefer = {c.id: c.prefer for c in office.counters.values()}
+        self.lines: dict[str, list[tuple[datetime, int]]] = {code: [] for code in office.services}
+        self.waiting: dict[int, tuple[Ticket, Visitor]] = {}
+        self.booked: dict[str, list[datetime]] = {code: [] for code in office.services}
+        """Per service, the times of appointments booked and not yet checked in, sorted."""
+        self.served = {code: [0, 0.0] for code in office.services}
+        """Per service: visitors served today and their seconds, as `line_counts` keeps them."""
+        self.at_counters: dict[str, tuple[str, datetime]] = {}
+        self.capacity: dict[str, float] = {}
         self.walk_ins: dict[str, int] = {}
+        self.issued: dict[str, int] = {}
         self.tickets = 0
 
     def moment(self, minute: float) -> datetime:
         return moment_of(self.midnight, minute)
 
+    def book(self, visitors: Iterable[Visitor], minute: float) -> None:
+        """Book every appointment holder of the day, as an office does before it opens."""
+        for visitor in visitors:
+            svc = self.office.services.get(visitor.service)
+            if visitor.appointment_at is not None and svc is not None and svc.appointments:
+                insort(self.booked[visitor.service], self.moment(visitor.appointment_at))
+
+    def staff(self, desks: Sequence[Desk], minute: float) -> None:
+        """These desks are staffed (open, their clerks present) from `minute`; no others."""
+        self.capacity = {desk.id: 1.0 for desk in desks}
+
     def arrive(self, visitor: Visitor) -> bool:
-        """The visitor takes a ticket; False when the service turns walk-ins away (appointments
-        only, or its daily limit reached), as `Engine.issue_ticket` refuses them."""
-        walk_in = visitor.appointment_at is None
-        if walk_in:
-            if visitor.service in self.appointments_only:
+        """The visitor takes a ticket or checks in, and `visitor.promised` is set; False when
+        the engine would refuse them (see `Engine.issue_ticket` and `Engine.check_in`)."""
+        now = self.moment(visitor.arrives)
+        svc = self.office.services.get(visitor.service)
+        if svc is None:
+            return False
+        if visitor.appointment_at is None:
+            if not svc.walk_in or not self._open(svc, now) or self._limit_reached(svc):
                 return False
-            if self.walk_ins.get(visitor.service, 0) >= (
-                self.limits.get(visitor.service) or math.inf
-            ):
+            ticket = self._ticket(svc, now, WALK_IN, visitor.priority)
+            minutes = self._estimate(ticket, now)
+            if self._called_after_closing(svc, now, minutes):
                 return False
-            self.walk_ins[visitor.service] = self.walk_ins.get(visitor.service, 0) + 1
-        count = self.issued.get(visitor.service, 0) + 1
-        self.issued[visitor.service] = count
-        self.tickets += 1
-        ticket = Ticket(
-            id=self.tickets,
-            number=f"{visitor.service}{count:03d}",
-            series=visitor.service,
-            seq=count,
-            service_day=self.midnight.date().isoformat(),
-            service=visitor.service,
-            kind=WALK_IN if walk_in else APPOINTMENT,
-            priority=visitor.priority,
-            status=WAITING,
-            arrived_at=self.moment(visitor.arrives),
-            appointment_at=None if walk_in else self.moment(visitor.appointment_at),
-        )
-        appointments, arrivals, priorities = self.lines.setdefault(visitor.service, ([], [], []))
-        pair = (ticket, visitor)
-        heappush(arrivals, (ticket.arrived_at, ticket.id, pair))
-        if not walk_in:
-            heappush(appointments, (ticket.appointment_at, ticket.id, pair))
-        if ticket.priority:
-            heappush(priorities, (ticket.arrived_at, ticket.id, pair))
-        self.waiting.add(ticket.id)
+        else:
+            ticket = self._checked_in(svc, visitor, now)
+            if ticket is None:
+                return False
+            minutes = self._estimate(ticket, now)
+        self._join(ticket, visitor)
+        visitor.promised, visitor.expected = rules.promise(minutes), minutes
         return True
+
+    def _open(self, svc: Service, now: datetime) -> bool:
+        return svc.is_open(now.astimezone(self.office.timezone))
+
+    def _called_after_closing(self, svc: Service, now: datetime, minutes: float | None) -> bool:
+        """A walk-in the counters could not call before the service closes: full for today."""
+        closes = svc.closes_at(now.astimezone(self.office.timezone))
+        return None not in (closes, minutes) and now + timedelta(minutes=minutes) > closes
+
+    def _limit_reached(self, svc: Service) -> bool:
+        return self.walk_ins.get(svc.code, 0) >= (svc.daily_limit or math.inf)
+
+    def _checked_in(self, svc: Service, visitor: Visitor, now: datetime) -> Ticket | None:
+        """The ticket `Engine.check_in` gives a booked holder arriving `now`, or None."""
+        slot = self.moment(visitor.appointment_at)
+        booked = self.booked[svc.code]
+        where = bisect_left(booked, slot)
+        policy = self.office.checkin
+        if where == len(booked) or booked[where] != slot:
+            return None  # never booked: the service takes no appointments
+        if now < slot - timedelta(minutes=policy.early_minutes):
+            return None
+        if now <= slot + timedelta(minutes=policy.late_minutes):
+            del booked[where]
+            return self._ticket(svc, now, APPOINTMENT, False, slot)
+        if policy.late_action == "refuse" or not svc.walk_in or not self._open(svc, now):
+            return None
+        if self._limit_reached(svc):
+            return None
+        del booked[where]
+        return self._ticket(svc, now, WALK_IN, False)
+
+    def _ticket(
+        self, svc: Service, now: datetime, kind: str, priority: bool, slot: datetime | None = None
+    ) -> Ticket:
+        """A ticket as `Engine._insert_ticket` makes it (not yet in its line)."""
+        prefix = self.office.appointment_prefix
+        series = prefix if kind == APPOINTMENT and prefix else svc.code
+        seq = self.issued.get(series, 0) + 1
+        return Ticket(
+            id=self.tickets + 1,
+            number=self.office.format_number(series, seq),
+            series=series,
+            seq=seq,
+            service_day=self.midnight.date().isoformat(),
+            service=svc.code,
+            kind=kind,
+            priority=priority,
+            status=WAITING,
+            arrived_at=now,
+            appointment_at=slot,
+            due_at=rules.due_at(self.office, svc.code, kind, priority, now, slot),
+        )
+
+    def _join(self, ticket: Ticket, visitor: Visitor) -> None:
+        self.tickets = ticket.id
+        self.issued[ticket.series] = ticket.seq
+        if ticket.kind == WALK_IN:
+            self.walk_ins[ticket.service] = self.walk_ins.get(ticket.service, 0) + 1
+        insort(self.lines[ticket.service], rules.calling_key(ticket))
+        self.waiting[ticket.id] = (ticket, visitor)
+
+    def _estimate(self, ticket: Ticket, now: datetime) -> float | None:
+        """The minutes `Engine._receipt` expects: `rules.estimate` of the engine's Workload."""
+        key = rules.calling_key(ticket)
+        shared = self.shared[ticket.service]
+        first = now - timedelta(minutes=self.office.checkin.late_minutes)
+        last = ticket.due_at + timedelta(minutes=self.office.routing.appointment_lead_minutes)
+        booked = {
+            code: bisect_left(self.booked[code], last) - bisect_left(self.booked[code], first)
+            for code in shared
+        }
+        work = rules.Workload(
+            ahead={code: bisect_left(self.lines[code], key) for code in shared},
+            appointments=booked,
+            means={
+                code: rules.mean_minutes(svc.minutes, *self.served[code])
+                for code, svc in self.office.services.items()
+            },
+            at_counters={
+                counter: (code, (now - called).total_seconds() / 60)
+                for counter, (code, called) in self.at_counters.items()
+            },
+            capacity=self.capacity,
+        )
+        return rules.expected_wait(ticket, now, rules.estimate(self.office, ticket.service, work))
 
     def call(self, desk: Desk, minute: float) -> Visitor | None:
         """The waiting visitor `desk` calls next, as `Engine.call_next` would."""
         now = self.moment(minute)
-        heads = [pair for code in desk.services for pair in self._heads(code)]
-        if not heads:
+        heads = [
+            self.waiting[line[0][1]][0] for code in desk.services if (line := self.lines[code])
+        ]
+        ticket = rules.preferred(heads, self.prefer.get(desk.id, ()), now)
+        if ticket is None:
             return None
-        ticket, visitor = min(heads, key=lambda pair: routing_key(pair[0], now, self.max_wait))
-        self.waiting.discard(ticket.id)
-        return visitor
-
-    def _heads(self, code: str) -> Iterable[tuple[Ticket, Visitor]]:
-        """The first waiting ticket of each of the service's orders."""
-        for heap in self.lines.get(code, ()):
-            while heap and heap[0][1] not in self.waiting:
-                heappop(heap)
-            if heap:
-                yield heap[0][2]
+        del self.lines[ticket.service][0]
+        self.at_counters[desk.id] = (ticket.service, now)
+        return self.waiting.pop(ticket.id)[1]
 
     def end(self, desk: Desk, visitor: Visitor, minute: float) -> None:
-        """The visit at `desk` ended (served or a no-show)."""
+        """The visit at `desk` ended (served or a no-show); a served one's time counts."""
+        code, called = self.at_counters.pop(desk.id)
+        if not visitor.no_show:
+            seconds = max(0, round((self.moment(minute) - called).total_seconds()))
+            self.served[code][0] += 1
+            self.served[code][1] += seconds
 
 
 Router = Callable[[date], ModelRouter]
@@ -509,8 +607,12 @@ Router = Callable[[date], ModelRouter]
 class Day:
     """What one simulated day measured."""
 
-    waits: list[tuple[int, float]] = field(default_factory=list)
-    """(local hour of arrival, minutes until first called) per visitor called."""
+    waits: list[tuple[int, float, str]] = field(default_factory=list)
+    """(local hour of arrival, minutes until first called, service) per visitor called."""
+    errors: list[tuple[int, float]] = field(default_factory=list)
+    """(local hour of arrival, wait minus the promised wait) per visitor with a promise."""
+    lateness: list[tuple[int, float]] = field(default_factory=list)
+    """(local hour of arrival, first call minus the slot) per appointment holder."""
     busy: dict[int, float] = field(default_factory=dict)
     """Counter-minutes spent with visitors, per local hour (before closing)."""
     longest: dict[int, int] = field(default_factory=dict)
@@ -523,8 +625,13 @@ class Day:
 
 
 def run_day(visitors: list[Visitor], plan: Plan, desks: Sequence[Desk], router: ModelRouter) -> Day:
-    """Serve the day's visitors: each free staffed counter calls by the routing rule."""
+    """Serve the day's visitors: each free staffed counter calls by the calling rule.
+
+    The day's appointments are booked when it opens; a desk is staffed (open, its clerk
+    present) while the plan counts it.
+    """
     day = Day()
+    router.book(visitors, plan.opens)
     events: list[tuple[float, int, int, object]] = []  # (minute, order, sequence, what)
     sequence = 0
     for visitor in visitors:
@@ -545,7 +652,12 @@ def run_day(visitors: list[Visitor], plan: Plan, desks: Sequence[Desk], router: 
             return False
         waiting -= 1
         visitor.called = minute
-        day.waits.append((int(visitor.arrives // 60), minute - visitor.arrives))
+        hour, wait = int(visitor.arrives // 60), minute - visitor.arrives
+        day.waits.append((hour, wait, visitor.service))
+        if visitor.promised is not None:
+            day.errors.append((hour, wait - visitor.promised))
+        if visitor.appointment_at is not None:
+            day.lateness.append((hour, minute - visitor.appointment_at))
         heappush(events, (minute + visitor.minutes, 1, sequence, (desk, visitor)))
         sequence += 1
         del idle[desk.id]
@@ -560,6 +672,7 @@ def run_day(visitors: list[Visitor], plan: Plan, desks: Sequence[Desk], router: 
     while events:
         minute, order, _, what = heappop(events)
         if order == 0:  # the plan changes how many counters are staffed
+            router.staff(desks[: plan.counters_at(minute)], minute)
             call_at_idle(minute)
         elif order == 1:  # a visit ends
             desk, visitor = what
@@ -620,6 +733,53 @@ class HourFigures:
 
 
 @dataclass(frozen=True)
+class PromiseFigures:
+    """How well tickets kept their promise, and the longest waits, over the whole day."""
+
+    abs_error: Figure
+    """Mean minutes between the promised wait and the real one."""
+    over: Figure
+    """The share who waited more than LONGER_THAN_PROMISED minutes longer than promised."""
+    longest: dict[str, Figure]
+    """Per service, the longest wait of a day."""
+    lateness_p95: Figure
+    """Appointment holders first called after their time: the 95th percentile, minutes."""
+
+    def to_dict(self) -> dict:
+        def both(figure: Figure, digits: int = 1) -> dict:
+            half = None if figure.half_width is None else round(figure.half_width, digits)
+            return {"mean": figure.to_json(digits), "ci95": half}
+
+        return {
+            "mean_abs_error_minutes": both(self.abs_error),
+            "longer_than_promised_share": both(self.over, 3),
+            "longer_than_promised_minutes": LONGER_THAN_PROMISED,
+            "longest_wait_minutes": {code: both(f) for code, f in self.longest.items()},
+            "appointment_lateness_p95_minutes": both(self.lateness_p95),
+        }
+
+    def lines(self) -> list[str]:
+        """The figures as sentences, wrapped at 80 columns."""
+        if self.abs_error.mean is None:
+            return []
+        longest = ", ".join(
+            f"{code} {_shown(f, '{:.0f}', True)}" for code, f in self.longest.items() if f.mean
+        )
+        text = (
+            f"The ticket's promise was off by {_shown(self.abs_error, '{:.1f}', True)} minutes "
+            f"on average; {_shown(self.over, '{:.0%}', True)} waited more than "
+            f"{LONGER_THAN_PROMISED} minutes longer than promised. Longest wait of a day: "
+            f"{longest} minutes."
+        )
+        if self.lateness_p95.mean is not None:
+            text += (
+                " Appointments: 95% called at most "
+                f"{_shown(self.lateness_p95, '{:.1f}', True)} minutes after their time."
+            )
+        return textwrap.wrap(text, 80)
+
+
+@dataclass(frozen=True)
 class Result:
     """A simulation's figures per hour and for the whole day."""
 
@@ -632,6 +792,7 @@ class Result:
     seed: int
     target_minutes: float
     load: Load
+    promises: PromiseFigures | None = None
     every_service: bool = False
     """The plan's counters serve every service (not the office's counters as configured)."""
 
@@ -656,6 +817,7 @@ class Result:
                 "turned_away": self.turned_away.to_json(),
                 "overrun_minutes": self.overrun.to_json(),
             },
+            "promises": None if self.promises is None else self.promises.to_dict(),
             "confidence": "95% interval half-widths over the simulated days, in ci95",
         }
 
@@ -687,7 +849,8 @@ def simulate(
         everything = frozenset(load.services)
         desks = [Desk(str(n), everything) for n in range(1, plan.most() + 1)]
     _refuse_impossible(load, plan, desks)
-    router = router or (lambda day: ModelRouter(office, day))
+    model = _with_desks(office, load, desks) if every_service else office
+    router = router or (lambda day: ModelRouter(model, day))
     target = office.target_wait_minutes if target_minutes is None else target_minutes
     _refuse_too_long(load, plan, days)
     records = []
@@ -701,6 +864,7 @@ def simulate(
         overall=_hour_figures(records, plan, hours[warm_up_hours:], target),
         turned_away=_daily([d.turned_away for d in records]),
         overrun=_daily([d.overrun for d in records]),
+        promises=_promise_figures(records, hours[warm_up_hours:], list(load.services)),
         plan=plan,
         days=days,
         seed=seed,
@@ -708,6 +872,17 @@ def simulate(
         load=load,
         every_service=every_service,
     )
+
+
+def _with_desks(office: Office, load: Load, desks: Sequence[Desk]) -> Office:
+    """The office with the plan's desks as its counters, and a service for every code of
+    `load` (the config's, else one with the given minutes), for the engine's rules."""
+    services = dict(office.services)
+    for code, service in load.services.items():
+        if code not in services:
+            services[code] = Service(code, {"en": code}, minutes=service.mean_minutes)
+    counters = {d.id: Counter(d.id, d.id, tuple(sorted(d.services))) for d in desks}
+    return replace(office, services=services, counters=counters)
 
 
 def _refuse_impossible(load: Load, plan: Plan, desks: Sequence[Desk]) -> None:
@@ -787,12 +962,54 @@ def _hour_figures(
     return HourFigures(hour=hours if isinstance(hours, int) else -1, **figures)
 
 
+def _promise_figures(records: list[Day], hours: list[int], services: list[str]) -> PromiseFigures:
+    """The promise figures of visitors arriving in `hours`, pooled and with intervals as above."""
+    days = [_DayPart(day, set(hours)) for day in records]
+
+    def pooled(values: Callable[[_DayPart], list[float]], measure) -> Callable:
+        def over(part: list[_DayPart]) -> float | None:
+            pool = sorted(v for d in part for v in values(d))
+            return measure(pool) if pool else None
+
+        return over
+
+    def longest(code: str) -> Callable:
+        def over(part: list[_DayPart]) -> float | None:
+            seen = [d.longest_wait[code] for d in part if code in d.longest_wait]
+            return statistics.fmean(seen) if seen else None
+
+        return over
+
+    batches = [days[n::BATCHES] for n in range(min(BATCHES, len(days)))]
+
+    def figure(measure: Callable) -> Figure:
+        return _figure(measure(days), [measure(batch) for batch in batches])
+
+    return PromiseFigures(
+        abs_error=figure(pooled(lambda d: [abs(e) for e in d.errors], statistics.fmean)),
+        over=figure(
+            pooled(
+                lambda d: d.errors,
+                lambda errors: sum(e > LONGER_THAN_PROMISED for e in errors) / len(errors),
+            )
+        ),
+        longest={code: figure(longest(code)) for code in sorted(services)},
+        lateness_p95=figure(pooled(lambda d: d.lateness, lambda late: percentile(late, 95))),
+    )
+
+
 class _DayPart:
     """One day's visitors arriving in one hour (or all day): their waits and the counters'."""
 
     def __init__(self, day: Day, hours: set[int]):
         self.arrivals = sum(n for h, n in day.arrivals.items() if h in hours)
-        self.waits = [w for h, w in day.waits if h in hours]
+        self.waits = [w for h, w, _ in day.waits if h in hours]
+        self.errors = [e for h, e in day.errors if h in hours]
+        self.lateness = [max(0.0, late) for h, late in day.lateness if h in hours]
+        self.longest_wait: dict[str, float] = {}
+        for h, wait, code in day.waits:
+            if h in hours:
+                self.longest_wait[code] = max(self.longest_wait.get(code, 0.0), wait)
         self.busy = sum(spent for h, spent in day.busy.items() if h in hours)
         self.longest = max((n for h, n in day.longest.items() if h in hours), default=0)
 
@@ -998,16 +1215,21 @@ def render(result: Result, office_name: str) -> list[str]:
         )
     lines += [
         "",
-        "Waits in minutes until called, means over the days with ± their 95% interval; Busy:",
-        "share of staffed counter time spent with visitors; Longest: the longest line.",
+        "Waits in minutes until called, means over the days with ± their 95% interval.",
+        "Busy: share of staffed counter time spent with visitors. Longest: longest line.",
     ]
     if result.turned_away.mean:
-        lines.append(f"Turned away by a daily limit: {result.turned_away.mean:.1f} a day.")
+        lines.append(
+            f"Turned away (a daily limit, a service closed or full for today): "
+            f"{result.turned_away.mean:.1f} a day."
+        )
     if result.overrun.mean and result.overrun.mean >= 0.5:
         lines.append(
             f"The counters serve on {result.overrun.mean:.0f} minutes after "
             f"{_clock(result.plan.closes)} on average to empty the line."
         )
+    if result.promises is not None and result.promises.lines():
+        lines += ["", *result.promises.lines()]
     return lines
 
 

@@ -1,5 +1,5 @@
 """Simulated days recorded through the real `Engine`: the demo office's history, and the
-proof that the simulation's model routes exactly as the engine does.
+proof that the simulation's model calls and promises exactly as the engine does.
 
 `python -m loket.simulate_history --db FILE --weeks 8 --until 2026-11-30` fills a new
 database with the eight weeks of the demo office's weekdays up to that day, every ticket
@@ -15,7 +15,7 @@ import random
 import sys
 from datetime import UTC, date, datetime, time, timedelta
 
-from loket.engine import Engine
+from loket.engine import PRESENCE_INTERVAL_SECONDS, Engine
 from loket.errors import LoketError, Refused
 from loket.simulate import (
     SLOT,
@@ -31,6 +31,8 @@ from loket.simulate import (
     visitors_of_day,
 )
 
+HEARTBEAT = timedelta(seconds=PRESENCE_INTERVAL_SECONDS)
+
 
 class SetClock:
     """The engine's clock, set by the simulation to each event's moment."""
@@ -43,30 +45,71 @@ class SetClock:
 
 
 class EngineRouter:
-    """The simulation's router played by the engine: issue, check in, call_next, finish."""
+    """The simulation's router played by the engine: book, open desks, issue, check in,
+    call_next, finish; every visitor's promise is the receipt's `estimated_wait_minutes`.
+
+    Each staffed desk is opened as a counter app would open it, and beats its heart
+    whenever the clock moves HEARTBEAT_SECONDS, so the estimate counts it as present.
+    """
 
     def __init__(self, engine: Engine, clock: SetClock, day: date):
         self.engine = engine
         self.clock = clock
         self.midnight = datetime.combine(day, time(), engine.office.timezone)
         self.visitors: dict[int, Visitor] = {}
+        self.references: dict[int, str] = {}
+        """Per appointment holder (by `id` of the visitor), their booking's reference."""
+        self.staffed: list[str] = []
+        self.heard: datetime | None = None
 
     def _at(self, minute: float) -> None:
         self.clock.now = moment_of(self.midnight, minute)
+        if self.heard is not None and self.clock.now - self.heard >= HEARTBEAT:
+            for counter in self.staffed:
+                self.engine.heartbeat(counter, f"simulated-{counter}")
+            self.heard = self.clock.now
+
+    def book(self, visitors: list[Visitor], minute: float) -> None:
+        """Book every appointment holder of the day before it opens."""
+        self._at(minute)
+        for visitor in visitors:
+            if visitor.appointment_at is not None:
+                at = moment_of(self.midnight, visitor.appointment_at)
+                try:
+                    booked = self.engine.add_appointment(visitor.service, at)
+                except Refused:  # the service takes no appointments
+                    continue
+                self.references[id(visitor)] = booked.reference
+
+    def staff(self, desks: list[Desk], minute: float) -> None:
+        """Open these desks (their clerks start the counter app), leave the others."""
+        self._at(minute)
+        wanted = [desk.id for desk in desks]
+        for counter in self.staffed:
+            if counter not in wanted:
+                self.engine.leave_desk(counter, f"simulated-{counter}")
+        for counter in wanted:
+            if counter not in self.staffed:
+                self.engine.open_desk(counter, f"simulated-{counter}", take_over=True)
+        self.staffed, self.heard = wanted, self.clock.now
 
     def arrive(self, visitor: Visitor) -> bool:
-        """A walk-in takes a ticket; an appointment holder is booked and checks in."""
+        """A walk-in takes a ticket; an appointment holder checks in. False: refused."""
         self._at(visitor.arrives)
         if visitor.appointment_at is None:
             try:
                 receipt = self.engine.issue_ticket(visitor.service, priority=visitor.priority)
-            except Refused:  # the daily limit
+            except Refused:  # the daily limit, closed, or full for today
                 return False
         else:
-            at = moment_of(self.midnight, visitor.appointment_at)
-            booked = self.engine.add_appointment(visitor.service, at)
-            receipt = self.engine.check_in(booked.reference).receipt
+            reference = self.references.get(id(visitor))
+            receipt = None if reference is None else self.engine.check_in(reference).receipt
+            if receipt is None:
+                return False
         self.visitors[receipt.ticket.id] = visitor
+        visitor.promised = receipt.estimated_wait_minutes
+        if receipt.called_around is not None:
+            visitor.expected = (receipt.called_around - self.clock.now).total_seconds() / 60
         return True
 
     def call(self, desk: Desk, minute: float) -> Visitor | None:

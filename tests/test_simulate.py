@@ -1,4 +1,5 @@
-"""`loket simulate`: queueing theory, the engine's own routing, a recorded week, bad input."""
+"""`loket simulate`: queueing theory, the engine's own rules and promises, a recorded week,
+bad input."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from hypothesis import strategies as st
 from loket import simulate as sim
 from loket.cli import main
 from loket.config import default_config_text, load_config
-from loket.engine import Engine, routing_key
+from loket.engine import Engine
 from loket.simulate_history import EngineRouter, SetClock
+from loket.stats import percentile
 from tests.conftest import Clock
 
 OFFICE = load_config(default_config_text())
@@ -58,17 +60,17 @@ def test_the_example_of_the_issue_is_erlang_c():
     assert erlang_c(20, 6, 3) == (pytest.approx(0.444, abs=0.001), pytest.approx(2.67, abs=0.01))
 
 
-# the engine's own rule
+# the engine's own rules and promises
 
 
 def mixed_load(rng: random.Random, codes: str) -> sim.Load:
-    """Walk-ins, priority tickets, appointments early and late, no-shows: every routing case."""
+    """Walk-ins, priority tickets, appointments early and late, no-shows: every calling case."""
     services = {}
     for code in codes:
         rates = [0.0] * sim.SLOTS
         appointments = [0.0] * sim.SLOTS
         for slot in range(9 * 4, 10 * 4):
-            rates[slot] = rng.choice((0.0, 3.0, 8.0))
+            rates[slot] = rng.choice((0.0, 3.0, 8.0, 20.0))
             appointments[slot] = rng.choice((0.0, 2.0, 4.0))
         services[code] = sim.ServiceLoad(
             code,
@@ -82,57 +84,107 @@ def mixed_load(rng: random.Random, codes: str) -> sim.Load:
     return sim.Load(services, "a test")
 
 
-ROUTING_OFFICE = default_config_text().replace("max_wait_minutes = 45", "max_wait_minutes = 12")
-ROUTING_OFFICE = ROUTING_OFFICE.replace("daily_limit = 40", "daily_limit = 6")
+# The demo office (shared counters, appointment tickets R001..) with counter 1 preferring
+# B (under load an overdue A often waits longer than a due B), a daily limit of 6 for C, C due later than the others, and B open until 09:40 only:
+# refusals for the limit, for closing and for a line that could not be called before it.
+ROUTING_OFFICE = (
+    default_config_text()
+    .replace("daily_limit = 40", "daily_limit = 6\ntarget_minutes = 30")
+    .replace("minutes = 10\n", 'minutes = 10\nhours = { tue = "08:00-09:40" }\n', 1)
+    .replace('services = ["A", "B"]\n', 'services = ["A", "B"]\nprefer = ["B"]\n')
+)
+TUESDAY = date(2026, 12, 1)
+
+
+def run_through(router_of, load, plan, seed):
+    """The day's visitors through a router, called and with their promises, and the day."""
+    office = load_config(ROUTING_OFFICE)
+    desks = [sim.Desk(c.id, frozenset(c.services)) for c in office.counters.values()]
+    visitors = sim.visitors_of_day(load, plan, random.Random(seed))
+    return visitors, sim.run_day(visitors, plan, desks, router_of(office))
+
+
+def calls_and_promises(visitors):
+    return [(v.service, v.arrives, v.called, v.promised) for v in visitors]
+
+
+def engine_router(office):
+    clock = SetClock(datetime.combine(TUESDAY, time(7), UTC))
+    engine = Engine(":memory:", clock=clock, config_text=ROUTING_OFFICE)
+    return EngineRouter(engine, clock, TUESDAY)
+
+
+def model_router(office):
+    return sim.ModelRouter(office, TUESDAY)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), counters=st.integers(1, 4))
-def test_the_model_calls_the_same_tickets_as_the_engine(seed, counters):
-    """The same visitors through the model and through the real Engine: every call alike.
-
-    A short max_wait and a daily limit of 6 for C make escalation and refusals happen.
-    """
-    rng = random.Random(seed)
-    load = mixed_load(rng, "ABCD")
-    office = load_config(ROUTING_OFFICE)
+def test_the_model_calls_and_promises_as_the_engine(seed, counters):
+    """The same visitors through the model and through the real Engine: every call alike,
+    and every ticket's promise the engine's receipt's `estimated_wait_minutes`."""
+    load = mixed_load(random.Random(seed), "ABCD")
     plan = sim.constant_plan(9 * 60, 10 * 60, counters)
-    desks = [sim.Desk(c.id, frozenset(c.services)) for c in office.counters.values()]
-    day = date(2026, 12, 1)
-    runs = []
-    for engine_router in (False, True):
-        visitors = sim.visitors_of_day(load, plan, random.Random(seed))
-        if engine_router:
-            clock = SetClock(datetime.combine(day, time(7), UTC))
-            engine = Engine(":memory:", clock=clock, config_text=ROUTING_OFFICE)
-            router = EngineRouter(engine, clock, day)
-        else:
-            router = sim.ModelRouter(office, day)
-        outcome = sim.run_day(visitors, plan, desks, router)
-        runs.append(([(v.service, v.arrives, v.called) for v in visitors], outcome))
-    (model_calls, model_day), (engine_calls, engine_day) = runs
-    assert model_calls == engine_calls
+    model_visitors, model_day = run_through(model_router, load, plan, seed)
+    engine_visitors, engine_day = run_through(engine_router, load, plan, seed)
+    assert calls_and_promises(model_visitors) == calls_and_promises(engine_visitors)
+    # Before rounding too: the receipt's `called_around` to a few milliseconds.
+    expected = [v.expected for v in model_visitors]
+    assert expected == pytest.approx([v.expected for v in engine_visitors], abs=1e-4)
     assert model_day.waits == engine_day.waits
+    assert model_day.errors == engine_day.errors
     assert model_day.turned_away == engine_day.turned_away
 
 
-def test_the_routing_cases_happen_in_the_comparison():
-    """The comparison above meets escalated, priority and appointment calls, and refusals
-    (daily limit, walk-ins at an appointments-only service)."""
-    office = load_config(ROUTING_OFFICE)
-    seen = {"escalated": 0, "priority": 0, "appointment": 0, "turned_away": 0}
-    desks = [sim.Desk(c.id, frozenset(c.services)) for c in office.counters.values()]
+def test_the_cases_of_the_rules_happen_in_the_comparison(monkeypatch):
+    """The comparison above meets priority and appointment calls, a counter's preference
+    deciding, appointments booked ahead in a promise, late check-ins, promises from 0 to
+    long ones, and refusals (daily limit, closed, full for today, appointments only)."""
+    seen = dict.fromkeys(
+        ("priority", "appointment", "late", "preferred", "booked", "long", "none", "turned_away"),
+        0,
+    )
+    real_preferred, real_estimate = sim.rules.preferred, sim.rules.estimate
+
+    def preferred(heads, prefer, now):
+        chosen = real_preferred(heads, prefer, now)
+        seen["preferred"] += chosen is not min(heads, key=sim.rules.calling_key, default=None)
+        return chosen
+
+    def estimate(office, service, work):
+        seen["booked"] += any(work.appointments.values())
+        return real_estimate(office, service, work)
+
+    monkeypatch.setattr(sim.rules, "preferred", preferred)
+    monkeypatch.setattr(sim.rules, "estimate", estimate)
     for seed in range(10):
         load = mixed_load(random.Random(seed), "ABCD")
-        plan = sim.constant_plan(9 * 60, 10 * 60, 2)
-        visitors = sim.visitors_of_day(load, plan, random.Random(seed))
-        day = sim.run_day(visitors, plan, desks, sim.ModelRouter(office, date(2026, 12, 1)))
-        called = [v for v in visitors if v.called is not None]
-        seen["escalated"] += sum(v.called - v.arrives > 12 for v in called)
-        seen["priority"] += sum(v.priority for v in called)
-        seen["appointment"] += sum(v.appointment_at is not None for v in called)
+        plan = sim.constant_plan(9 * 60, 10 * 60, 2 + seed % 3)
+        visitors, day = run_through(model_router, load, plan, seed)
+        promised = [v.promised for v in visitors if v.promised is not None]
+        seen["priority"] += sum(v.priority and v.called is not None for v in visitors)
         seen["turned_away"] += day.turned_away
+        seen["appointment"] += len(day.lateness)
+        seen["late"] += sum(late > 15 for _, late in day.lateness)
+        seen["long"] += sum(p >= 30 for p in promised)
+        seen["none"] += sum(p == 0 for p in promised)
     assert all(seen.values()), seen
+
+
+def test_every_kind_of_refusal_happens_in_the_comparison():
+    """Walk-ins refused for C's limit, for B closed, and for B full before it closes."""
+    office = load_config(ROUTING_OFFICE)
+    router = sim.ModelRouter(office, TUESDAY)
+    router.staff([sim.Desk("1", frozenset("AB"))], 9 * 60)
+    for n in range(6):
+        assert router.arrive(sim.Visitor("C", 9 * 60 + n, 12.0))
+    assert not router.arrive(sim.Visitor("C", 9 * 60 + 7, 12.0))  # the daily limit
+    assert not router.arrive(sim.Visitor("B", 9 * 60 + 41, 10.0))  # closed at 09:40
+    for n in range(3):
+        assert router.arrive(sim.Visitor("B", 9 * 60 + 10 + n, 10.0))
+    # Three B ahead of 10 minutes each at the one counter: not before 09:40.
+    assert not router.arrive(sim.Visitor("B", 9 * 60 + 14, 10.0))
+    assert router.arrive(sim.Visitor("A", 9 * 60 + 14, 8.0))  # A is always open
 
 
 # a recorded week
@@ -318,6 +370,12 @@ def test_simulate_as_a_command_prints_one_json_object(office_db):
         data["overall"]
     )
     assert data["hours"][3]["arrivals"] == pytest.approx(10, abs=3)  # half an hour of 20/h
+    promises = data["promises"]
+    assert promises["longer_than_promised_minutes"] == 10
+    assert set(promises["longest_wait_minutes"]) == {"A"}
+    assert promises["appointment_lateness_p95_minutes"] == {"mean": None, "ci95": None}
+    error = promises["mean_abs_error_minutes"]
+    assert error["mean"] > 0 and 0 < error["ci95"] < error["mean"]
     assert data["hours"][2]["utilisation"] > data["hours"][0]["utilisation"]  # 2 counters, not 3
 
 
@@ -331,21 +389,22 @@ def test_the_same_seed_gives_the_same_figures_and_another_seed_others(office_db,
 
 
 def test_a_call_looks_at_the_heads_of_the_lines_only(monkeypatch):
-    """A line of hundreds: each call weighs a few tickets per service, not every waiting one."""
+    """A line of hundreds: each call weighs one ticket per service, not every waiting one."""
     looked = []
+    real = sim.rules.preferred
 
-    def counted(ticket, now, max_wait):
-        looked.append(ticket.id)
-        return routing_key(ticket, now, max_wait)
+    def counted(heads, prefer, now):
+        looked.append(len(heads))
+        return real(heads, prefer, now)
 
-    monkeypatch.setattr(sim, "routing_key", counted)
+    monkeypatch.setattr(sim.rules, "preferred", counted)
     visitors = [sim.Visitor("A", 9 * 60 + n / 100, 5.0, priority=n % 7 == 0) for n in range(300)]
-    visitors += [sim.Visitor("B", 9 * 60 + n / 50, 5.0, appointment_at=600.0) for n in range(100)]
+    visitors += [sim.Visitor("B", 9 * 60 + n / 50, 5.0, appointment_at=565.0) for n in range(100)]
     plan = sim.constant_plan(9 * 60, 10 * 60, 1)
     desk = sim.Desk("1", frozenset("AB"))
     day = sim.run_day(visitors, plan, [desk], sim.ModelRouter(OFFICE, date(2026, 12, 1)))
     assert len(day.waits) == len(visitors)
-    assert len(looked) <= 3 * 2 * len(visitors)  # three orders of two services
+    assert max(looked) == 2
 
 
 def test_a_run_holding_too_many_visitors_is_refused_before_it_starts(monkeypatch):
@@ -390,16 +449,49 @@ def test_walk_ins_past_the_daily_limit_bring_no_work_and_are_no_arrivals():
     [
         # Spring: 02:59 and 03:00 of the simulated clock, the first in line first.
         (date(2026, 3, 29), (179, False), (180, False), 200, 179),
-        # Autumn: 35 real minutes after 02:30 is no escalation, so the priority ticket first.
-        (date(2026, 10, 25), (150, False), (170, True), 185, 170),
+        # Autumn: a walk-in at 02:30 summer time, a priority ticket 40 real minutes later
+        # at 02:10 winter time. Due 02:45 and 02:55 (summer time): the walk-in first; by the
+        # local clock the priority ticket would be due at 02:05 and go first.
+        (date(2026, 10, 25), (150, False), (190, True), 200, 150),
     ],
 )
 def test_a_day_the_clocks_change_keeps_the_order_of_minutes(day, first, second, called_at, called):
-    assert OFFICE.timezone.key == "Europe/Brussels" and OFFICE.max_wait_minutes == 45
+    assert OFFICE.timezone.key == "Europe/Brussels"
+    assert (
+        OFFICE.routing.priority_credit_minutes == 20 and OFFICE.services["A"].target_minutes == 15
+    )
     router = sim.ModelRouter(OFFICE, day)
     for minute, priority in (first, second):
         router.arrive(sim.Visitor("A", minute, 5.0, priority=priority))
     assert router.call(sim.Desk("1", frozenset("A")), called_at).arrives == called
+
+
+def test_the_promise_figures_of_two_days():
+    """Errors of the promise, each service's longest wait a day, appointments' lateness."""
+    days = [
+        sim.Day(
+            waits=[(9, 20.0, "A"), (9, 5.0, "B"), (10, 30.0, "A")],
+            errors=[(9, 12.0), (9, -3.0), (10, 0.0)],
+            lateness=[(9, 4.0), (10, -2.0)],
+        ),
+        sim.Day(waits=[(9, 10.0, "A"), (11, 50.0, "B")], errors=[(9, 11.0), (11, 40.0)]),
+    ]
+    figures = sim._promise_figures(days, [9, 10], ["A", "B"])  # 11:00 left out
+    assert figures.abs_error.mean == pytest.approx((12 + 3 + 0 + 11) / 4)
+    assert figures.over.mean == pytest.approx(2 / 4)
+    assert figures.longest["A"].mean == pytest.approx((30 + 10) / 2)
+    assert figures.longest["B"].mean == 5.0  # the one day B had a visitor
+    assert figures.lateness_p95.mean == pytest.approx(percentile([0.0, 4.0], 95))
+    text = " ".join(figures.lines())
+    assert "off by 6.5 ±" in text and "50% ±" in text and "A 20 ±" in text
+
+
+def test_the_output_keeps_to_80_columns_with_the_promises():
+    load = sim.given_rates(OFFICE, {"A": 20, "B": 6, "C": 3}, {"A": 6})
+    result = sim.simulate(load, OFFICE, None, days=10, span=(9 * 60, 12 * 60))
+    lines = sim.render(result, "Stadhuis Demo")
+    assert any("longer than promised" in line for line in lines)
+    assert max(len(line) for line in lines) <= 80
 
 
 def test_the_header_says_whose_counters_serve_what():
