@@ -108,6 +108,9 @@ def estimate(office: Office, service: str, work: Workload) -> float | None:
     if capacity <= 0:
         return None
     lines = {code for c in mine for code in c.services}
+    free = any(work.capacity.get(c.id) == 1.0 and c.id not in work.at_counters for c in mine)
+    if free and not any(work.ahead.get(code) or work.appointments.get(code) for code in lines):
+        return 0.0  # a clerk is free and nobody comes first: called at once
     pool = [c for c in office.counters.values() if lines & set(c.services)]
     by_share = (_lines_work(office, work, lines, service) + _left(work, mine)) / capacity
     pooled = (_lines_work(office, work, lines) + _left(work, pool)) / sum(

@@ -266,3 +266,11 @@ def test_an_appointment_checked_in_early_is_told_when_it_will_be_called(office, 
     # due at 09:25 (lead 5): walk-ins coming meanwhile go first, so not before then
     assert receipt.called_around == MORNING + timedelta(minutes=25)
     assert receipt.estimated_wait_minutes == 25
+
+
+def test_a_free_clerk_and_nobody_ahead_means_called_at_once(office, clock):
+    clerks_at(office, "1", "2", "4")
+    office.issue_ticket("A")
+    office.call_next("1")  # Loket 1 is busy; Loket 2 and 4 are free
+    receipt = office.issue_ticket("A")
+    assert (receipt.estimated_wait_minutes, receipt.called_around) == (0, clock.now)
