@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from textual import work
@@ -25,14 +25,15 @@ from counter.dialogs import (
     ConfirmQuit,
     DeskInUseDialog,
     Outcome,
+    Question,
     TicketShown,
     TypeCode,
     describe_bindings,
 )
-from loket import texts
-from loket.engine import PRESENCE_INTERVAL_SECONDS, CheckIn, Desk, Engine
+from loket import rules, texts
+from loket.engine import PRESENCE_INTERVAL_SECONDS, Call, CheckIn, Desk, Engine
 from loket.errors import DeskInUse, LoketError, Refused, StorageError
-from loket.model import APPOINTMENT, CALLED, Receipt, Ticket, utc_now
+from loket.model import APPOINTMENT, CALLED, NO_SHOW, Receipt, Ticket, utc_now
 from loket.printing import printed_ticket, ticket_lines
 from loket.texts import text
 from tui.bignumber import BigNumber
@@ -57,11 +58,15 @@ ACTION_KEYS = {
 # Actions that need a visitor at the counter.
 WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
 RETRY_SECONDS = 2.0
+UPCOMING, UPCOMING_TALL = 5, 10
+"""How many of the next numbers the line's panel shows, below and from TALL rows."""
+TALL = 34
 # The texts of these two reasons steer `run_action`; the language only words them.
 NOBODY_WAITING = "counter_nobody_waiting"
 BUSY = "counter_busy"
 # A refusal's ticket status, in the clerk's words.
 REFUSED_STATUS = {
+    "waiting": "counter_refused_waiting",
     "done": "counter_refused_served",
     "no_show": "counter_refused_no_show",
     "cancelled": "counter_refused_cancelled",
@@ -74,6 +79,12 @@ CHECKIN_TEXTS = {
     "already_served": "counter_checkin_served",
     "missed": "counter_checkin_missed",
     "not_recognised": "counter_checkin_not_recognised",
+}
+# A scanned ticket (not an appointment's reference): where that ticket stands.
+SCANNED_TICKET_TEXTS = {
+    "already_checked_in": "counter_refused_waiting",
+    "missed": "counter_checkin_ticket_missed",
+    "reinstated": "counter_checkin_reinstated",
 }
 
 
@@ -153,7 +164,7 @@ class CounterApp(App):
     CSS_PATH = "counter.tcss"
     ENABLE_COMMAND_PALETTE = False
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (76, "-wide"), (120, "-very-wide")]
-    VERTICAL_BREAKPOINTS = [(0, "-short"), (34, "-tall")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (TALL, "-tall")]
     BINDINGS = [Binding(key, action, action, id=action) for action, key in ACTION_KEYS.items()]
     ACTIONS = frozenset(ACTION_KEYS)
 
@@ -348,16 +359,17 @@ class CounterApp(App):
             return
         self.reading = True
         self._expect_answer()
-        self.read_desk(news)
+        # A tall screen has room to show more of the line ahead.
+        self.read_desk(news, UPCOMING_TALL if self.size.height >= TALL else UPCOMING)
 
     @work(thread=True, exit_on_error=False, group="read")
-    def read_desk(self, news: bool) -> None:
+    def read_desk(self, news: bool, upcoming: int) -> None:
         # The first read of a day closes yesterday's tickets, which waits for the write
         # lock: never on the screen's thread.
         try:
             with operation_engine(self.db_path, self.clock) as engine:
                 self._refuse_if_removed(engine)
-                desk = engine.desk(self.counter_id)
+                desk = engine.desk(self.counter_id, upcoming)
                 day = engine.today(self.clock())
         except Exception as error:  # the app must never stay stuck: LoketError, or a bug
             self.post_message(DatabaseFailed(error))
@@ -438,6 +450,8 @@ class CounterApp(App):
             self.query_one("#details", Static).update(hint)
         elif current is not None:
             self.query_one("#details", Static).update(self.ticket_text(current, now))
+        if self.desk is not None:
+            self.query_one("#queue", Static).update(self.line_text(self.desk))
 
     def local(self, moment: datetime) -> datetime:
         """A moment on the office's clock (the machine's until the office is known)."""
@@ -451,6 +465,8 @@ class CounterApp(App):
         kinds = [self.t("counter_appointment" if ticket.kind == APPOINTMENT else "counter_walk_in")]
         if ticket.priority:
             kinds.append(self.t("counter_priority"))
+        if ticket.reinstated:
+            kinds.append(self.t("counter_came_back"))
         lines = [f"{ticket.service}  {self.service_name(ticket.service)}", " · ".join(kinds)]
         if ticket.appointment_at is not None:
             lines.append(
@@ -466,16 +482,37 @@ class CounterApp(App):
 
     def line_text(self, desk: Desk) -> str:
         """Per service the number waiting, then the longest wait, the next numbers, the tally."""
+        now = self.clock()
         lines = [
             f"{code}  {count:>3}  {self.service_name(code)}" for code, count in desk.waiting.items()
         ]
         if desk.longest_waiting_since is not None:
-            longest = self.clock() - desk.longest_waiting_since
+            longest = now - desk.longest_waiting_since
             lines.append(self.t("counter_longest_wait", minutes=_minutes(longest)))
-        upcoming = " ".join(t.number + ("*" if t.priority else "") for t in desk.upcoming)
-        lines.append(self.t("counter_next_numbers", ticket=upcoming or "-"))
+        lines.extend(self.upcoming_lines(desk.upcoming, now))
         lines.append(self.t("counter_served_today", count=desk.served_today))
         return "\n".join(lines)
+
+    def upcoming_lines(self, upcoming: list[Ticket], now: datetime) -> list[str]:
+        """The next numbers in calling order, one a line, each with why it stands there."""
+        if not upcoming:
+            return [self.t("counter_next_numbers", ticket="-")]
+        label = self.t("counter_next_numbers", ticket="")
+        width = max(len(ticket.number) for ticket in upcoming)
+        return [
+            f"{label if i == 0 else ' ' * len(label)}{t.number:<{width}}  {self.why_there(t, now)}"
+            for i, t in enumerate(upcoming)
+        ]
+
+    def why_there(self, ticket: Ticket, now: datetime) -> str:
+        """What sets a waiting ticket's turn: its appointment, a comeback, or its wait so far."""
+        if ticket.kind == APPOINTMENT:
+            time = f"{self.local(ticket.appointment_at):%H:%M}"
+            return self.t("counter_upcoming_appointment", time=time)
+        if ticket.reinstated:
+            return self.t("counter_came_back")
+        waited = self.t("counter_upcoming_waited", minutes=_minutes(now - ticket.arrived_at))
+        return f"{waited} · {self.t('counter_priority')}" if ticket.priority else waited
 
     def say(self, text: str, refused: bool = False) -> None:
         """The one-line outcome of the last action; refusals stand out."""
@@ -568,9 +605,17 @@ class CounterApp(App):
             self.post_message(ActionDone(text, result, then))
 
     def explain(
-        self, engine: Engine, error: Refused, current=None, number=None, service=None
+        self,
+        engine: Engine,
+        error: Refused,
+        current=None,
+        number=None,
+        service=None,
+        reinstating=None,
     ) -> str:
         """A refusal in the clerk's words, from what the database says now; else the engine's."""
+        if reinstating is not None:
+            return self._explain_reinstate(engine, reinstating, error)
         state = engine.counter_state(self.counter_id)
         if current and state.current is None:
             return self.t("counter_refused_handled", ticket=current, counter=state.name)
@@ -603,8 +648,28 @@ class CounterApp(App):
             self.t(key, ticket=ticket.number) if key else self.t("counter_refused") + f" {number}"
         )
 
+    def _explain_reinstate(self, engine: Engine, number: str, error: Refused) -> str:
+        """Why the office's no-show policy does not take this ticket back."""
+        try:
+            ticket = engine.ticket(number)
+        except Refused:
+            return self.t("counter_refused_no_ticket", ticket=number.upper())
+        if ticket.status != NO_SHOW:
+            return self._explain_number(engine, number)
+        policy = engine.office.no_show
+        if policy.requeue == "none":
+            return self.t("counter_reinstate_never")
+        if ticket.reinstated >= policy.times:
+            return self.t("counter_reinstate_times", ticket=ticket.number, count=ticket.reinstated)
+        if self.clock() - ticket.finished_at > timedelta(minutes=policy.reinstate_minutes):
+            minutes = policy.reinstate_minutes
+            return self.t("counter_reinstate_too_late", ticket=ticket.number, minutes=minutes)
+        return f"{self.t('counter_refused')} {error}"
+
     def _explain_service(self, engine: Engine, code: str, error: Refused) -> str:
         line = next(s for s in engine.services() if s.code == code)
+        if line.full_today and line.opens_at is not None:
+            return self.t("counter_refused_full", series=code, when=self._when(line.opens_at))
         if not line.open_now and line.opens_at is None:
             return self.t("counter_refused_closed_today", series=code)
         if not line.open_now:
@@ -662,9 +727,17 @@ class CounterApp(App):
         self.end_action()
         self.unavailable(message.error)
 
-    def call_text(self, call) -> str:
-        """What a call did: the visitor it finished, then the one it called."""
-        said = [self.t("counter_done", ticket=call.finished.number)] if call.finished else []
+    def call_text(self, call: Call) -> str:
+        """What a call did: the visitor it finished (or who did not come), then the one called."""
+        said = []
+        if call.finished is not None:
+            missed = call.finished.status == NO_SHOW
+            said.append(
+                self.t(
+                    "counter_no_show_done" if missed else "counter_done",
+                    ticket=call.finished.number,
+                )
+            )
         if call.called is None:
             said.append(self.t(NOBODY_WAITING))
         else:
@@ -672,12 +745,50 @@ class CounterApp(App):
         return " ".join(said)
 
     def action_next(self) -> None:
-        current = self.shown_number()
+        current = self.desk.counter.current
+        if current is not None and rules.unconfirmed_visit(current, self.clock()):
+            self.ask_whether_visitor_came(current)
+        else:
+            self.next_visitor(self.shown_number())
+
+    def next_visitor(self, current: str | None) -> None:
         self.act(
             lambda engine: engine.call_next(self.counter_id, current),
             self.call_text,
             current=current,
         )
+
+    def ask_whether_visitor_came(self, ticket: Ticket) -> None:
+        """Called moments ago, or called again: "Next" asks before it counts the visit as served."""
+        said = [self.t("counter_called_ago", time=_clock(self.clock() - ticket.called_at))]
+        if ticket.recalls:
+            said.append(self.t("counter_recalled", count=ticket.recalls))
+        question = Question(
+            self.language,
+            self.t("counter_visit_question", ticket=ticket.number),
+            [
+                ("done", self.t("counter_visit_served"), ACTION_KEYS["done"]),
+                ("no_show", self.t("counter_visit_not_come"), ACTION_KEYS["no_show"]),
+                ("back", self.t("counter_back"), "escape"),
+            ],
+            said=" · ".join(said),
+            help_text=self.t("counter_visit_help"),
+        )
+        self.push_screen(question, lambda answer: self._visitor_came(ticket.number, answer))
+
+    def _visitor_came(self, number: str, answer: str | None) -> None:
+        if answer == "done":
+            self.next_visitor(number)
+        elif answer == "no_show":
+            self.act(
+                lambda engine: self._missed_then_next(engine, number),
+                self.call_text,
+                current=number,
+            )
+
+    def _missed_then_next(self, engine: Engine, number: str) -> Call:
+        missed = engine.no_show(self.counter_id, number)
+        return replace(engine.call_next(self.counter_id), finished=missed)
 
     def action_recall(self) -> None:
         current = self.shown_number()
@@ -734,11 +845,44 @@ class CounterApp(App):
             return
         current = self.shown_number()
         self.act(
-            lambda engine: engine.call_number(self.counter_id, number, current),
-            self.call_text,
+            lambda engine: self._call_or_missed(engine, number, current),
+            lambda result: self.call_text(result) if isinstance(result, Call) else "",
+            then=self.offer_reinstate,
             current=current,
             number=number,
         )
+
+    def _call_or_missed(self, engine: Engine, number: str, current: str | None) -> Call | Ticket:
+        """Call `number`; a no-show the office may take back is returned instead, to offer that."""
+        ticket = engine.ticket(number)
+        if ticket.status == NO_SHOW and engine.office.no_show.requeue != "none":
+            return ticket
+        return engine.call_number(self.counter_id, number, current)
+
+    def offer_reinstate(self, result: Call | Ticket) -> None:
+        """A visitor who did not come when called is here after all: back in line?"""
+        if isinstance(result, Call):
+            return
+        question = Question(
+            self.language,
+            self.t("counter_reinstate_question", ticket=result.number),
+            [
+                ("reinstate", self.t("counter_reinstate_button"), "enter"),
+                ("cancel", self.t("counter_cancel"), "escape"),
+            ],
+            help_text=self.t("counter_reinstate_help"),
+        )
+        self.push_screen(question, lambda answer: answer and self.reinstate(result.number))
+
+    def reinstate(self, number: str) -> None:
+        self.act(lambda engine: engine.reinstate(number), self.reinstated_text, reinstating=number)
+
+    def reinstated_text(self, receipt: Receipt) -> str:
+        number, position = receipt.ticket.number, receipt.position
+        minutes = receipt.estimated_wait_minutes
+        if minutes is None:
+            return self.t("counter_reinstated_unknown_wait", ticket=number, position=position)
+        return self.t("counter_reinstated", ticket=number, position=position, minutes=minutes)
 
     def action_pause(self) -> None:
         if self.desk.counter.state == "paused":
@@ -858,12 +1002,18 @@ class CounterApp(App):
         if result.outcome == "other_day":
             day = texts.day_text(self.language, date.fromisoformat(result.day))
             return self.t("counter_checkin_other_day", day=day)
+        if result.outcome == "called_now":
+            return self.t("counter_checkin_called_now", ticket=number, counter=result.counter)
+        if result.appointment_at is None and result.outcome in SCANNED_TICKET_TEXTS:
+            return self.t(SCANNED_TICKET_TEXTS[result.outcome], ticket=number)
         return self.t(CHECKIN_TEXTS[result.outcome], time=at, ticket=number)
 
     def _checked_in(self, result: CheckIn) -> None:
         """Show the outcome; a ticket in line may be called here at once."""
         paused = self.desk is None or self.desk.counter.state == "paused"
-        call = None if result.receipt is None or paused else result.receipt.ticket.number
+        # A no-show back in line waits where the office's policy put it.
+        offer = result.receipt is not None and result.outcome != "reinstated"
+        call = result.receipt.ticket.number if offer and not paused else None
         outcome = Outcome(self.language, self.check_in_text(result), call, self.shown_number())
         self.push_screen(outcome, lambda now: now and self._call_number(call))
 

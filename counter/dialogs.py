@@ -147,6 +147,53 @@ class Outcome(Dialog):
         self.dismiss(event.button.id == "accept")
 
 
+class Question(Dialog):
+    """A question with a few answers, each a button and a key; the answer is its id, Esc None."""
+
+    def __init__(
+        self,
+        language: str,
+        question: str,
+        answers: list[tuple[str, str, str]],
+        said: str = "",
+        help_text: str = "",
+    ):
+        """`answers` are (id, label, key); the last may be a way back with key "escape"."""
+        super().__init__(language)
+        self.question = question
+        self.answers = answers
+        self.said = said
+        self.help_text = help_text
+        self.answer_keys = {key: answer for answer, _, key in answers if key != "escape"}
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog question"):
+            yield Label(self.question, classes="dialog-title", markup=False)
+            if self.said:
+                yield Static(self.said, id="said", markup=False)
+            with Vertical(classes="dialog-answers"):
+                for answer, label, key in self.answers:
+                    # Never focused: a stray Enter must not answer for the clerk.
+                    button = Button(f"{label} ({_key_name(key)})", id=answer)
+                    button.can_focus = False
+                    yield button
+            if self.help_text:
+                yield Label(self.help_text, classes="dialog-help")
+
+    def on_key(self, event) -> None:
+        if event.key in self.answer_keys:
+            event.stop()
+            self.dismiss(self.answer_keys[event.key])
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        key = next(key for answer, _, key in self.answers if answer == event.button.id)
+        self.dismiss(None if key == "escape" else event.button.id)
+
+
+def _key_name(key: str) -> str:
+    return {"escape": "Esc", "enter": "Enter"}.get(key, key)
+
+
 class TicketShown(Dialog):
     """A ticket issued at the desk, large, for the visitor to note; Enter or Escape closes it."""
 

@@ -83,7 +83,7 @@ async def test_shows_the_counter_its_line_and_nothing_to_do_without_visitors(mak
         assert "A    1  Identiteitskaart en paspoort" in line
         assert "B    1  Verhuizing en adres" in line
         assert "C " not in line
-        assert "Volgende: B001* A001" in line  # priority first, marked
+        assert "Volgende: B001  0 min · voorrang\n          A001  0 min\n" in line  # in order
         assert "Vandaag geholpen: 0" in line
         assert shown(app, "#details") == "Geen bezoeker."
         assert enabled(app) == {"next", "call_number", "pause", "issue", "check_in"}
@@ -112,9 +112,12 @@ async def test_next_calls_the_visitor_and_shows_who_it_is(make_counter, office, 
         assert {"recall", "done", "no_show", "transfer", "next"} <= enabled(app)
 
 
-async def test_next_with_nobody_waiting_finishes_the_visitor_and_says_so(make_counter, office):
+async def test_next_with_nobody_waiting_finishes_the_visitor_and_says_so(
+    make_counter, office, clock
+):
     office.issue_ticket("A")
     office.call_next("1")
+    clock.advance(minutes=4)  # the visitor came long ago: "Next" does not ask
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -260,7 +263,7 @@ async def test_staff_issue_a_ticket_for_a_visitor(make_counter, office):
         assert shown(app, "#message") == "Ticket B001 gemaakt: plaats 1 in de rij."
         assert app.screen.query_one("#ticket-number").text == "B001"  # large, to note
         await press(pilot, "escape")
-        assert "Volgende: B001*" in shown(app, "#queue")
+        assert "Volgende: B001  0 min · voorrang" in shown(app, "#queue")
     assert office.ticket("B001").priority
 
 
@@ -672,13 +675,13 @@ async def test_an_appointment_checked_in_at_the_desk_can_be_called_at_once(
         await press(pilot, "a")
         await pilot.press(*booking.reference.lower().replace("-", ""))
         await press(pilot, "enter")
-        assert shown(app.screen, "#said") == "Aangemeld: B001, afspraak om 09:10."
+        assert shown(app.screen, "#said") == "Aangemeld: R001, afspraak om 09:10."
         assert shown(app.screen, "#finishes") == "A001, nu aan uw loket, is dan klaar."
         await press(pilot, "enter")  # call it now
-        assert shown(app, "#message") == "A001 is klaar. B001 opgeroepen."
-        assert app.query_one("#number").text == "B001"
+        assert shown(app, "#message") == "A001 is klaar. R001 opgeroepen."
+        assert app.query_one("#number").text == "R001"
     assert office.ticket("A001").status == "done"
-    assert office.counter_state("1").current.number == "B001"
+    assert office.counter_state("1").current.number == "R001"
 
 
 @pytest.mark.parametrize(
@@ -718,9 +721,234 @@ async def test_a_paused_counter_checks_in_without_offering_to_call(make_counter,
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await press(pilot, "p", "a", *booking.reference, "enter")
-        assert shown(app.screen, "#said") == "Aangemeld: A001, afspraak om 09:00."
+        assert shown(app.screen, "#said") == "Aangemeld: R001, afspraak om 09:00."
         assert not app.screen.query("#accept")
-    assert office.ticket("A001").status == "waiting"
+    assert office.ticket("R001").status == "waiting"
+
+
+# a visitor who never came
+
+
+async def test_next_right_after_the_call_asks_whether_the_visitor_came(make_counter, office, clock):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        clock.advance(seconds=20)
+        await press(pilot, "n")  # 20 seconds: did A001 even reach the counter?
+        question = app.screen
+        assert str(question.query_one(".dialog-title").render()) == (
+            "Is A001 aan het loket gekomen?"
+        )
+        assert shown(question, "#said") == "0:20 geleden opgeroepen"
+        assert [str(b.label) for b in question.query(Button)] == [
+            "Geholpen (d)",
+            "Niet gekomen (x)",
+            "Terug (Esc)",
+        ]
+        assert office.ticket("A001").status == "called"  # nothing done while it asks
+        await press(pilot, "d")
+        assert len(app.screen_stack) == 1
+        assert shown(app, "#message") == "A001 is klaar. A002 opgeroepen."
+    assert office.ticket("A001").status == "done"
+
+
+async def test_a_visitor_who_did_not_come_is_a_no_show_and_the_next_is_called(
+    make_counter, office, clock
+):
+    office.issue_ticket("A")
+    office.issue_ticket("B")
+    office.call_next("1")
+    clock.advance(minutes=3)
+    office.recall("1")  # called twice: maybe nobody came
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        assert shown(app.screen, "#said") == "3:00 geleden opgeroepen · 1 keer opnieuw opgeroepen"
+        await click(pilot, "#no_show")  # by touch
+        assert shown(app, "#message") == "A001 is niet gekomen. B001 opgeroepen."
+        assert app.query_one("#number").text == "B001"
+    assert office.ticket("A001").status == "no_show"
+    assert office.counter_state("1").current.number == "B001"
+
+
+@pytest.mark.parametrize("back", [("escape",), ("click", "#back")])
+async def test_back_leaves_the_visitor_at_the_counter(make_counter, office, back):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    office.call_next("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")
+        await (click(pilot, back[1]) if back[0] == "click" else press(pilot, *back))
+        assert len(app.screen_stack) == 1
+        assert app.query_one("#number").text == "A001"
+    assert [t.status for t in office.store.all_tickets()] == ["called", "waiting"]
+
+
+async def test_a_no_show_who_turns_up_is_put_back_in_line_by_the_offices_policy(
+    make_counter, office, clock
+):
+    for _ in range(5):
+        office.issue_ticket("A")
+        clock.advance(minutes=1)
+    office.call_next("1")
+    office.no_show("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "c", *"a1", "enter")  # the clerk tries to call A001
+        assert str(app.screen.query_one(".dialog-title").render()) == (
+            "A001 kwam niet toen het werd opgeroepen. Terug in de rij zetten?"
+        )
+        await press(pilot, "enter")
+        assert shown(app, "#message") == "A001 staat terug in de rij: plaats 4, ongeveer 25 min."
+        assert "A001  teruggekomen" in shown(app, "#queue")  # behind the next three
+        assert app.query_one("#number").text == ""  # not called: it waits its turn
+    ticket = office.ticket("A001")
+    assert (ticket.status, ticket.reinstated) == ("waiting", 1)
+    assert office.position(ticket) == 4
+
+
+async def test_escape_leaves_a_no_show_as_it_was(make_counter, office):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "c", *"A001", "enter")
+        assert app.screen.query_one("#reinstate")
+        await press(pilot, "escape")
+        assert len(app.screen_stack) == 1
+    assert office.ticket("A001").status == "no_show"
+
+
+@pytest.mark.parametrize(
+    ("story", "said"),
+    [
+        ("twice", "A001 kwam al 1 keer terug; vaker kan niet."),
+        ("late", "A001 werd meer dan 30 min geleden gemist: te laat om terug te komen."),
+    ],
+)
+async def test_a_no_show_the_policy_does_not_take_back_is_refused_in_the_clerks_words(
+    make_counter, office, clock, story, said
+):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+    if story == "twice":
+        office.reinstate("A001")
+        office.call_next("1")
+        office.no_show("1")
+    else:
+        clock.advance(minutes=31)
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "c", *"A001", "enter", "enter")
+        assert shown(app, "#message") == said
+        assert "refused" in app.query_one("#message").classes
+    assert office.ticket("A001").status == "no_show"
+
+
+async def test_an_office_that_never_takes_no_shows_back_does_not_offer_it(make_counter, office):
+    office.init(default_config_text().replace('requeue = "behind"', 'requeue = "none"'))
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "c", *"A001", "enter")
+        assert len(app.screen_stack) == 1
+        assert shown(app, "#message") == "A001 staat al als niet gekomen."
+
+
+async def test_the_line_shows_why_each_next_number_stands_where_it_does(
+    make_counter, office, clock
+):
+    office.issue_ticket("A")
+    clock.advance(minutes=4)
+    office.issue_ticket("A")
+    office.call_next("1")
+    clock.advance(minutes=1)
+    office.no_show("1")  # A001
+    office.reinstate("A001")  # behind A002, the only one waiting
+    booking = office.add_appointment("A", clock.now + timedelta(minutes=10), name="Els")
+    office.check_in(booking.reference)
+    clock.advance(minutes=3)
+    office.issue_ticket("B", priority=True)
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert shown(app, "#queue").splitlines()[3:8] == [
+            "Volgende: B001  0 min · voorrang",
+            "          R001  afspraak 09:15",
+            "          A002  4 min",
+            "          A001  teruggekomen",
+            "Vandaag geholpen: 0",
+        ]
+        await press(pilot, "c", *"A001", "enter")
+        assert "zonder afspraak · teruggekomen" in shown(app, "#details")
+
+
+async def test_the_minutes_waited_move_on_with_the_clock(make_counter, office, clock):
+    office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "Volgende: A001  0 min" in shown(app, "#queue")
+        clock.advance(minutes=7)
+        app.tick()
+        assert "Volgende: A001  7 min" in shown(app, "#queue")
+
+
+@pytest.mark.parametrize(
+    ("story", "said", "offered"),
+    [
+        ("missed", "A001 staat terug in de rij.", False),  # it waits where the policy put it
+        ("called", "A001 wordt nu opgeroepen aan Loket 2.", False),
+        ("waiting", "A001 wacht nog in de rij.", True),
+    ],
+)
+async def test_a_scanned_ticket_at_the_desk_says_where_it_stands(
+    make_counter, office, story, said, offered
+):
+    code = office.issue_ticket("A").code
+    if story != "waiting":
+        office.call_next("2")
+    if story == "missed":
+        office.no_show("2")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "a", *code, "enter")
+        assert shown(app.screen, "#said") == said
+        assert bool(app.screen.query("#accept")) == offered
+    assert office.ticket("A001").status == ("called" if story == "called" else "waiting")
+
+
+async def test_a_line_full_for_today_is_refused_with_when_to_come_back(make_counter, office, clock):
+    office.init(
+        default_config_text().replace(
+            "minutes = 8\n", 'minutes = 8\nhours = { tue = "08:00-09:10", wed = "08:00-12:00" }\n'
+        )
+    )
+    for _ in range(3):
+        office.issue_ticket("A")
+    app = make_counter()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "i", "enter")  # A
+        assert shown(app, "#message") == (
+            "Rij A is vol voor vandaag; kom terug op woensdag 2 december om 08:00."
+        )
+    assert [t.number for t in office.store.all_tickets()] == ["A001", "A002", "A003"]
 
 
 # quitting, and who is at the desk

@@ -68,6 +68,7 @@ VIEWS = {
     "transfer": pressing("t"),
     "call_number": pressing("c", "a", "2"),
     "visitor_ticket": pressing("i", "down", "enter"),
+    "did_the_visitor_come": pressing("n"),  # A001 was called again: "Next" asks first
 }
 
 
@@ -76,6 +77,16 @@ VIEWS = {
 def test_counter_with_a_visitor(busy_office, snap_compare, size, view):
     path, clock = busy_office()
     assert snap_compare(counter(path, clock), terminal_size=size, run_before=VIEWS[view])
+
+
+def test_a_no_show_who_turns_up(busy_office, snap_compare):
+    """Calling a number that did not come offers to put it back in line."""
+    path, clock = busy_office()
+    with Engine(path, clock=clock) as engine:
+        engine.no_show("1")  # A001, called twice, never came
+    assert snap_compare(
+        counter(path, clock), terminal_size=SMALL, run_before=pressing("c", *"A001", "enter")
+    )
 
 
 def test_quit_with_a_visitor_at_the_counter(busy_office, snap_compare):
