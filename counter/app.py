@@ -58,9 +58,10 @@ ACTION_KEYS = {
 # Actions that need a visitor at the counter.
 WITH_VISITOR = {"recall", "done", "no_show", "transfer"}
 RETRY_SECONDS = 2.0
-UPCOMING, UPCOMING_TALL = 5, 10
-"""How many of the next numbers the line's panel shows, below and from TALL rows."""
 TALL = 34
+"""From this many rows the screen is tall: roomier buttons, and more of the line ahead."""
+UPCOMING, UPCOMING_TALL = 5, 10
+"""How many of the next numbers the line's panel shows on a short and on a tall screen."""
 # The texts of these two reasons steer `run_action`; the language only words them.
 NOBODY_WAITING = "counter_nobody_waiting"
 BUSY = "counter_busy"
