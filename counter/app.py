@@ -10,7 +10,7 @@ import signal
 import threading
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from textual import work
@@ -782,14 +782,10 @@ class CounterApp(App):
             self.next_visitor(number)
         elif answer == "no_show":
             self.act(
-                lambda engine: self._missed_then_next(engine, number),
+                lambda engine: engine.call_next(self.counter_id, number, came=False),
                 self.call_text,
                 current=number,
             )
-
-    def _missed_then_next(self, engine: Engine, number: str) -> Call:
-        missed = engine.no_show(self.counter_id, number)
-        return replace(engine.call_next(self.counter_id), finished=missed)
 
     def action_recall(self) -> None:
         current = self.shown_number()

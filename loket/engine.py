@@ -530,12 +530,13 @@ class Engine:
 
     # counters
 
-    def call_next(self, counter: str, current: str | None = None) -> Call:
-        """Finish the counter's current ticket (done) and call the next by the routing rule."""
+    def call_next(self, counter: str, current: str | None = None, came: bool = True) -> Call:
+        """End the counter's current ticket (done; a no-show when the visitor never `came`)
+        and call the next by the calling rule, in one transaction."""
         desk = self._counter(counter)
         now = self.clock()
         with self._changing(now):
-            finished = self._finish_current(desk, now, current)
+            finished = self._finish_current(desk, now, current, came)
             ticket = self._pick_next(desk, now)
             called = None if ticket is None else self._call(desk, ticket, now)
             return Call(desk, called, finished)
@@ -649,7 +650,8 @@ class Engine:
             if behind is None:
                 behind = self.store.due_in_line(service, day, 0, last=True)
             newcomer = rules.due_at(self.office, service, WALK_IN, False, now)
-            due = newcomer if behind is None else min(behind + TICK, newcomer)
+            # Just behind (ties go to the lower id, which a reinstated ticket has).
+            due = (newcomer if behind is None else min(behind, newcomer)) + TICK
         moved = self._move(
             ticket,
             now,
@@ -700,12 +702,15 @@ class Engine:
             self.store.add_service_time(ticket.service, ticket.service_day, seconds)
         return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
-    def _finish_current(self, desk: Counter, now: datetime, expected: str | None) -> Ticket | None:
+    def _finish_current(
+        self, desk: Counter, now: datetime, expected: str | None, came: bool = True
+    ) -> Ticket | None:
         state, ticket = self.store.counter(desk.id)
         self._refuse_if_paused(desk, state)
         if ticket is None and not expected:
             return None
-        return self._end(desk, self._current(desk, expected, ticket), now, "done", DONE)
+        action, state = ("done", DONE) if came else ("no_show", NO_SHOW)
+        return self._end(desk, self._current(desk, expected, ticket), now, action, state)
 
     def _current(self, desk: Counter, expected: str | None, ticket: Ticket | None = None) -> Ticket:
         """The ticket at the counter, checked against what the clerk's screen says (`expected`)."""

@@ -89,7 +89,10 @@ def test_services_lists_waiting_and_estimated_wait(loket, clerks):
     clerks()
     loket("ticket", "A")
     services = {s["code"]: s for s in as_json(loket("services", "--json"))["services"]}
-    assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (1, 5)  # 8 minutes ahead, 3 counters
+    assert (services["A"]["waiting"], services["A"]["estimated_wait_minutes"]) == (
+        1,
+        5,
+    )  # 8 minutes ahead, 3 counters
     assert (
         services["D"]["walk_in"] is False
         and services["A"]["name"] == "Identiteitskaart en paspoort"

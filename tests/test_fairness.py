@@ -274,3 +274,22 @@ def test_a_free_clerk_and_nobody_ahead_means_called_at_once(office, clock):
     office.call_next("1")  # Loket 1 is busy; Loket 2 and 4 are free
     receipt = office.issue_ticket("A")
     assert (receipt.estimated_wait_minutes, receipt.called_around) == (0, clock.now)
+
+
+def test_a_reinstated_ticket_lands_behind_one_due_at_the_same_moment(office, clock):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+    clock.advance(minutes=1)
+    for _ in range(3):  # the same instant: all due at 09:16, as a newcomer would be
+        office.issue_ticket("A")
+    assert office.reinstate("A001").position == 4
+
+
+def test_next_can_record_that_the_visitor_never_came_in_the_same_step(office):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    office.call_next("1")
+    call = office.call_next("1", "A001", came=False)
+    assert (call.finished.status, call.called.number) == ("no_show", "A002")
+    assert [e.action for e in office.events_after(0)][-2:] == ["no_show", "call"]
