@@ -1,7 +1,7 @@
 """`loket simulate`: many simulated days of the office, routed by the engine's own rule.
 
 A day is a discrete-event run: visitors arrive (Poisson, per service and hour), take a
-ticket, and each free counter calls the ticket that `loket.engine.routing_key` puts first,
+ticket, and each free counter calls the ticket that `loket.rules.preferred` puts first,
 exactly as `Engine.call_next` does (tests/test_simulate.py proves both choose the same
 ticket). Figures are pooled over the simulated days, each with a 95% confidence interval
 from its spread over groups of days.
