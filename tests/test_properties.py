@@ -46,9 +46,13 @@ from tests.invariants import check_invariants
 # with a daily limit for C that a random day reaches.
 BRUSSELS = ZoneInfo("Europe/Brussels")
 SERVES = {"1": ("A", "B"), "2": ("A", "C"), "3": ("B", "C", "D"), "4": ("D", "A")}
+PREFER = {"4": ("D",)}
 WALK_IN_SERVICES = ("A", "B", "C")
+APPOINTMENT_SERIES = "R"
 DAILY_LIMIT = {"C": 4}
-MAX_WAIT = timedelta(minutes=45)
+TARGET = {"A": timedelta(minutes=15), "B": timedelta(minutes=15), "C": timedelta(minutes=15)}
+TARGET["D"] = timedelta(minutes=15)  # the office's target_wait_minutes: D sets none
+CREDIT, LEAD = timedelta(minutes=20), timedelta(minutes=5)
 EARLY, LATE = timedelta(minutes=30), timedelta(minutes=15)
 SHOWN_BY_STATUS, SHOWN_BY_DESK = 10, 5
 
@@ -90,23 +94,34 @@ class Visit:
     appointment_at: datetime | None = None
     status: str = WAITING
     recalls: int = 0
+    due_at: datetime | None = None
+
+    def __post_init__(self):
+        if self.due_at is None:
+            self.due_at = due(
+                self.service, self.kind, self.priority, self.arrived_at, self.appointment_at
+            )
 
 
 def seen(ticket) -> Visit:
     """An engine ticket in the model's terms."""
     return Visit(
         ticket.id, ticket.number, ticket.series, ticket.service, ticket.kind, ticket.priority,
-        ticket.arrived_at, ticket.appointment_at, ticket.status, ticket.recalls,
+        ticket.arrived_at, ticket.appointment_at, ticket.status, ticket.recalls, ticket.due_at,
     )  # fmt: skip
 
 
-def calling_order(visit: Visit, now: datetime) -> tuple:
-    """The README's queue rule, written out again for the model: smallest first."""
-    if visit.kind == APPOINTMENT and visit.appointment_at <= now:
-        return (0, visit.appointment_at, visit.id)
-    if visit.arrived_at <= now - MAX_WAIT:
-        return (1, visit.arrived_at, visit.id)
-    return (2 if visit.priority else 3, visit.arrived_at, visit.id)
+def due(service: str, kind: str, priority: bool, joined: datetime, appointment_at=None):
+    """The README's queue rule, written out again for the model: when a ticket is due."""
+    if kind == APPOINTMENT:
+        return max(appointment_at, joined) - LEAD
+    return joined + TARGET[service] - (CREDIT if priority else timedelta(0))
+
+
+def calling_order(visit: Visit, now: datetime, prefer: tuple[str, ...] = ()) -> tuple:
+    """Smallest first: a due ticket of a preferred service, then by due time and id."""
+    preferred_and_due = visit.service in prefer and visit.due_at <= now
+    return (not preferred_and_due, visit.due_at, visit.id)
 
 
 def typed(number: str) -> str:
@@ -132,10 +147,11 @@ class Model:
             self.day, self.tickets, self.checked_in = day, {}, {}
             self.held, self.served = dict.fromkeys(SERVES), Tally()
 
-    def new_visit(self, series: str, kind: str, now: datetime, priority=False, **fields) -> Visit:
+    def new_visit(self, service: str, kind: str, now: datetime, priority=False, **fields) -> Visit:
+        series = APPOINTMENT_SERIES if kind == APPOINTMENT else service
         seq = 1 + sum(v.series == series for v in self.tickets.values())
         number = f"{series}{seq:03d}"
-        return Visit(None, number, series, series, kind, priority, now, **fields)
+        return Visit(None, number, series, service, kind, priority, now, **fields)
 
     def add(self, visit: Visit, ticket) -> Visit:
         """The model's new visit, with the id the engine gave it."""
@@ -146,12 +162,12 @@ class Model:
     def walk_ins(self, series: str) -> int:
         return sum(v.series == series and v.kind == WALK_IN for v in self.tickets.values())
 
-    def line(self, services, now: datetime) -> list[Visit]:
+    def line(self, services, now: datetime, prefer: tuple[str, ...] = ()) -> list[Visit]:
         """Waiting tickets of these services in the order a counter calls them."""
         waiting = [
             v for v in self.tickets.values() if v.status == WAITING and v.service in services
         ]
-        return sorted(waiting, key=lambda v: calling_order(v, now))
+        return sorted(waiting, key=lambda v: calling_order(v, now, prefer))
 
     def position(self, visit: Visit, now: datetime) -> int:
         return 1 + self.line((visit.service,), now).index(visit)
@@ -184,6 +200,14 @@ class OfficeDays(RuleBasedStateMachine):
             default_config_text().replace("daily_limit = 40", f"daily_limit = {DAILY_LIMIT['C']}")
         )
         assert {c.id: c.services for c in office.counters.values()} == SERVES
+        assert {c.id: c.prefer for c in office.counters.values() if c.prefer} == PREFER
+        assert office.appointment_prefix == APPOINTMENT_SERIES
+        assert {s.code: timedelta(minutes=s.target_minutes) for s in office.services.values()} == (
+            TARGET
+        )
+        routing = office.routing
+        assert (routing.priority_credit_minutes, routing.appointment_lead_minutes) == (20, 5)
+        assert routing.transfer == "keep"
         assert [s.code for s in office.services.values() if s.walk_in] == list(WALK_IN_SERVICES)
         assert {s.code: s.daily_limit for s in office.services.values() if s.daily_limit} == (
             DAILY_LIMIT
@@ -249,8 +273,9 @@ class OfficeDays(RuleBasedStateMachine):
 
     # the clock
 
-    # 45 minutes: a ticket of the step before has waited exactly max_wait.
-    @rule(minutes=st.one_of(st.just(45), st.integers(1, 15), st.integers(15, 120)))
+    # 5, 15 and 20 minutes: an appointment checked in, a walk-in or a priority ticket of the
+    # step before is due exactly now (counter 4 takes a D ticket first from then on).
+    @rule(minutes=st.one_of(st.sampled_from([5, 15, 20]), st.integers(1, 15), st.integers(15, 120)))
     def time_passes(self, minutes):
         self.clock.advance(minutes=minutes)
 
@@ -394,7 +419,7 @@ class OfficeDays(RuleBasedStateMachine):
         if call is None:
             return
         finished = self.model.end(counter, DONE)
-        line = self.model.line(SERVES[counter], now)
+        line = self.model.line(SERVES[counter], now, PREFER.get(counter, ()))
         called = self.model.call(counter, line[0]) if line else None
         assert (call.finished and seen(call.finished)) == finished
         assert (call.called and seen(call.called)) == called
@@ -461,7 +486,11 @@ class OfficeDays(RuleBasedStateMachine):
         ticket = self.expect(refusal, self.engine.transfer, counter, service, screen)
         if ticket is not None:
             visit = self.model.end(counter, WAITING)
-            visit.service = service  # keeps its number, series and arrival time
+            # It keeps its number, series and arrival; due as if it had come for `service`.
+            visit.service = service
+            visit.due_at = due(
+                service, visit.kind, visit.priority, visit.arrived_at, visit.appointment_at
+            )
             assert seen(ticket) == visit
 
     @rule(counter=COUNTERS, pause=st.sampled_from([True, False, False]), busy=MOSTLY_BUSY)
@@ -507,7 +536,7 @@ class OfficeDays(RuleBasedStateMachine):
         now = self.now()
         for counter, services in SERVES.items():
             desk = self.engine.desk(counter)
-            line = self.model.line(services, now)
+            line = self.model.line(services, now, PREFER.get(counter, ()))
             assert [seen(t) for t in desk.upcoming] == line[:SHOWN_BY_DESK]
             assert desk.waiting == {s: sum(v.service == s for v in line) for s in services}
             assert desk.longest_waiting_since == min((v.arrived_at for v in line), default=None)
