@@ -301,7 +301,7 @@ class _Reader:
         name = _text(raw, "office", "office")
         timezone = _timezone(raw.get("timezone", "Europe/Brussels"))
         languages = self.languages()
-        target = _whole(raw, "target_wait_minutes", 15, "target_wait_minutes", low=1, high=600)
+        target = _whole(raw, "target_wait_minutes", 15, "target_wait_minutes")
         services = self.services(languages, target)
         counters = self.counters(services)
         unserved = [
@@ -365,9 +365,7 @@ class _Reader:
                 if limit is None
                 else _whole(entry, "daily_limit", 0, f"{where}.daily_limit", low=1),
                 hours=_hours(entry.get("hours"), f"{where}.hours"),
-                target_minutes=_whole(
-                    entry, "target_minutes", target, f"{where}.target_minutes", low=1, high=600
-                ),
+                target_minutes=_whole(entry, "target_minutes", target, f"{where}.target_minutes"),
             )
         return services
 
@@ -422,8 +420,8 @@ class _Reader:
         if action not in ("walk_in", "refuse"):
             raise ConfigError(f"checkin.late_action: must be 'walk_in' or 'refuse', got {action!r}")
         return CheckinPolicy(
-            early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes", high=360),
-            late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes", high=240),
+            early_minutes=_whole(table, "early_minutes", 30, "checkin.early_minutes"),
+            late_minutes=_whole(table, "late_minutes", 15, "checkin.late_minutes"),
             late_action=action,
         )
 
@@ -506,7 +504,7 @@ class _Reader:
         _no_unknown_keys(table, {"requeue", "places", "times", "reinstate_minutes"}, "no_show")
         return NoShowPolicy(
             requeue=_choice(table, "requeue", ("behind", "original", "none"), "no_show"),
-            places=_whole(table, "places", 3, "no_show.places", high=1000),
+            places=_whole(table, "places", 3, "no_show.places", low=1, high=1000),
             times=_whole(table, "times", 1, "no_show.times", low=1, high=10),
             reinstate_minutes=_whole(
                 table, "reinstate_minutes", 30, "no_show.reinstate_minutes", low=1, high=24 * 60

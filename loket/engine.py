@@ -433,6 +433,7 @@ class Engine:
         """A waiting ticket with its place in line, the promised wait and its QR code."""
         ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
         minutes = rules.expected_wait(
+            self.office,
             ticket,
             now,
             rules.estimate(self.office, ticket.service, self._workload(ahead, ticket.due_at, now)),
@@ -506,6 +507,7 @@ class Engine:
             at_counters={
                 c: (t.service, (now - t.called_at).total_seconds() / 60)
                 for c, t in self.store.visits_at_counters().items()
+                if t.service in self.office.services  # not one a newer config dropped
             },
             capacity={
                 c: rules.capacity_of(state, c in presence and _heard_of(presence[c], now))
@@ -602,8 +604,8 @@ class Engine:
         where = self.office.routing.transfer
         day = ticket.service_day
         if where == "first":
-            head = self.store.due_in_line(service, day, 1)
-            return now if head is None else min(now, head - TICK)
+            head = self.store.key_in_line(service, day, 1)
+            return now if head is None else min(now, head[0] - TICK)
         kept = rules.due_at(
             self.office,
             service,
@@ -614,9 +616,9 @@ class Engine:
         )
         if where == "keep":
             return kept
-        last = self.store.due_in_line(service, day, 0, last=True)
+        last = self.store.key_in_line(service, day, 0, last=True)
         new = rules.due_at(self.office, service, WALK_IN, False, now)
-        return max(new, kept) if last is None else max(new, kept, last + TICK)
+        return max(new, kept) if last is None else max(new, kept, _after(last, ticket))
 
     def reinstate(self, number: str) -> Receipt:
         """Staff bring a visitor marked as a no-show back into the line (the office's policy)."""
@@ -632,6 +634,8 @@ class Engine:
         policy = self.office.no_show
         if ticket.status != NO_SHOW:
             return _describe(ticket, self.office)
+        if ticket.service not in self.office.services:
+            return f"service {ticket.service} is no longer in the office config"
         if policy.requeue == "none":
             return "this office does not take no-shows back into the line"
         if ticket.reinstated >= policy.times:
@@ -640,18 +644,32 @@ class Engine:
             return f"it was missed more than {policy.reinstate_minutes} minutes ago"
         return None
 
+    def _due_behind(self, ticket: Ticket, places: int, now: datetime) -> datetime:
+        """A due time behind the first `places` tickets of its line (all of a shorter line).
+
+        Just after the last of them by (due, id); when the next one is due at the same
+        moment with a higher id, just before that last one instead (one place less, never
+        more). Never later than now in a short line (its last ticket may be an appointment
+        due hours ahead), nor later than a newcomer would be.
+        """
+        day, service = ticket.service_day, ticket.service
+        key = self.store.key_in_line(service, day, places)
+        if key is None:
+            last = self.store.key_in_line(service, day, 0, last=True)
+            return min(ticket.due_at, now) if last is None else min(_after(last, ticket), now)
+        due = _after(key, ticket)
+        following = self.store.key_in_line(service, day, places + 1)
+        if following is not None and (due, ticket.id) > following:
+            due = key[0] if ticket.id < key[1] else key[0] - TICK
+        newcomer = rules.due_at(self.office, service, WALK_IN, False, now)
+        return min(due, newcomer + TICK)
+
     def _reinstate(self, ticket: Ticket, now: datetime) -> Receipt:
         """Back in its line, `[no_show] places` behind the head or at its old place."""
         policy = self.office.no_show
         due = ticket.due_at
         if policy.requeue == "behind":
-            day, service = ticket.service_day, ticket.service
-            behind = self.store.due_in_line(service, day, policy.places)
-            if behind is None:
-                behind = self.store.due_in_line(service, day, 0, last=True)
-            newcomer = rules.due_at(self.office, service, WALK_IN, False, now)
-            # Just behind (ties go to the lower id, which a reinstated ticket has).
-            due = (newcomer if behind is None else min(behind, newcomer)) + TICK
+            due = self._due_behind(ticket, policy.places, now)
         moved = self._move(
             ticket,
             now,
@@ -1272,6 +1290,12 @@ def _heard_of(held: Presence, now: datetime) -> bool:
     """Whether the app holding a counter said it was there within the timeout."""
     first, last = _presence_window(now)
     return held.seen_at is not None and first <= held.seen_at <= last
+
+
+def _after(key: tuple[datetime, int], ticket: Ticket) -> datetime:
+    """The earliest due time that puts `ticket` after the (due, id) `key`."""
+    due, ticket_id = key
+    return due if ticket.id > ticket_id else due + TICK
 
 
 def _calling_order(heads: list[Ticket], prefer: tuple[str, ...], now: datetime) -> list[Ticket]:

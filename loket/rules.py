@@ -108,15 +108,22 @@ def estimate(office: Office, service: str, work: Workload) -> float | None:
     if capacity <= 0:
         return None
     lines = {code for c in mine for code in c.services}
-    free = any(work.capacity.get(c.id) == 1.0 and c.id not in work.at_counters for c in mine)
-    if free and not any(work.ahead.get(code) or work.appointments.get(code) for code in lines):
-        return 0.0  # a clerk is free and nobody comes first: called at once
+    if any(_free_with_nobody_ahead(c, work) for c in mine):
+        return 0.0  # called at once
     pool = [c for c in office.counters.values() if lines & set(c.services)]
     by_share = (_lines_work(office, work, lines, service) + _left(work, mine)) / capacity
     pooled = (_lines_work(office, work, lines) + _left(work, pool)) / sum(
         work.capacity.get(c.id, 0.0) for c in pool
     )
     return max(by_share, pooled)
+
+
+def _free_with_nobody_ahead(counter, work: Workload) -> bool:
+    """A counter open with its clerk there, serving nobody, and no line of it has anyone ahead."""
+    free = work.capacity.get(counter.id) == 1.0 and counter.id not in work.at_counters
+    return free and not any(
+        work.ahead.get(code) or work.appointments.get(code) for code in counter.services
+    )
 
 
 def _lines_work(office: Office, work: Workload, lines: set[str], service: str | None = None):
@@ -147,12 +154,17 @@ def _left(work: Workload, counters) -> float:
     return minutes
 
 
-def expected_wait(ticket: Ticket, now: datetime, minutes: float | None) -> float | None:
-    """The estimate for `ticket`: an appointment checked in early is not expected before it
-    is due, since walk-ins arriving meanwhile will be due before it."""
-    if minutes is not None and ticket.kind == APPOINTMENT:
-        return max(minutes, (ticket.due_at - now).total_seconds() / 60)
-    return minutes
+def expected_wait(
+    office: Office, ticket: Ticket, now: datetime, minutes: float | None
+) -> float | None:
+    """The estimate for `ticket`: an appointment checked in early is not expected before
+    the walk-ins who will arrive until it is due, less the shortest target of its
+    counters' lines, are due (they will be called first)."""
+    if minutes is None or ticket.kind != APPOINTMENT:
+        return minutes
+    lines = {code for c in office.counters_serving(ticket.service) for code in c.services}
+    target = min(office.services[code].target_minutes for code in lines)
+    return max(minutes, (ticket.due_at - now).total_seconds() / 60 - target)
 
 
 def promise(minutes: float | None) -> int | None:

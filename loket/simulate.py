@@ -575,7 +575,9 @@ class ModelRouter:
             },
             capacity=self.capacity,
         )
-        return rules.expected_wait(ticket, now, rules.estimate(self.office, ticket.service, work))
+        return rules.expected_wait(
+            self.office, ticket, now, rules.estimate(self.office, ticket.service, work)
+        )
 
     def call(self, desk: Desk, minute: float) -> Visitor | None:
         """The waiting visitor `desk` calls next, as `Engine.call_next` would."""

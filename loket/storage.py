@@ -668,15 +668,15 @@ class Store:
         params = [value for code in services for value in (day, code, limit)]
         return [_ticket(row) for row in self.conn.execute(query, params)] if services else []
 
-    def due_in_line(self, service: str, day: str, place: int, last: bool = False):
-        """The due time of the waiting ticket at `place` (1: the head) or of the last one."""
+    def key_in_line(self, service: str, day: str, place: int, last: bool = False):
+        """(due time, id) of the waiting ticket at `place` (1: the head), or of the last one."""
         order = "DESC" if last else ""
         row = self.conn.execute(
-            "SELECT due_at FROM tickets WHERE status = 'waiting' AND service_day = ? "
+            "SELECT due_at, id FROM tickets WHERE status = 'waiting' AND service_day = ? "
             f"AND service = ? ORDER BY due_at {order}, id {order} LIMIT 1 OFFSET ?",
             (day, service, 0 if last else place - 1),
         ).fetchone()
-        return None if row is None else from_text(row[0])
+        return None if row is None else (from_text(row[0]), row[1])
 
     def longest_waiting_since(self, services: Sequence[str], day: str) -> datetime | None:
         """The arrival of the ticket that has waited longest in these lines."""

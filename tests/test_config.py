@@ -74,6 +74,7 @@ def test_defaults_for_what_the_config_leaves_out():
             "no_show.requeue: must be one of 'behind', 'original', 'none', got 'later'",
         ),
         (("times = 1 ", "times = 0 "), "no_show.times: must be a whole number from 1 to 10"),
+        (("places = 3", "places = 0"), "no_show.places: must be a whole number from 1 to 1000"),
         (
             ('appointment_prefix = "R"', 'appointment_prefix = "A"'),
             "appointment_prefix: 'A' is already service A's code",
@@ -85,14 +86,6 @@ def test_defaults_for_what_the_config_leaves_out():
         (
             ('prefer = ["D"]', 'prefer = ["B"]'),
             "counters.4.prefer: 'B' is not one of the counter's services",
-        ),
-        (
-            ("target_minutes = 15 ", "target_minutes = 0 "),
-            "services.A.target_minutes: must be a whole number from 1 to 600",
-        ),
-        (
-            ("early_minutes = 30 ", "early_minutes = 600 "),
-            "checkin.early_minutes: must be a whole number from 0 to 360",
         ),
         (
             ('services = ["A", "B"]', 'services = ["A", "Q"]'),

@@ -263,9 +263,10 @@ def test_an_appointment_checked_in_early_is_told_when_it_will_be_called(office, 
     clerks_at(office, "1", "2", "3", "4")
     booking = office.add_appointment("B", clock.now + timedelta(minutes=30))
     receipt = office.check_in(booking.reference).receipt
-    # due at 09:25 (lead 5): walk-ins coming meanwhile go first, so not before then
-    assert receipt.called_around == MORNING + timedelta(minutes=25)
-    assert receipt.estimated_wait_minutes == 25
+    # due at 09:25 (lead 5); walk-ins arriving until 09:10 (less the 15-minute target)
+    # will be due before it and called first
+    assert receipt.called_around == MORNING + timedelta(minutes=10)
+    assert receipt.estimated_wait_minutes == 10
 
 
 def test_a_free_clerk_and_nobody_ahead_means_called_at_once(office, clock):
@@ -293,3 +294,63 @@ def test_next_can_record_that_the_visitor_never_came_in_the_same_step(office):
     call = office.call_next("1", "A001", came=False)
     assert (call.finished.status, call.called.number) == ("no_show", "A002")
     assert [e.action for e in office.events_after(0)][-2:] == ["no_show", "call"]
+
+
+# found in review
+
+
+def test_a_free_counter_with_empty_lines_calls_at_once_however_busy_the_others(tmp_path, clock):
+    text = default_config_text().replace(
+        "minutes = 10\n", 'minutes = 10\nhours = { tue = "08:30-09:20" }\n', 1
+    )
+    clock.now = MORNING + timedelta(minutes=10)  # 09:10; B closes at 09:20
+    with Engine(tmp_path / "o.db", clock=clock, config_text=text) as engine:
+        clerks_at(engine, "1", "2", "3", "4")
+        for _ in range(12):
+            engine.issue_ticket("A")
+        for counter in ("1", "2", "4"):
+            engine.call_next(counter)
+        b = next(s for s in engine.services() if s.code == "B")
+        assert (b.estimated_wait_minutes, b.full_today) == (0, False)
+        assert engine.issue_ticket("B").estimated_wait_minutes == 0  # Loket 3 is free
+
+
+def test_a_config_that_drops_a_service_being_served_leaves_estimates_working(office, clock):
+    clerks_at(office, "1", "2", "3", "4")
+    office.issue_ticket("C")
+    office.call_next("3")
+    text = default_config_text()
+    without_c = (
+        text[: text.index('[[services]]\ncode = "C"')]
+        + text[text.index('[[services]]\ncode = "D"') :]
+    )
+    office.init(
+        without_c.replace('services = ["A", "C"]', 'services = ["A"]')
+        .replace('services = ["B", "C", "D"]', 'services = ["B", "D"]')
+        .replace('"burgerlijke stand" = "C"\n"huwelijk" = "C"\n', "")
+    )
+    assert office.issue_ticket("B").estimated_wait_minutes is not None
+
+
+def test_a_no_show_whose_line_is_empty_comes_back_first_not_behind_other_lines(office, clock):
+    for _ in range(8):
+        office.issue_ticket("B")
+    office.issue_ticket("A")
+    office.call_number("1", "A001")
+    office.no_show("1")
+    clock.advance(minutes=1)
+    receipt = office.reinstate("A001")
+    assert receipt.ticket.due_at <= clock.now
+    assert office.call_next("1").called.number == "A001"
+
+
+def test_a_reinstated_ticket_is_never_more_than_places_behind_when_dues_tie(office, clock):
+    for _ in range(2):  # R001 and R002, both due 09:15
+        booking = office.add_appointment("B", clock.now + timedelta(minutes=20))
+        office.check_in(booking.reference)
+    office.issue_ticket("B")
+    office.call_number("1", "B001")
+    office.no_show("1")
+    clock.advance(minutes=5)
+    office.init(default_config_text().replace("places = 3", "places = 1"))
+    assert office.reinstate("B001").position <= 2

@@ -211,12 +211,6 @@ def test_nobody_is_overtaken_by_more_than_the_credit_plus_the_lead(morning, step
         assert overtaken_by <= called.head_start - waiting.head_start, story
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine._reinstate: due = the Nth's due + TICK lands behind tickets that share "
-    "the Nth's due (two appointments booked at the same time)",
-)
 @SETTINGS
 @given(
     before=STEPS,
@@ -278,12 +272,6 @@ def test_a_reinstated_no_show_is_called_within_its_places(
 # the estimate
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="rules.expected_wait: an appointment checked in early is promised its due time, "
-    "later than the walk-in behind it, who is called right after it",
-)
 @SETTINGS
 @given(steps=STEPS_WITH_PAUSES, present=PRESENT)
 @example(steps=[("appointment", "A", 10), ("walk_in", "A", False)], present={"1", "2", "3", "4"})
