@@ -649,20 +649,20 @@ class Engine:
 
         Just after the last of them by (due, id); when the next one is due at the same
         moment with a higher id, just before that last one instead (one place less, never
-        more). Never later than now in a short line (its last ticket may be an appointment
-        due hours ahead), nor later than a newcomer would be.
+        more). Never later than a newcomer would be (a short line's last ticket may be an
+        appointment due hours ahead); in an empty line, due now (or at its old time).
         """
         day, service = ticket.service_day, ticket.service
+        newcomer = rules.due_at(self.office, service, WALK_IN, False, now) + TICK
         key = self.store.key_in_line(service, day, places)
         if key is None:
             last = self.store.key_in_line(service, day, 0, last=True)
-            return min(ticket.due_at, now) if last is None else min(_after(last, ticket), now)
+            return min(ticket.due_at, now) if last is None else min(_after(last, ticket), newcomer)
         due = _after(key, ticket)
         following = self.store.key_in_line(service, day, places + 1)
         if following is not None and (due, ticket.id) > following:
             due = key[0] if ticket.id < key[1] else key[0] - TICK
-        newcomer = rules.due_at(self.office, service, WALK_IN, False, now)
-        return min(due, newcomer + TICK)
+        return min(due, newcomer)
 
     def _reinstate(self, ticket: Ticket, now: datetime) -> Receipt:
         """Back in its line, `[no_show] places` behind the head or at its old place."""

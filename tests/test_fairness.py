@@ -354,3 +354,11 @@ def test_a_reinstated_ticket_is_never_more_than_places_behind_when_dues_tie(offi
     clock.advance(minutes=5)
     office.init(default_config_text().replace("places = 3", "places = 1"))
     assert office.reinstate("B001").position <= 2
+
+
+def test_a_no_show_comes_back_behind_a_short_line_not_before_it(office, clock):
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+    office.issue_ticket("A")  # A002, due 09:15: fewer than `places` wait
+    assert office.reinstate("A001").position == 2
