@@ -182,6 +182,12 @@ MIGRATIONS.append(
         # (loket.rules); tickets of older versions are due when they came (or at their slot).
         "ALTER TABLE tickets ADD COLUMN due_at TEXT",
         "UPDATE tickets SET due_at = COALESCE(appointment_at, arrived_at)",
+        # A Loket of schema 3 still running during the upgrade inserts tickets without one.
+        """CREATE TRIGGER tickets_due_missing AFTER INSERT ON tickets
+        WHEN NEW.due_at IS NULL BEGIN
+            UPDATE tickets SET due_at = COALESCE(NEW.appointment_at, NEW.arrived_at)
+            WHERE id = NEW.id;
+        END""",
         # How often a no-show came back into the line.
         "ALTER TABLE tickets ADD COLUMN reinstated INTEGER NOT NULL DEFAULT 0",
         # Calling next, a position and the work ahead of a ticket are each a walk along this

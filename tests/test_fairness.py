@@ -362,3 +362,14 @@ def test_a_no_show_comes_back_behind_a_short_line_not_before_it(office, clock):
     office.no_show("1")
     office.issue_ticket("A")  # A002, due 09:15: fewer than `places` wait
     assert office.reinstate("A001").position == 2
+
+
+def test_a_ticket_written_by_a_loket_of_schema_three_during_the_upgrade_gets_a_due_time(office):
+    with office.store.write() as db:  # what the old INSERT, without due_at, leaves
+        db.conn.execute(
+            "INSERT INTO tickets (series, service_day, seq, number, service, kind, status, "
+            "arrived_at) VALUES ('A', '2026-12-01', 1, 'A001', 'A', 'walk_in', 'waiting', "
+            "'2026-12-01T08:00:00.000000+00:00')"
+        )
+    assert office.ticket("A001").due_at == MORNING
+    assert office.call_next("1").called.number == "A001"
