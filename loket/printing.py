@@ -6,7 +6,7 @@ import re
 import struct
 import textwrap
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -76,20 +76,42 @@ def ticket_lines(receipt: Receipt, office: Office, language: str) -> dict[str, s
 
     ticket = receipt.ticket
     local = ticket.arrived_at.astimezone(office.timezone)
-    minutes = receipt.estimated_wait_minutes
     service = office.services[ticket.service].name(language)
     if ticket.priority:
         service += f" · {text(language, 'priority_button')}"
     return {
         "service": service,
         "position": text(language, "position", position=receipt.position),
-        "wait": text(language, "wait_unknown")
-        if minutes is None
-        else text(language, "estimated_wait", minutes=minutes),
+        "wait": wait_line(receipt, office, language),
         "issued": text(
             language, "issued_on", day=day_text(language, local.date()), time=f"{local:%H:%M}"
         ),
     }
+
+
+def wait_line(receipt: Receipt, office: Office, language: str) -> str:
+    """The ticket's promise: a wait for a walk-in, a time for an appointment, or "in a moment"."""
+    from loket.model import APPOINTMENT
+    from loket.texts import text
+
+    minutes = receipt.estimated_wait_minutes
+    if minutes is None:
+        return text(language, "wait_unknown")
+    if minutes == 0:  # nothing ahead and a counter free: never "0 min"
+        return text(language, "called_in_a_moment")
+    if receipt.ticket.kind == APPOINTMENT and receipt.called_around is not None:
+        around = to_five_minutes(receipt.called_around.astimezone(office.timezone))
+        return text(language, "called_around", time=f"{around:%H:%M}")
+    return text(language, "estimated_wait", minutes=minutes)
+
+
+def to_five_minutes(moment: datetime) -> datetime:
+    """`moment` to the nearest 5 minutes on the clock (half way goes up)."""
+    past = timedelta(
+        minutes=moment.minute % 5, seconds=moment.second, microseconds=moment.microsecond
+    )
+    down = moment - past
+    return down + timedelta(minutes=5) if past >= timedelta(minutes=2.5) else down
 
 
 def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTicket:

@@ -8,17 +8,23 @@ import re
 import socket
 import socketserver
 import threading
+from datetime import UTC, datetime
 
 import pytest
 import zxingcpp
 from PIL import Image, ImageOps
 
+from loket.config import default_config_text, load_config
+from loket.model import Receipt, Ticket
 from loket.printing import (
     PrintedTicket,
     PrinterError,
     open_printer,
     parse_spec,
+    printed_ticket,
     ticket_bytes,
+    ticket_lines,
+    to_five_minutes,
 )
 
 TICKET = PrintedTicket(
@@ -312,3 +318,63 @@ def test_a_half_written_printer_database_left_behind_never_stops_a_start(tmp_pat
     load = "from loket.printing import open_printer; open_printer('file:x')"
     loaded = subprocess.run([sys.executable, "-c", load], env=env, capture_output=True, timeout=60)
     assert (loaded.returncode, loaded.stderr) == (0, b"")
+
+
+# the ticket's promise, in the visitor's language
+
+
+def receipt(minutes, kind="walk_in", called_around=None, number="A012"):
+    """A receipt as the engine hands it out, at 09:12 in Brussels (08:12 UTC)."""
+    ticket = Ticket(1, number, number[0], 12, "2026-12-07", "A", kind, False, "waiting", utc(8, 12))
+    return Receipt(ticket, 3, minutes, called_around, code="LT20261207" + number + "X" * 16)
+
+
+def office():
+    return load_config(default_config_text())
+
+
+def utc(hour: int, minute: int, second: int = 0) -> datetime:
+    return datetime(2026, 12, 7, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("language", "walk_in", "free", "appointment"),
+    [
+        ("nl", "Geschatte wachttijd: 25 min", "U wordt zo meteen afgeroepen",
+         "U wordt rond 10:30 afgeroepen"),
+        ("fr", "Attente estimée : 25 min", "Vous serez appelé dans un instant",
+         "Vous serez appelé vers 10:30"),
+        ("en", "Estimated wait: 25 min", "You will be called in a moment",
+         "You will be called around 10:30"),
+        ("de", "Geschätzte Wartezeit: 25 Min.", "Sie werden gleich aufgerufen",
+         "Sie werden gegen 10:30 Uhr aufgerufen"),
+    ],
+)  # fmt: skip
+def test_the_ticket_promises_a_wait_a_moment_or_an_appointments_time(
+    language, walk_in, free, appointment
+):
+    around = utc(9, 31, 10)  # 10:31 in Brussels: "around 10:30"
+    assert ticket_lines(receipt(25, called_around=around), office(), language)["wait"] == walk_in
+    assert ticket_lines(receipt(0, called_around=utc(8, 12)), office(), language)["wait"] == free
+    booked = receipt(80, "appointment", around, number="R003")
+    assert ticket_lines(booked, office(), language)["wait"] == appointment
+    booked_free = receipt(0, "appointment", utc(8, 12), number="R003")
+    assert ticket_lines(booked_free, office(), language)["wait"] == free  # never "around 09:10"
+
+
+def test_an_appointments_time_is_rounded_to_five_minutes_on_the_clock():
+    assert [to_five_minutes(utc(9, m, s)).strftime("%H:%M") for m, s in [
+        (30, 0), (31, 10), (32, 29), (32, 30), (34, 59), (57, 31), (59, 0)
+    ]] == ["09:30", "09:30", "09:30", "09:35", "09:35", "10:00", "10:00"]  # fmt: skip
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
+@pytest.mark.parametrize(
+    ("minutes", "kind"), [(None, "walk_in"), (0, "walk_in"), (125, "walk_in"), (45, "appointment")]
+)
+def test_every_promise_fits_the_paper_in_every_language(language, minutes, kind):
+    number = "R107" if kind == "appointment" else "A107"
+    ticket = printed_ticket(receipt(minutes, kind, utc(9, 58), number), office(), language)
+    lines = parse(ticket_bytes(ticket))["lines"]
+    assert max(len(line) for line in lines) <= 42
+    assert len(ticket.wait_line) <= 42  # on one line of its own, never wrapped
