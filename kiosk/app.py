@@ -21,12 +21,12 @@ from textual.reactive import reactive
 from kiosk.appointment import AppointmentScreen
 from kiosk.guidance import Guidance
 from kiosk.notice import NoticeScreen, UnavailableScreen, WaitingScreen
-from kiosk.staff import StaffScreen
+from kiosk.staff import PinScreen, StaffMenu, StaffScreen
 from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
-from loket import codes, texts
+from loket import texts
 from loket.codes import ALPHABET
-from loket.engine import CheckIn, Engine
+from loket.engine import ALREADY_CHECKED_IN, NOT_RECOGNISED, CheckIn, Engine
 from loket.errors import LoketError, Refused, StorageError
 from loket.model import Receipt, utc_now
 from loket.speech import Voice
@@ -39,6 +39,9 @@ log = logging.getLogger("loket.kiosk")
 # A scanner types its payload within milliseconds; a person types a reference slower.
 # Keys further apart than this start a new code.
 TYPING_GAP_SECONDS = 2.0
+# A key this soon after a code's character is the scanner's, whatever it is (a person
+# types slower): the screen may not have seen that character yet, so `typed` cannot tell.
+SCANNER_GAP_SECONDS = 0.05
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
@@ -55,7 +58,15 @@ CHECKIN_TEXTS = {
     "not_recognised": "checkin_not_recognised",
     "already_served": "checkin_served",
     "missed": "checkin_missed",
+    "reinstated": "checkin_reinstated",
+    "called_now": "checkin_called_now",
 }
+SCANNED_TICKET_TEXTS = {
+    "already_checked_in": "ticket_still_waiting",
+    "missed": "ticket_missed",
+    "other_day": "ticket_other_day",
+}
+"""Outcomes of a scanned ticket (not an appointment) that need their own words."""
 
 
 def code_character(character: str | None) -> bool:
@@ -146,6 +157,8 @@ class KioskApp(App, inherit_bindings=False):
         self.watcher: ChangeWatcher | None = None
         self.typed = ""
         self.typed_at = 0.0
+        self.code_key_at = 0.0
+        """When the app last passed a code's character on to the screen (see SCANNER_GAP_SECONDS)."""
         self.recent_keys: list[str] = []
         self.button_box_timer = None
         self.idle_timer = None
@@ -160,6 +173,8 @@ class KioskApp(App, inherit_bindings=False):
         self.held_speech_timer = None
         self.held_since: float | None = None
         """When a timer first wanted the visit to end but the voice held it; None if it did not."""
+        self.priority_tickets: bool | None = None
+        """Staff offer priority tickets here: the config's default until they switch it."""
 
     # start-up and the database
 
@@ -187,6 +202,8 @@ class KioskApp(App, inherit_bindings=False):
             return False
         self.watcher = ChangeWatcher(self.engine)
         self.language = self.office.languages[0]
+        if self.priority_tickets is None:  # staff's choice outlives a database outage
+            self.priority_tickets = self.office.kiosk.priority
         self.printer = self._open_printer()
         self.touched()
         return True
@@ -262,10 +279,13 @@ class KioskApp(App, inherit_bindings=False):
         return texts.text(self.language, key, **fields)
 
     def when(self, moment: datetime) -> str:
-        """'today at 13:00' or 'Monday 7 December at 09:00', in the visitor's language."""
+        """'today at 13:00', 'tomorrow at 08:30' or 'Monday 7 December at 09:00'."""
         local = self.engine.local(moment)
-        if local.date() == self.engine.local(self.clock()).date():
+        days_ahead = (local.date() - self.engine.local(self.clock()).date()).days
+        if days_ahead == 0:
             return self.t("today_at", time=f"{local:%H:%M}")
+        if days_ahead == 1:
+            return self.t("tomorrow_at", time=f"{local:%H:%M}")
         return self.t(
             "on_day_at", day=texts.day_text(self.language, local.date()), time=f"{local:%H:%M}"
         )
@@ -370,13 +390,19 @@ class KioskApp(App, inherit_bindings=False):
             return self.t("closed_until", when=self.when(status.opens_at))
         if status is not None and status.limit_reached:
             return self.t("limit_reached")
+        if status is not None and status.full_today:
+            return self.full_today_text(status)
         return self.t("ticket_refused")
 
+    def full_today_text(self, status) -> str:
+        """Why a service gives no more tickets today, and when to come back."""
+        explained = self.t("full_today_explained")
+        if status.opens_at is None:
+            return explained
+        return f"{explained} {self.t('come_back_when', when=self.when(status.opens_at))}"
+
     def check_in(self, code: str) -> None:
-        """A scanned QR payload or a typed reference: every outcome gets its own message."""
-        if code.upper().startswith(codes.TICKET_PREFIX):  # someone scanned their waiting ticket
-            self.push_screen(NoticeScreen(self.t("own_ticket")))
-            return
+        """A scanned QR code (a letter's or a ticket's) or a typed reference: each outcome says so."""
         if self.start_operation():
             self.check_in_in_background(code)
 
@@ -385,6 +411,9 @@ class KioskApp(App, inherit_bindings=False):
         try:
             with operation_engine(self.db_path, self.clock) as engine:
                 result = engine.check_in(code)
+        except Refused as error:  # e.g. a signed ticket this office's database no longer holds
+            log.info("scanned code not taken: %s", error)
+            self.post_message(CheckedIn(CheckIn(NOT_RECOGNISED)))
         except Exception as error:  # the kiosk must never stay busy: StorageError, or a bug
             self.post_message(DatabaseFailed(error))
         else:
@@ -395,11 +424,18 @@ class KioskApp(App, inherit_bindings=False):
         result = message.result
         text = self._checkin_text(result)
         if result.receipt is not None:
-            self.hand_out(result.receipt, text)
+            # A visitor scanning the ticket they hold needs no second paper; one back in
+            # line, or with a new ticket for their appointment, gets it printed.
+            again = result.outcome == ALREADY_CHECKED_IN and result.appointment_at is None
+            self.hand_out(result.receipt, text, print_it=not again)
         else:
             self.push_screen(NoticeScreen(text))
 
-    def _checkin_text(self, result) -> str:
+    def _checkin_text(self, result: CheckIn) -> str:
+        if result.appointment_at is None and result.outcome in SCANNED_TICKET_TEXTS:
+            # A ticket's code (an appointment's outcome always knows its time): its own words.
+            day = "" if result.day is None else self._day(result.day)
+            return self.t(SCANNED_TICKET_TEXTS[result.outcome], ticket=result.number, day=day)
         at = (
             ""
             if result.appointment_at is None
@@ -414,19 +450,23 @@ class KioskApp(App, inherit_bindings=False):
                 "checkin_too_early", time=f"{self.engine.local(result.allowed_from):%H:%M}"
             )
         if result.outcome == "other_day":
-            return self.t(
-                "checkin_other_day",
-                day=texts.day_text(self.language, date.fromisoformat(result.day)),
-            )
-        return self.t(CHECKIN_TEXTS[result.outcome], time=at, ticket=result.number)
+            return self.t("checkin_other_day", day=self._day(result.day))
+        return self.t(
+            CHECKIN_TEXTS[result.outcome], time=at, ticket=result.number, counter=result.counter
+        )
 
-    def hand_out(self, receipt: Receipt, message: str | None = None) -> None:
+    def _day(self, day: str) -> str:
+        """A service day (YYYY-MM-DD) as the visitor reads it."""
+        return texts.day_text(self.language, date.fromisoformat(day))
+
+    def hand_out(self, receipt: Receipt, message: str | None = None, print_it: bool = True) -> None:
         """Show the ticket at once; the printer gets it in a worker so the screen never waits."""
+        printing = print_it and self.printer is not None
         self.back_to_start()
         screen = self.get_screen("ticket")
-        screen.show(receipt, message, printing=self.printer is not None)
+        screen.show(receipt, message, printing=printing)
         self.push_screen(screen)
-        if self.printer is not None:
+        if printing:
             self.print_ticket(receipt, screen)
 
     @work(thread=True, exit_on_error=False, group="printer")
@@ -477,8 +517,11 @@ class KioskApp(App, inherit_bindings=False):
         if isinstance(event, events.Key | events.MouseDown) and not event.is_forwarded:
             self.touched()
             self.guidance.interrupt()
-        if isinstance(event, events.Key) and not event.is_forwarded and self._kiosk_key(event):
-            return  # before any text field: these keys never reach one
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._kiosk_key(event):
+                return  # before any text field: these keys never reach one
+            if code_character(event.character):
+                self.code_key_at = time.monotonic()
         await super().on_event(event)
 
     def _kiosk_key(self, event: events.Key) -> bool:
@@ -533,7 +576,10 @@ class KioskApp(App, inherit_bindings=False):
             return False  # function keys, Enter: never part of what is typed
         if isinstance(self.screen, AppointmentScreen):
             return self.screen.takes(event.character)
-        return bool(self.typed) and time.monotonic() - self.typed_at <= TYPING_GAP_SECONDS
+        now = time.monotonic()
+        if now - self.code_key_at <= SCANNER_GAP_SECONDS:
+            return True  # keys arrive faster than the screen takes them: LT2026... keeps its 0
+        return bool(self.typed) and now - self.typed_at <= TYPING_GAP_SECONDS
 
     def touched(self) -> None:
         """Someone is using the kiosk: restart the idle countdown."""
@@ -609,16 +655,25 @@ class KioskApp(App, inherit_bindings=False):
         if tuple(self.recent_keys) != sequence:
             return False
         self.recent_keys = []
-        self.push_screen(StaffScreen())
+        self.push_screen(PinScreen())
         return True
 
     def staff_pin(self, pin: str) -> bool:
-        """Close the kiosk if the PIN is right."""
+        """Open the staff menu if the PIN is right."""
         if pin != self.office.kiosk.pin:
             log.warning("wrong staff PIN entered")
             return False
-        self.exit()
+        self.switch_screen(StaffMenu())
         return True
+
+    def switch_priority_tickets(self) -> None:
+        """Staff switch priority tickets on or off at this kiosk, until it restarts."""
+        self.priority_tickets = not self.priority_tickets
+        log.info("priority tickets switched %s by staff", "on" if self.priority_tickets else "off")
+
+    def close_kiosk(self) -> None:
+        log.info("kiosk closed by staff")
+        self.exit()
 
     def on_unmount(self) -> None:
         self.guidance.close()

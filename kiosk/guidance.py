@@ -18,6 +18,8 @@ from kiosk.start import StartScreen
 from kiosk.ticket import TicketScreen
 from loket import texts
 from loket.announce import NUMBER
+from loket.model import APPOINTMENT, Receipt
+from loket.printing import wait_line
 from loket.speech import Voice
 
 REPEAT_KEY = "9"
@@ -220,8 +222,14 @@ class Guidance:
             return t("speech_closed_until", when=self.app.when(status.opens_at))
         if status.limit_reached:
             return t("speech_limit_reached")
+        if status.full_today:
+            if status.opens_at is None:
+                return t("speech_full_today")
+            return t("speech_full_today_until", when=self.app.when(status.opens_at))
         if status.estimated_wait_minutes is None:
             return t("speech_wait_unknown")
+        if status.estimated_wait_minutes == 0:
+            return t("speech_no_wait")
         return t("speech_wait", count=status.estimated_wait_minutes)
 
     def opening(self, services) -> list[str]:
@@ -286,7 +294,7 @@ class Guidance:
             self.service_name(receipt.ticket.service) + ".",
             t("priority_button") + "." if receipt.ticket.priority else "",
             self.ahead(receipt.position),
-            self.wait(receipt.estimated_wait_minutes),
+            self.wait(receipt),
             self.printer_state(screen),
         ]
         return " ".join(part for part in parts if part)
@@ -302,10 +310,14 @@ class Guidance:
             return self.app.t("speech_nobody_ahead")
         return self.app.t("speech_ahead", count=position - 1)
 
-    def wait(self, minutes: int | None) -> str:
+    def wait(self, receipt: Receipt) -> str:
+        """The ticket's promise, as its wait line says it (a number of minutes said in words)."""
+        minutes = receipt.estimated_wait_minutes
         if minutes is None:
             return self.app.t("speech_estimated_unknown")
-        return self.app.t("speech_estimated_wait", count=minutes)
+        if minutes > 0 and receipt.ticket.kind != APPOINTMENT:
+            return self.app.t("speech_estimated_wait", count=minutes)
+        return spoken(wait_line(receipt, self.app.office, self.app.language))
 
     def printer_failed(self, screen: TicketScreen) -> None:
         """The printer let the visitor down after the ticket was said: add the number to note.

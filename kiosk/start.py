@@ -62,6 +62,9 @@ class StartScreen(KioskScreen):
         self.set_interval(1, self.tick)
 
     def on_screen_resume(self) -> None:
+        if bool(self.query("#priority")) != self.offers_priority():  # staff switched it
+            self.refresh(recompose=True)
+            return
         # Our own tickets do not move PRAGMA data_version for our own connection.
         self.refresh_services()
 
@@ -80,7 +83,8 @@ class StartScreen(KioskScreen):
         self.query("#printer-fault").set(display=fault)
 
     def offers_priority(self) -> bool:
-        return self.app.office.kiosk.priority and self.office_open
+        """Whether the priority button is there: staff switched it on and the office is open."""
+        return bool(self.app.priority_tickets) and self.office_open
 
     def clock_text(self) -> str:
         return f"{self.app.engine.local(self.app.clock()):%H:%M}"
@@ -90,7 +94,7 @@ class StartScreen(KioskScreen):
 
     @staticmethod
     def available(status) -> bool:
-        return status.open_now and not status.limit_reached
+        return status.open_now and not status.limit_reached and not status.full_today
 
     def label(self, key: int, status) -> str:
         app = self.app
@@ -103,8 +107,16 @@ class StartScreen(KioskScreen):
             )
         elif status.limit_reached:
             state = app.t("limit_reached")
+        elif status.full_today:
+            state = (
+                app.t("full_today_until", when=app.when(status.opens_at))
+                if status.opens_at
+                else app.t("full_today")
+            )
         elif status.estimated_wait_minutes is None:
             state = app.t("wait_unknown")
+        elif status.estimated_wait_minutes == 0:
+            state = app.t("wait_none")
         else:
             state = app.t("wait_minutes", minutes=status.estimated_wait_minutes)
         return f"{key}  {name}\n{state}"

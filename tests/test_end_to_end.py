@@ -99,7 +99,7 @@ def test_loket_demo_shows_kiosk_counter_and_display_side_by_side(tmux, tmp_path,
     panes = tmux("list-panes", "-t", "demo", "-F", "#{pane_index}").split()
     assert panes == ["0", "1", "2"]
     # the estimates show once the demo's counter app has opened its desk
-    kiosk = tmux.wait_for("demo:0.0", "Ik heb een afspraak", "09:00", "Ongeveer 8 min")
+    kiosk = tmux.wait_for("demo:0.0", "Ik heb een afspraak", "09:00", "Ongeveer 20 min")
     counter = tmux.wait_for("demo:0.1", "Geen bezoeker.", "09:00")
     display = tmux.wait_for("demo:0.2", "Nog niemand opgeroepen", "09:00")
     assert "\n---\n".join([kiosk, counter, display]) == snapshot

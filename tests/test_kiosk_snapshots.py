@@ -30,6 +30,8 @@ def kiosk(tmp_path):
         with Engine(path, clock=clock) as engine:
             if config:
                 engine.init(config)
+            with engine.store.write():  # a ticket's QR is signed with it: the same each run
+                engine.store.set_setting("qr_secret", "snapshot-secret")
             clerks_at(engine, *engine.office.counters)
             if prepare:
                 prepare(engine, clock)
@@ -152,6 +154,81 @@ def test_check_in_result(kiosk, snap_compare, outcome):
         await settle(pilot)
 
     assert snap_compare(kiosk(prepare=prepare), terminal_size=(80, 24), run_before=check_in)
+
+
+SCANNED = {
+    "reinstated": ("call_next", "no_show"),
+    "still_waiting": (),
+    "called_now": ("call_next",),
+}
+"""What happened to ticket A001 before its visitor scans it at the kiosk."""
+
+
+@pytest.mark.parametrize("outcome", SCANNED)
+def test_scanned_ticket_result(kiosk, snap_compare, outcome):
+    codes = []
+
+    def prepare(engine, clock):
+        codes.append(engine.issue_ticket("A").code)
+        clock.advance(seconds=20)  # the clerks' apps were heard of within the last minute
+        engine.issue_ticket("A")
+        for action in SCANNED[outcome]:
+            getattr(engine, action)("2")
+
+    async def scan(pilot):
+        pilot.app.check_in(codes[0])
+        await settle(pilot)
+
+    assert snap_compare(kiosk(prepare=prepare), terminal_size=(80, 24), run_before=scan)
+
+
+def test_appointment_ticket_says_when_it_will_be_called(kiosk, snap_compare):
+    codes = []
+
+    def busy(engine, clock):
+        for _ in range(6):
+            engine.issue_ticket("B")
+        codes.append(engine.add_appointment("B", clock.now + timedelta(minutes=25)).reference)
+
+    async def check_in(pilot):
+        pilot.app.check_in(codes[0])
+        await settle(pilot)
+
+    assert snap_compare(kiosk(prepare=busy), terminal_size=(80, 24), run_before=check_in)
+
+
+def test_start_screen_with_a_service_full_for_today(kiosk, snap_compare):
+    from loket.errors import Refused
+
+    config = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "08:30-09:20", wed = "08:30-12:00" }'
+    )
+
+    def fill(engine, clock):
+        with pytest.raises(Refused):
+            for _ in range(40):
+                engine.issue_ticket("C")
+
+    assert snap_compare(kiosk(config, fill), terminal_size=(100, 32))
+
+
+def test_staff_menu(kiosk, snap_compare):
+    async def open_menu(pilot):
+        await pilot.press("f12", "f12", "f12", *"2468", "enter")
+        await settle(pilot)
+        await pilot.press("1")  # priority tickets on
+
+    assert snap_compare(kiosk(), terminal_size=(80, 24), run_before=open_menu)
+
+
+def test_start_screen_with_priority_tickets_switched_on(kiosk, snap_compare):
+    async def switched_on(pilot):
+        await pilot.press("f12", "f12", "f12", *"2468", "enter")
+        await settle(pilot)
+        await pilot.press("1", "escape")
+        await settle(pilot)
+
+    assert snap_compare(kiosk(), terminal_size=(80, 24), run_before=switched_on)
 
 
 def test_late_check_in_refused(kiosk, snap_compare):

@@ -25,10 +25,12 @@ from loket.engine import Engine
 from loket.speech import Recorder, Speaker, Voice
 from tests.conftest import clerks_at
 from tests.terminal import Tmux
-from tests.test_kiosk import button_box, settle
+from tests.test_kiosk import button_box, scan_at_full_speed, settle
 
 SIZE = (100, 32)
 UID_CONFIG = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
+PRIORITY_ON = default_config_text().replace("priority = false", "priority = true", 1)
+"""The demo office with priority tickets offered from the start."""
 LANGUAGE_PRESSES = {"nl": 0, "fr": 1, "en": 2, "de": 3}
 """How many times the language key (*) reaches each language from the office's first."""
 
@@ -116,11 +118,9 @@ async def test_the_speech_key_says_the_start_screen_and_each_language_in_its_own
     dutch, french, english, german, _ = said(said_folder)
     assert dutch == (
         "Welkom bij de ticketautomaat. Kies een dienst met de cijfertoetsen. "
-        "Druk op 1: Identiteitskaart en paspoort, ongeveer 3 minuten wachten. "
-        "Druk op 2: Verhuizing en adres, ongeveer 5 minuten wachten. "
-        "Druk op 3: Burgerlijke stand, ongeveer 6 minuten wachten. "
-        "Kunt u niet rechtstaan tijdens het wachten? "
-        "Druk dan eerst op de schuine streep voor een voorrangsticket. "
+        "Druk op 1: Identiteitskaart en paspoort, geen wachttijd. "
+        "Druk op 2: Verhuizing en adres, geen wachttijd. "
+        "Druk op 3: Burgerlijke stand, geen wachttijd. "
         "Hebt u een afspraak? Druk op Enter en typ uw referentie. "
         "Of houd de QR-code op uw brief voor de scanner. Druk op 9 om dit opnieuw te horen. "
         "Het sterretje kiest een andere taal; plus en min regelen het volume. "
@@ -128,27 +128,27 @@ async def test_the_speech_key_says_the_start_screen_and_each_language_in_its_own
     )
     assert french.startswith(
         "Français. Bienvenue à la borne de tickets. Choisissez un service avec les touches "
-        "numériques. Appuyez sur 1 : Carte d'identité et passeport, environ 3 minutes d'attente."
+        "numériques. Appuyez sur 1 : Carte d'identité et passeport, pas d'attente."
     )
     assert english.startswith("English. Welcome to the ticket machine.")
-    assert "Press 2: Moving and address, about 5 minutes wait." in english
+    assert "Press 2: Moving and address, no wait." in english
     assert german.startswith("Deutsch. Willkommen am Ticketautomaten.")
     assert german.endswith("Um die Sprachausgabe zu beenden, drücken Sie 0.")
 
 
 TICKET_SENTENCES = {
     "nl": "Uw nummer is A 1. Nog eens, traag: A, 0, 0, 1. Identiteitskaart en paspoort. "
-    "Er wacht niemand voor u. U wacht ongeveer 3 minuten. "
+    "Er wacht niemand voor u. U wordt zo meteen afgeroepen. "
     "Wacht tot uw nummer wordt afgeroepen. Druk op 9 om dit opnieuw te horen.",
     "fr": "Votre numéro est A 1. Encore une fois, lentement : A, 0, 0, 1. "
     "Carte d'identité et passeport. Personne n'attend avant vous. "
-    "L'attente est d'environ 3 minutes. Attendez que votre numéro soit appelé. "
+    "Vous serez appelé dans un instant. Attendez que votre numéro soit appelé. "
     "Appuyez sur 9 pour réécouter.",
     "en": "Your number is A 1. Once more, slowly: A, 0, 0, 1. ID card and passport. "
-    "Nobody is waiting before you. The wait is about 3 minutes. "
+    "Nobody is waiting before you. You will be called in a moment. "
     "Wait until your number is called. Press 9 to hear this again.",
     "de": "Ihre Nummer ist A 1. Noch einmal langsam: A, 0, 0, 1. Personalausweis und Reisepass. "
-    "Vor Ihnen wartet niemand. Die Wartezeit beträgt etwa 3 Minuten. "
+    "Vor Ihnen wartet niemand. Sie werden gleich aufgerufen. "
     "Warten Sie, bis Ihre Nummer aufgerufen wird. Drücken Sie 9, um dies noch einmal zu hören.",
 }
 
@@ -196,7 +196,7 @@ async def test_a_printer_that_fails_at_once_is_said_in_the_ticket_never_take_you
         await speech_on(pilot, "en")
         await button_box(pilot, "1")
     ticket = said(said_folder)[-1]
-    assert ticket.endswith(f"about 3 minutes. {NOTE_A1} Press 9 to hear this again.")
+    assert ticket.endswith(f"in a moment. {NOTE_A1} Press 9 to hear this again.")
     assert "Take your ticket" not in ticket
     assert sum(NOTE_A1 in sentence for sentence in said(said_folder)) == 1
 
@@ -220,7 +220,7 @@ async def test_a_printer_that_fails_after_the_ticket_was_said_is_said_once_after
 
 
 async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
-    app = make_kiosk()
+    app = make_kiosk(PRIORITY_ON)
     async with app.run_test(size=SIZE) as pilot:
         await speech_on(pilot, "en")
         await pilot.press("slash", "slash", "slash")
@@ -231,7 +231,7 @@ async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
         "Priority ticket chosen. Now choose your service.",
         "Moving and address.",
         "Your number is B 1. Once more, slowly: B, 0, 0, 1. Moving and address. "
-        "Priority ticket. Nobody is waiting before you. The wait is about 5 minutes. "
+        "Priority ticket. Nobody is waiting before you. You will be called in a moment. "
         "Wait until your number is called. Press 9 to hear this again.",
     ]
     assert [(t.number, t.priority) for t in office.store.all_tickets()] == [("B001", True)]
@@ -259,7 +259,53 @@ async def test_a_check_in_by_typed_reference_echoes_each_character(
     )
     assert spoken[before:-1] == [guidance.said_character(c, "en") for c in reference]
     assert spoken[-1].startswith(
-        "Welcome. Your appointment is at 09:10. Your number is B 1. Once more, slowly: B, 0, 0, 1."
+        "Welcome. Your appointment is at 09:10. Your number is R 1. Once more, slowly: R, 0, 0, 1."
+    )
+
+
+async def test_priority_is_offered_by_ear_only_once_staff_switch_it_on(make_kiosk, said_folder):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot)
+        await pilot.press("slash")  # not offered: the key does nothing
+        await settle(pilot)
+        assert not app.screen.priority
+        await pilot.press("f12", "f12", "f12", *"2468", "enter")
+        await settle(pilot)
+        await pilot.press("1", "escape")  # staff: priority tickets on, back to the visitors
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen) and app.screen.query("#priority")
+        await pilot.press("slash")
+        await settle(pilot)
+        assert app.screen.priority
+    welcome, again = [s for s in said(said_folder) if s.startswith("Welkom")]
+    offer = "Druk dan eerst op de schuine streep voor een voorrangsticket."
+    assert offer not in welcome and offer in again
+    assert said(said_folder)[-1] == "Voorrangsticket gekozen. Kies nu uw dienst."
+
+
+async def test_a_service_full_for_today_is_said_with_when_to_come_back(
+    make_kiosk, said_folder, office
+):
+    from loket.errors import Refused
+
+    full = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "08:30-09:20", wed = "08:30-12:00" }'
+    )
+    app = make_kiosk(full)
+    office.refresh_config()
+    with pytest.raises(Refused):
+        for _ in range(40):
+            office.issue_ticket("C")
+    async with app.run_test(size=SIZE) as pilot:
+        await speech_on(pilot, "en")
+        await button_box(pilot, "3")
+        assert isinstance(app.screen, NoticeScreen)
+    start = next(s for s in said(said_folder) if s.startswith("English."))
+    assert "Press 3: Civil registry, full for today, come back tomorrow at 08:30." in start
+    assert said(said_folder)[-1] == (
+        "There is no time left today to help new visitors for this service. "
+        "Please come back tomorrow at 08:30. Press Enter to try again. Press 9 to hear this again."
     )
 
 
@@ -360,7 +406,7 @@ async def test_9_repeats_and_the_speech_key_stops_speech_until_pressed_again(
 
 
 async def test_9_repeats_the_ticket_never_a_volume_or_priority_echo(make_kiosk, said_folder):
-    app = make_kiosk()
+    app = make_kiosk(PRIORITY_ON)
     async with app.run_test(size=SIZE) as pilot:
         await speech_on(pilot, "en")
         await pilot.press("slash", "9")
@@ -462,6 +508,27 @@ async def test_a_scanned_code_with_0_and_9_in_it_is_never_taken_for_speech_keys(
     assert said(said_folder) == []
 
 
+@pytest.mark.parametrize("speaking", [False, True])
+async def test_a_ticket_code_scanned_at_full_speed_keeps_every_0_and_9(
+    make_kiosk, said_folder, office, speaking
+):
+    receipt = office.issue_ticket("A")
+    assert "20" in receipt.code  # LT2026...: the speech key right after another code key
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        if speaking:
+            await speech_on(pilot)  # 9 repeats, - and + set the volume
+        before = said(said_folder)
+        await scan_at_full_speed(pilot, receipt.code)
+        assert isinstance(app.screen, TicketScreen)
+        assert "U staat nog in de rij." in str(app.screen.query_one("#message").render())
+        assert app.guidance.on == speaking
+    assert said(said_folder)[len(before) :] == (
+        [said(said_folder)[-1]] if speaking else []  # only the ticket, when speaking
+    )
+    assert not speaking or said(said_folder)[-1].startswith("U staat nog in de rij.")
+
+
 @pytest.mark.parametrize(("speaking", "code"), [(False, "0123456789"), (True, "9876543210")])
 async def test_a_booking_number_scanned_on_the_start_screen_keeps_its_first_digit(
     make_kiosk, said_folder, monkeypatch, speaking, code
@@ -540,7 +607,15 @@ def test_in_a_real_terminal_a_visitor_gets_a_ticket_by_ear_alone(tmp_path):
         assert terminal.loket("--db", db, "init").returncode == 0
         terminal.start("kiosk", "--db", db, "kiosk", "--speech", f"file:{folder}",
                        "--printer", f"file:{tmp_path}/tickets")  # fmt: skip
-        terminal.wait_for("kiosk", "Ik heb een afspraak")  # started: the screen is not read again
+        terminal.wait_for("kiosk", "Ik heb een afspraak")
+        terminal.keys("kiosk", "F12", "F12", "F12")  # staff offer priority tickets first
+        terminal.wait_for("kiosk", "Personeel: geef de pincode in")
+        terminal.keys("kiosk", "2468", "Enter")
+        terminal.wait_for("kiosk", "1  Voorrangstickets staan uit · aanzetten")
+        terminal.keys("kiosk", "1")
+        terminal.wait_for("kiosk", "1  Voorrangstickets staan aan · uitzetten")
+        terminal.keys("kiosk", "Escape")
+        terminal.wait_for("kiosk", "□ Voorrangsticket")  # back: the screen is not read again
         terminal.keys("kiosk", "0")
         welcome = next_sentence(folder, 0)
         key = re.search(r"Druk op (\d): Burgerlijke stand", welcome).group(1)
