@@ -648,8 +648,8 @@ class Engine:
         """A due time behind the first `places` tickets of its line (all of a shorter line).
 
         Just after the last of them by (due, id); when the next one is due at the same
-        moment with a higher id, just before that last one instead (one place less, never
-        more). Never later than a newcomer would be (a short line's last ticket may be an
+        moment (tickets due together keep their order by id), before all of those due at
+        that moment instead: fewer places, never more. Never later than a newcomer would be (a short line's last ticket may be an
         appointment due hours ahead); in an empty line, due now (or at its old time).
         """
         day, service = ticket.service_day, ticket.service
@@ -1183,7 +1183,10 @@ class Engine:
     def _ticket_scanned(self, number: str, day: str, now: datetime) -> CheckIn:
         if day != self.today(now):
             return CheckIn(OTHER_DAY, day=day)
-        ticket = self._ticket_by_number(number, now)  # signed by this office: it exists
+        try:
+            ticket = self._ticket_by_number(number, now)
+        except Refused:  # signed by this office, but not in this file (a restored backup)
+            return CheckIn(NOT_RECOGNISED)
         if ticket.status == NO_SHOW and self._why_not_reinstated(ticket, now) is None:
             return CheckIn(REINSTATED, receipt=self._reinstate(ticket, now))
         if ticket.status == CALLED:

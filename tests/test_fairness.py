@@ -4,6 +4,7 @@ estimate, and the new settings: no-shows coming back, transfers, closing time.""
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -373,3 +374,10 @@ def test_a_ticket_written_by_a_loket_of_schema_three_during_the_upgrade_gets_a_d
         )
     assert office.ticket("A001").due_at == MORNING
     assert office.call_next("1").called.number == "A001"
+
+
+def test_a_signed_code_of_a_ticket_this_file_does_not_hold_is_not_recognised(office):
+    receipt = office.issue_ticket("A")
+    stranger = replace(receipt.ticket, number="A099", seq=99)
+    code = codes.ticket_payload(office.store.setting("qr_secret"), stranger)
+    assert office.check_in(code).outcome == "not_recognised"
