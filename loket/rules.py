@@ -103,7 +103,7 @@ def estimate(office: Office, service: str, work: Workload) -> float | None:
     first is right when other counters take a shared line off them, the second when those
     counters are themselves busy with the lines they share.
     """
-    mine = [c for c in office.counters.values() if service in c.services]
+    mine = office.counters_serving(service)
     capacity = sum(work.capacity.get(c.id, 0.0) for c in mine)
     if capacity <= 0:
         return None
@@ -131,7 +131,7 @@ def _lines_work(office: Office, work: Workload, lines: set[str], service: str | 
     that the counters serving `service` take (by their share of its capacity)."""
     minutes = 0.0
     for code in lines:
-        serving = [c for c in office.counters.values() if code in c.services]
+        serving = office.counters_serving(code)
         everyone = sum(work.capacity.get(c.id, 0.0) for c in serving)
         ours = sum(
             work.capacity.get(c.id, 0.0)
@@ -157,9 +157,9 @@ def _left(work: Workload, counters) -> float:
 def expected_wait(
     office: Office, ticket: Ticket, now: datetime, minutes: float | None
 ) -> float | None:
-    """The estimate for `ticket`: an appointment checked in early is not expected before
-    the walk-ins who will arrive until it is due, less the shortest target of its
-    counters' lines, are due (they will be called first)."""
+    """The estimate for `ticket`. An appointment checked in early is not expected before
+    its due time less the shortest target of its counters' lines: walk-ins who arrive
+    until then will be due before it."""
     if minutes is None or ticket.kind != APPOINTMENT:
         return minutes
     lines = {code for c in office.counters_serving(ticket.service) for code in c.services}

@@ -790,6 +790,13 @@ async def test_back_leaves_the_visitor_at_the_counter(make_counter, office, back
     assert [t.status for t in office.store.all_tickets()] == ["called", "waiting"]
 
 
+def a_missed_visitor(office) -> None:
+    """A001 is called at Loket 1 and does not come."""
+    office.issue_ticket("A")
+    office.call_next("1")
+    office.no_show("1")
+
+
 async def test_a_no_show_who_turns_up_is_put_back_in_line_by_the_offices_policy(
     make_counter, office, clock
 ):
@@ -815,9 +822,7 @@ async def test_a_no_show_who_turns_up_is_put_back_in_line_by_the_offices_policy(
 
 
 async def test_escape_leaves_a_no_show_as_it_was(make_counter, office):
-    office.issue_ticket("A")
-    office.call_next("1")
-    office.no_show("1")
+    a_missed_visitor(office)
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -838,9 +843,7 @@ async def test_escape_leaves_a_no_show_as_it_was(make_counter, office):
 async def test_a_no_show_the_policy_does_not_take_back_is_refused_in_the_clerks_words(
     make_counter, office, clock, story, said
 ):
-    office.issue_ticket("A")
-    office.call_next("1")
-    office.no_show("1")
+    a_missed_visitor(office)
     if story == "twice":
         office.reinstate("A001")
         office.call_next("1")
@@ -858,9 +861,7 @@ async def test_a_no_show_the_policy_does_not_take_back_is_refused_in_the_clerks_
 
 async def test_an_office_that_never_takes_no_shows_back_does_not_offer_it(make_counter, office):
     office.init(default_config_text().replace('requeue = "behind"', 'requeue = "none"'))
-    office.issue_ticket("A")
-    office.call_next("1")
-    office.no_show("1")
+    a_missed_visitor(office)
     app = make_counter()
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
