@@ -574,11 +574,11 @@ class KioskApp(App, inherit_bindings=False):
         """Whether this key belongs to a reference or a scan being typed, not to the kiosk."""
         if not (event.character and event.character.isprintable()):
             return False  # function keys, Enter: never part of what is typed
-        if isinstance(self.screen, AppointmentScreen):
-            return self.screen.takes(event.character)
         now = time.monotonic()
         if now - self.code_key_at <= SCANNER_GAP_SECONDS:
             return True  # keys arrive faster than the screen takes them: LT2026... keeps its 0
+        if isinstance(self.screen, AppointmentScreen):
+            return self.screen.takes(event.character)
         return bool(self.typed) and now - self.typed_at <= TYPING_GAP_SECONDS
 
     def touched(self) -> None:

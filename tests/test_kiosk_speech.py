@@ -508,9 +508,10 @@ async def test_a_scanned_code_with_0_and_9_in_it_is_never_taken_for_speech_keys(
     assert said(said_folder) == []
 
 
+@pytest.mark.parametrize("on_the_appointment_screen", [False, True], ids=["start", "appointment"])
 @pytest.mark.parametrize("speaking", [False, True])
 async def test_a_ticket_code_scanned_at_full_speed_keeps_every_0_and_9(
-    make_kiosk, said_folder, office, speaking
+    make_kiosk, said_folder, office, speaking, on_the_appointment_screen
 ):
     receipt = office.issue_ticket("A")
     assert "20" in receipt.code  # LT2026...: the speech key right after another code key
@@ -518,6 +519,10 @@ async def test_a_ticket_code_scanned_at_full_speed_keeps_every_0_and_9(
     async with app.run_test(size=SIZE) as pilot:
         if speaking:
             await speech_on(pilot)  # 9 repeats, - and + set the volume
+        if on_the_appointment_screen:
+            await pilot.click("#appointment")
+            await settle(pilot)
+            assert isinstance(app.screen, AppointmentScreen)
         before = said(said_folder)
         await scan_at_full_speed(pilot, receipt.code)
         assert isinstance(app.screen, TicketScreen)
