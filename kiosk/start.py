@@ -162,7 +162,8 @@ class StartScreen(KioskScreen):
         return True
 
     def take(self, code: str) -> None:
-        priority, self.priority = self.priority, False
+        # Only while offered: staff may have switched priority tickets off since the tap.
+        priority, self.priority = self.priority and self.offers_priority(), False
         self.app.take_ticket(code, priority=priority)
 
     def on_touch_button_pressed(self, event: TouchButton.Pressed) -> None:

@@ -582,6 +582,23 @@ async def test_staff_switch_priority_tickets_on_and_off_until_the_kiosk_restarts
         assert "Voorrangstickets staan uit" in screen_text(pilot.app)  # the config's default
 
 
+async def test_a_priority_tap_before_staff_switch_priority_off_gives_an_ordinary_ticket(
+    make_kiosk, office
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await staff_menu(pilot)
+        await pilot.press("1", "escape")  # on
+        await settle(pilot)
+        await pilot.click("#priority")  # a visitor asks for priority...
+        await staff_menu(pilot)
+        await pilot.press("1", "escape")  # ...and staff switch it off before the tap
+        await settle(pilot)
+        await pilot.click("#service-A")
+        await settle(pilot)
+    assert [(t.number, t.priority) for t in office.store.all_tickets()] == [("A001", False)]
+
+
 async def test_the_staff_menu_left_open_goes_back_to_the_visitors_when_idle(make_kiosk):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
