@@ -581,6 +581,9 @@ class CounterApp(App):
         `done(result)` words the outcome; `then(result)` follows on the screen's thread;
         `refused` are the facts `explain` needs to word a refusal (current, number, service).
         """
+        if self.lost:  # taken over: a dialog still open on this screen must not act
+            self.say(self.lost, refused=True)
+            return
         self.busy = True
         self._expect_answer()
         self.show()  # every action off until it answers
@@ -1099,6 +1102,8 @@ class CounterApp(App):
         self.lost = self.t(
             "counter_taken_over", counter=name, time=f"{self.local(self.clock()):%H:%M}"
         )
+        while len(self.screen_stack) > 1:  # its dialogs would act for the other screen's desk
+            self.pop_screen()
         self.show()
 
     async def action_quit(self) -> None:

@@ -1085,6 +1085,28 @@ async def test_a_screen_whose_desk_was_taken_over_says_so_and_only_quits(
     assert (state.state, state.present) == ("open", True)  # the colleague's desk, untouched
 
 
+async def test_a_question_left_open_on_a_taken_over_screen_acts_for_nobody(
+    make_counter, office, clock
+):
+    office.issue_ticket("A")
+    office.issue_ticket("A")
+    app = make_counter(presence_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "n")  # A001 called
+        await press(pilot, "n")  # called moments ago: "did A001 come?"
+        assert len(app.screen_stack) == 2
+        office.open_desk("1", "a-colleagues-screen", take_over=True)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert len(app.screen_stack) == 1  # the question is gone with the desk
+        await press(pilot, "d")
+    assert [(t.number, t.status) for t in office.store.all_tickets()] == [
+        ("A001", "called"),
+        ("A002", "waiting"),
+    ]
+
+
 @pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGHUP], ids=lambda n: n.name)
 def test_a_counter_ended_by_a_signal_leaves_its_desk_paused(tmp_path, number):
     """`systemctl stop`, a closed terminal window or an ssh drop: the counter pauses."""
