@@ -48,13 +48,12 @@ class Service:
         )
 
     def closes_at(self, local: datetime) -> datetime | None:
-        """When the opening hours that `local` falls in end; None: always open (or closed now)."""
-        if self.hours is None:
+        """When the service closes for the day, if it is open at `local`; None: always open
+        (or closed now). A break (12:00-13:00) does not end the day: tickets still wait."""
+        if self.hours is None or not self.is_open(local):
             return None
-        for start, end in self.hours.get(local.weekday(), ()):
-            if start <= local.time() < end:
-                return datetime.combine(local.date(), end, local.tzinfo)
-        return None
+        last = max(end for _, end in self.hours[local.weekday()])
+        return datetime.combine(local.date(), last, local.tzinfo)
 
     def next_opening(self, local: datetime) -> datetime | None:
         """The next local time the service opens, within a week; None if it never does."""

@@ -381,3 +381,16 @@ def test_a_signed_code_of_a_ticket_this_file_does_not_hold_is_not_recognised(off
     stranger = replace(receipt.ticket, number="A099", seq=99)
     code = codes.ticket_payload(office.store.setting("qr_secret"), stranger)
     assert office.check_in(code).outcome == "not_recognised"
+
+
+def test_full_for_today_means_the_day_not_the_morning(tmp_path, clock):
+    text = default_config_text().replace(
+        "daily_limit = 40\n", 'daily_limit = 40\nhours = { tue = "08:30-09:20, 13:00-16:00" }\n'
+    )
+    clock.now = MORNING + timedelta(minutes=10)  # 09:10; a break from 09:20 to 13:00
+    with Engine(tmp_path / "o.db", clock=clock, config_text=text) as engine:
+        clerks_at(engine, "2", "3")
+        for _ in range(3):
+            engine.issue_ticket("C")  # called after the break, if need be
+        line = next(s for s in engine.services() if s.code == "C")
+        assert not line.full_today
