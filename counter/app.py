@@ -880,7 +880,7 @@ class CounterApp(App):
     def reinstated_text(self, receipt: Receipt) -> str:
         number, position = receipt.ticket.number, receipt.position
         minutes = receipt.estimated_wait_minutes
-        if minutes is None:
+        if not minutes:  # unknown, or called at once: no "about 0 min"
             return self.t("counter_reinstated_unknown_wait", ticket=number, position=position)
         return self.t("counter_reinstated", ticket=number, position=position, minutes=minutes)
 
