@@ -655,6 +655,7 @@ class KioskApp(App, inherit_bindings=False):
         if tuple(self.recent_keys) != sequence:
             return False
         self.recent_keys = []
+        self.language = self.office.languages[0]  # staff read the office's language
         self.push_screen(PinScreen())
         return True
 

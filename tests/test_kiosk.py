@@ -599,6 +599,17 @@ async def test_a_priority_tap_before_staff_switch_priority_off_gives_an_ordinary
     assert [(t.number, t.priority) for t in office.store.all_tickets()] == [("A001", False)]
 
 
+async def test_staff_read_their_menu_in_the_offices_language_whatever_the_visitor_chose(
+    make_kiosk,
+):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-fr")
+        await settle(pilot)
+        await staff_menu(pilot)  # asserts the Dutch PIN prompt
+        assert "2  De ticketautomaat sluiten" in screen_text(app)
+
+
 async def test_the_staff_menu_left_open_goes_back_to_the_visitors_when_idle(make_kiosk):
     app = make_kiosk()
     async with app.run_test(size=SIZE) as pilot:
