@@ -431,12 +431,11 @@ class Engine:
 
     def _receipt(self, ticket: Ticket, now: datetime) -> Receipt:
         """A waiting ticket with its place in line, the promised wait and its QR code."""
-        ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
+        lines = self.store.line_counts(ticket.service_day)
+        ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, lines, ticket.id)
+        work = self._workload(ahead, ticket.due_at, now, self._floor(now, lines))
         minutes = rules.expected_wait(
-            self.office,
-            ticket,
-            now,
-            rules.estimate(self.office, ticket.service, self._workload(ahead, ticket.due_at, now)),
+            self.office, ticket, now, rules.estimate(self.office, ticket.service, work)
         )
         return Receipt(
             ticket,
@@ -448,19 +447,22 @@ class Engine:
 
     def position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets of its service that are called before it."""
+        day = ticket.service_day
         with self.store.read():
-            ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, ticket.id)
+            ahead = self._ahead(
+                ticket.service, day, ticket.due_at, self.store.line_counts(day), ticket.id
+            )
         return 1 + ahead[ticket.service]
 
     def _ahead(
-        self, service: str, day: str, due: datetime, ticket_id: int = LAST_ID
+        self, service: str, day: str, due: datetime, lines: dict[str, Line], ticket_id=LAST_ID
     ) -> dict[str, int]:
         """Per line sharing `service`'s counters, the waiting tickets called before (due, id).
 
         Counted from the nearer end of each line (a new ticket is near the end, a priority
-        ticket near the head), so that the cost does not grow with the line.
+        ticket near the head), so that the cost does not grow with the line. `lines`: the
+        day's running totals (`Store.line_counts`).
         """
-        lines = self.store.line_counts(day)
         services = self._shared_lines(service)
         near = self.store.around(services, day, due, ticket_id, NEAR_END)
         ahead = {}
@@ -481,21 +483,17 @@ class Engine:
         return list(dict.fromkeys(code for c in counters for code in c.services))
 
     def _workload(
-        self,
-        ahead: dict[str, int],
-        due: datetime,
-        now: datetime,
-        floor: rules.Workload | None = None,
+        self, ahead: dict[str, int], due: datetime, now: datetime, floor: rules.Workload
     ) -> rules.Workload:
         """What `rules.estimate` needs for a ticket due at `due` with `ahead` before it."""
         late = timedelta(minutes=self.office.checkin.late_minutes)
         lead = timedelta(minutes=self.office.routing.appointment_lead_minutes)
         booked = self.store.booked_between(self.today(now), now - late, due + lead)
-        return replace(floor or self._floor(now), ahead=ahead, appointments=booked)
+        return replace(floor, ahead=ahead, appointments=booked)
 
-    def _floor(self, now: datetime) -> rules.Workload:
-        """The office as it stands: service times, visits under way and counters there."""
-        lines = self.store.line_counts(self.today(now))
+    def _floor(self, now: datetime, lines: dict[str, Line]) -> rules.Workload:
+        """The office as it stands: service times (from the day's `lines`), visits under way
+        and counters there."""
         presence = self.store.presence()
         return rules.Workload(
             ahead={},
@@ -649,8 +647,9 @@ class Engine:
 
         Just after the last of them by (due, id); when the next one is due at the same
         moment (tickets due together keep their order by id), before all of those due at
-        that moment instead: fewer places, never more. Never later than a newcomer would be (a short line's last ticket may be an
-        appointment due hours ahead); in an empty line, due now (or at its old time).
+        that moment instead: fewer places, never more. Never later than a newcomer would be
+        (a short line's last ticket may be an appointment due hours ahead); in an empty
+        line, due now (or at its old time).
         """
         day, service = ticket.service_day, ticket.service
         newcomer = rules.due_at(self.office, service, WALK_IN, False, now) + TICK
@@ -823,12 +822,12 @@ class Engine:
         day = self.today(now)
         local = self.local(now)
         lines = self.store.line_counts(day)
-        floor = self._floor(now)
+        floor = self._floor(now, lines)
         result = []
         for svc in self.office.services.values():
             line = lines.get(svc.code, Line())
             due = rules.due_at(self.office, svc.code, WALK_IN, False, now)
-            ahead = self._ahead(svc.code, day, due)
+            ahead = self._ahead(svc.code, day, due, lines)
             minutes = rules.estimate(self.office, svc.code, self._workload(ahead, due, now, floor))
             called_around = None if minutes is None else now + timedelta(minutes=minutes)
             open_now = svc.is_open(local)
@@ -1190,8 +1189,7 @@ class Engine:
         if ticket.status == NO_SHOW and self._why_not_reinstated(ticket, now) is None:
             return CheckIn(REINSTATED, receipt=self._reinstate(ticket, now))
         if ticket.status == CALLED:
-            desk = self.office.counters.get(ticket.counter)
-            name = desk.name if desk else ticket.counter
+            name = _counter_name(self.office, ticket.counter)
             return CheckIn(CALLED_NOW, number=ticket.number, counter=name)
         return self._where_ticket_stands(CheckIn(NOT_RECOGNISED), ticket, now)
 
@@ -1329,10 +1327,15 @@ def _normalise_number(number: str, office: Office) -> str | None:
     return None if match is None else office.format_number(match[1], int(match[2]))
 
 
+def _counter_name(office: Office, counter_id: str) -> str:
+    """A counter's configured name; its id when a newer config dropped it."""
+    desk = office.counters.get(counter_id)
+    return desk.name if desk else counter_id
+
+
 def _describe(ticket: Ticket, office: Office) -> str:
     if ticket.status == CALLED:
-        desk = office.counters.get(ticket.counter)
-        return f"already called at {desk.name if desk else ticket.counter}"
+        return f"already called at {_counter_name(office, ticket.counter)}"
     return {
         WAITING: "it is still waiting",
         DONE: "already served",
