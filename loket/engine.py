@@ -351,20 +351,30 @@ class Engine:
 
     # walk-in tickets
 
-    def issue_ticket(self, service: str, priority: bool = False) -> Receipt:
-        """Hand a walk-in visitor a numbered ticket for `service`."""
+    def issue_ticket(
+        self, service: str, priority: bool = False, request_key: str | None = None
+    ) -> Receipt:
+        """Hand a walk-in visitor a numbered ticket for `service`.
+
+        A device that may retry a request whose answer it lost (a network fault after
+        the commit) sends the same `request_key` each time: the retry gets the ticket
+        the first attempt made, never a second one.
+        """
         svc = self._service(service)
         now = self.clock()
         if not svc.walk_in:
             raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
-        self._refuse_if_closed(svc, now)
         with self._changing(now):
+            earlier = request_key and self.store.ticket_by_request(request_key)
+            if earlier:
+                return self._receipt(earlier, now)
+            self._refuse_if_closed(svc, now)
             if self._limit_reached(svc, now):
                 raise Refused(
                     f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
                     + ("ticket" if svc.daily_limit == 1 else "tickets")
                 )
-            ticket = self._insert_ticket(svc, now, WALK_IN, priority=priority)
+            ticket = self._insert_ticket(svc, now, WALK_IN, priority, request_key=request_key)
             # Inside the transaction: a ticket that committed always reaches the visitor
             # with its receipt, and one that could not be served today rolls back.
             receipt = self._receipt(ticket, now)
@@ -406,12 +416,18 @@ class Engine:
         return closes
 
     def _insert_ticket(
-        self, svc: Service, now: datetime, kind: str, priority: bool = False, appointment_at=None
+        self,
+        svc: Service,
+        now: datetime,
+        kind: str,
+        priority: bool = False,
+        appointment_at=None,
+        request_key: str | None = None,
     ) -> Ticket:
         day = self.today(now)
         prefix = self.office.appointment_prefix
         series = prefix if kind == APPOINTMENT and prefix else svc.code
-        seq = self.store.next_seq(series, day)
+        seq = self.store.take_number(series, day)
         fields = dict(
             number=self.office.format_number(series, seq),
             series=series,
@@ -425,7 +441,8 @@ class Engine:
             appointment_at=appointment_at,
             due_at=rules.due_at(self.office, svc.code, kind, priority, now, appointment_at),
         )
-        ticket = Ticket(id=self.store.insert_ticket(fields), **fields)
+        ticket_id = self.store.insert_ticket({**fields, "request_key": request_key})
+        ticket = Ticket(id=ticket_id, **fields)
         self.store.add_event(now, "issue", ticket.id, None, WAITING, None, svc.code)
         return ticket
 

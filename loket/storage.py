@@ -210,6 +210,23 @@ MIGRATIONS.append(
             WHERE status = 'booked' AND ticket_id IS NULL""",
     ]
 )
+MIGRATIONS.append(
+    [
+        # The last number of each series each day, taken by one upsert (`take_number`):
+        # never MAX()+1, which needs a lock over the whole series to be safe.
+        """CREATE TABLE numbers (
+            series TEXT NOT NULL,
+            service_day TEXT NOT NULL,
+            last INTEGER NOT NULL,
+            PRIMARY KEY (series, service_day)
+        ) WITHOUT ROWID""",
+        """INSERT INTO numbers (series, service_day, last)
+            SELECT series, service_day, MAX(seq) FROM tickets GROUP BY series, service_day""",
+        # The key a kiosk sends with a tap: its retry after a lost answer finds this ticket.
+        "ALTER TABLE tickets ADD COLUMN request_key TEXT",
+        "CREATE UNIQUE INDEX tickets_request ON tickets (request_key) WHERE request_key IS NOT NULL",
+    ]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 TICKET_COLUMNS = (
@@ -246,6 +263,14 @@ class Store:
         self.conn = conn
         self.path = path
         self._identity = _identity(path)
+
+    def _q(self, query: str, params: Sequence = ()):
+        """Run one statement; returns its cursor. The SQL is written once, with `?`
+        placeholders, for SQLite and PostgreSQL (`loket.storage_pg` translates it)."""
+        return self.conn.execute(query, params)
+
+    def _many(self, query: str, rows: Sequence[Sequence]) -> None:
+        self.conn.executemany(query, rows)
 
     @classmethod
     def open(
@@ -475,11 +500,11 @@ class Store:
     # settings
 
     def setting(self, key: str) -> str | None:
-        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+        row = self._q("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     def set_setting(self, key: str, value: str) -> None:
-        self.conn.execute(
+        self._q(
             "INSERT INTO settings (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
@@ -487,24 +512,24 @@ class Store:
 
     def latest_service_day(self) -> str | None:
         """The latest service day that has tickets (through the tickets_day index)."""
-        return self.conn.execute("SELECT MAX(service_day) FROM tickets").fetchone()[0]
+        return self._q("SELECT MAX(service_day) FROM tickets").fetchone()[0]
 
     # counters
 
     def sync_counters(self, ids: Sequence[str]) -> list[str]:
         """Add counters the config names; drop idle ones it no longer names. Returns busy leftovers."""
-        self.conn.executemany("INSERT OR IGNORE INTO counters (id) VALUES (?)", [(i,) for i in ids])
-        marks = ",".join("?" * len(ids))
-        self.conn.execute(
-            f"DELETE FROM counters WHERE ticket_id IS NULL AND id NOT IN ({marks})", list(ids)
+        self._many(
+            "INSERT INTO counters (id) VALUES (?) ON CONFLICT DO NOTHING", [(i,) for i in ids]
         )
-        rows = self.conn.execute(f"SELECT id FROM counters WHERE id NOT IN ({marks})", list(ids))
+        marks = ",".join("?" * len(ids))
+        self._q(f"DELETE FROM counters WHERE ticket_id IS NULL AND id NOT IN ({marks})", list(ids))
+        rows = self._q(f"SELECT id FROM counters WHERE id NOT IN ({marks})", list(ids))
         return [row[0] for row in rows]
 
     def counter(self, counter_id: str) -> tuple[str, Ticket | None]:
         """(state, current ticket) of one counter, in one query."""
         columns = ", ".join(f"t.{column}" for column in TICKET_COLUMNS.split(", "))
-        row = self.conn.execute(
+        row = self._q(
             f"SELECT c.state, {columns} FROM counters c LEFT JOIN tickets t ON t.id = c.ticket_id "
             "WHERE c.id = ?",
             (counter_id,),
@@ -514,12 +539,12 @@ class Store:
         return row[0], None if row[1] is None else _ticket(row[1:])
 
     def counters(self) -> dict[str, tuple[str, int | None]]:
-        rows = self.conn.execute("SELECT id, state, ticket_id FROM counters")
+        rows = self._q("SELECT id, state, ticket_id FROM counters")
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def presence(self) -> dict[str, Presence]:
         """Who holds each counter: its app's session, since when, last seen, when left."""
-        rows = self.conn.execute("SELECT id, session, opened_at, seen_at, left_at FROM counters")
+        rows = self._q("SELECT id, session, opened_at, seen_at, left_at FROM counters")
         return {
             row[0]: Presence(row[1], *(None if t is None else from_text(t) for t in row[2:]))
             for row in rows
@@ -527,7 +552,7 @@ class Store:
 
     def hold_counter(self, counter_id: str, session: str, at: datetime) -> None:
         """`session` holds the counter from `at`: it is open and seen now."""
-        self.conn.execute(
+        self._q(
             "UPDATE counters SET session = ?, opened_at = ?, seen_at = ?, left_at = NULL, "
             "state = 'open' WHERE id = ?",
             (session, to_text(at), to_text(at), counter_id),
@@ -535,7 +560,7 @@ class Store:
 
     def see_counter(self, counter_id: str, session: str, at: datetime) -> bool:
         """Note that `session` is still at the counter; False if it no longer holds it."""
-        cursor = self.conn.execute(
+        cursor = self._q(
             "UPDATE counters SET seen_at = ? WHERE id = ? AND session = ?",
             (to_text(at), counter_id, session),
         )
@@ -543,7 +568,7 @@ class Store:
 
     def release_counter(self, counter_id: str, session: str, at: datetime) -> bool:
         """`session` leaves the counter, which pauses; False if it no longer held it."""
-        cursor = self.conn.execute(
+        cursor = self._q(
             "UPDATE counters SET session = NULL, seen_at = NULL, left_at = ?, state = 'paused' "
             "WHERE id = ? AND session = ?",
             (to_text(at), counter_id, session),
@@ -554,65 +579,75 @@ class Store:
 
     def problems(self) -> list[tuple[str, str, datetime]]:
         """Every device's current problem: (device, problem, since), oldest first."""
-        rows = self.conn.execute("SELECT device, problem, since FROM problems ORDER BY since")
+        rows = self._q("SELECT device, problem, since FROM problems ORDER BY since")
         return [(row[0], row[1], from_text(row[2])) for row in rows]
 
     def set_problem(self, device: str, problem: str | None, at: datetime) -> bool:
         """Record (or, with None, clear) a device's problem; True if that changed anything."""
         if problem is None:
-            cursor = self.conn.execute("DELETE FROM problems WHERE device = ?", (device,))
+            cursor = self._q("DELETE FROM problems WHERE device = ?", (device,))
         else:
-            cursor = self.conn.execute(
+            cursor = self._q(
                 "INSERT INTO problems (device, problem, since) VALUES (?, ?, ?) "
-                "ON CONFLICT DO UPDATE SET problem = excluded.problem "
-                "WHERE problem <> excluded.problem",
+                "ON CONFLICT (device) DO UPDATE SET problem = excluded.problem "
+                "WHERE problems.problem <> excluded.problem",
                 (device, problem, to_text(at)),
             )
         return cursor.rowcount == 1
 
     def set_counter_state(self, counter_id: str, state: str) -> None:
-        self.conn.execute("UPDATE counters SET state = ? WHERE id = ?", (state, counter_id))
+        self._q("UPDATE counters SET state = ? WHERE id = ?", (state, counter_id))
 
     def set_counter_ticket(self, counter_id: str, ticket_id: int | None) -> None:
-        self.conn.execute("UPDATE counters SET ticket_id = ? WHERE id = ?", (ticket_id, counter_id))
+        self._q("UPDATE counters SET ticket_id = ? WHERE id = ?", (ticket_id, counter_id))
 
     def release_tickets(self, ticket_ids: Sequence[int]) -> None:
         """Free every counter that holds one of these tickets."""
-        self.conn.executemany(
+        self._many(
             "UPDATE counters SET ticket_id = NULL WHERE ticket_id = ?", [(i,) for i in ticket_ids]
         )
 
     # tickets
 
-    def next_seq(self, series: str, day: str) -> int:
-        """The next number of a series today. Safe only inside write(): the lock is held."""
-        row = self.conn.execute(
-            "SELECT MAX(seq) FROM tickets WHERE series = ? AND service_day = ?", (series, day)
-        ).fetchone()
-        return (row[0] or 0) + 1
+    def take_number(self, series: str, day: str) -> int:
+        """The next number of a series that day, taken: one upsert of the series' row.
+
+        The row stays locked until the transaction ends, so two writers cannot both take
+        it; the UNIQUE index on (series, service_day, seq) is the backstop.
+        """
+        return self._q(
+            "INSERT INTO numbers (series, service_day, last) VALUES (?, ?, 1) "
+            "ON CONFLICT (series, service_day) DO UPDATE SET last = numbers.last + 1 "
+            "RETURNING last",
+            (series, day),
+        ).fetchone()[0]
 
     def insert_ticket(self, fields: dict) -> int:
         """Store a new ticket with these columns; returns the id it got."""
         columns = ", ".join(fields)
         marks = ", ".join("?" * len(fields))
         values = [_stored(value) for value in fields.values()]
-        return self.conn.execute(
-            f"INSERT INTO tickets ({columns}) VALUES ({marks})", values
-        ).lastrowid
+        return self._q(
+            f"INSERT INTO tickets ({columns}) VALUES ({marks}) RETURNING id", values
+        ).fetchone()[0]
+
+    def ticket_by_request(self, key: str) -> Ticket | None:
+        """The ticket issued for the request with this key, if any."""
+        row = self._q(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE request_key = ?", (key,))
+        row = row.fetchone()
+        return None if row is None else _ticket(row)
 
     def update_ticket(self, ticket_id: int, **fields) -> None:
         assignments = ", ".join(f"{column} = ?" for column in fields)
         values = [_stored(value) for value in fields.values()]
-        self.conn.execute(f"UPDATE tickets SET {assignments} WHERE id = ?", [*values, ticket_id])
+        self._q(f"UPDATE tickets SET {assignments} WHERE id = ?", [*values, ticket_id])
 
     def ticket(self, ticket_id: int) -> Ticket | None:
-        row = self.conn.execute(
-            f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)
-        ).fetchone()
+        row = self._q(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         return None if row is None else _ticket(row)
 
     def ticket_by_number(self, series: str, seq: int, day: str) -> Ticket | None:
-        row = self.conn.execute(
+        row = self._q(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE series = ? AND service_day = ? AND seq = ?",
             (series, day, seq),
         ).fetchone()
@@ -620,7 +655,7 @@ class Store:
 
     def line(self, service: str, day: str) -> Line:
         """One service's running totals that day."""
-        row = self.conn.execute(
+        row = self._q(
             "SELECT waiting, walk_ins, served, service_seconds FROM line_counts "
             "WHERE service_day = ? AND service = ?",
             (day, service),
@@ -629,7 +664,7 @@ class Store:
 
     def line_counts(self, day: str) -> dict[str, Line]:
         """Every service's running totals that day."""
-        rows = self.conn.execute(
+        rows = self._q(
             "SELECT service, waiting, walk_ins, served, service_seconds FROM line_counts "
             "WHERE service_day = ?",
             (day,),
@@ -647,18 +682,22 @@ class Store:
         (`count_ahead` is for a ticket far from both ends of a very long line).
         """
         line = "status = 'waiting' AND service_day = ? AND service = ?"
-        near = "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} AND (due_at, id) {} (?, ?) LIMIT ?)"
+        near = (
+            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} AND (due_at, id) {} (?, ?) "
+            "LIMIT ?) AS n"
+        )
         parts = " UNION ALL ".join(
-            f"SELECT ?, ({near.format(line, '<')}), ({near.format(line, '>')})" for _ in services
+            f"SELECT CAST(? AS TEXT), ({near.format(line, '<')}), ({near.format(line, '>')})"
+            for _ in services
         )
         key = (to_text(due), ticket_id, upto)
         params = [v for code in services for v in (code, day, code, *key, day, code, *key)]
-        rows = self.conn.execute(parts, params).fetchall() if services else []
+        rows = self._q(parts, params).fetchall() if services else []
         return {row[0]: (row[1], row[2]) for row in rows}
 
     def count_ahead(self, service: str, day: str, due: datetime, ticket_id: int) -> int:
         """The waiting tickets of `service` called before (`due`, `ticket_id`)."""
-        return self.conn.execute(
+        return self._q(
             "SELECT COUNT(*) FROM tickets WHERE status = 'waiting' AND service_day = ? "
             "AND service = ? AND (due_at, id) < (?, ?)",
             (day, service, to_text(due), ticket_id),
@@ -668,16 +707,16 @@ class Store:
         """The first `limit` waiting tickets of each service in calling order, in one query."""
         query = " UNION ALL ".join(
             f"SELECT * FROM (SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
-            "AND service_day = ? AND service = ? ORDER BY due_at, id LIMIT ?)"
+            "AND service_day = ? AND service = ? ORDER BY due_at, id LIMIT ?) AS h"
             for _ in services
         )
         params = [value for code in services for value in (day, code, limit)]
-        return [_ticket(row) for row in self.conn.execute(query, params)] if services else []
+        return [_ticket(row) for row in self._q(query, params)] if services else []
 
     def key_in_line(self, service: str, day: str, place: int, last: bool = False):
         """(due time, id) of the waiting ticket at `place` (1: the head), or of the last one."""
         order = "DESC" if last else ""
-        row = self.conn.execute(
+        row = self._q(
             "SELECT due_at, id FROM tickets WHERE status = 'waiting' AND service_day = ? "
             f"AND service = ? ORDER BY due_at {order}, id {order} LIMIT 1 OFFSET ?",
             (day, service, 0 if last else place - 1),
@@ -688,15 +727,15 @@ class Store:
         """The arrival of the ticket that has waited longest in these lines."""
         query = " UNION ALL ".join(
             "SELECT * FROM (SELECT arrived_at FROM tickets WHERE status = 'waiting' "
-            "AND service_day = ? AND service = ? ORDER BY arrived_at LIMIT 1)"
+            "AND service_day = ? AND service = ? ORDER BY arrived_at LIMIT 1) AS w"
             for _ in services
         )
-        rows = self.conn.execute(query, [v for code in services for v in (day, code)])
+        rows = self._q(query, [v for code in services for v in (day, code)])
         return min((from_text(row[0]) for row in rows), default=None)
 
     def booked_between(self, day: str, first: datetime, last: datetime) -> dict[str, int]:
         """Appointments not yet checked in that start from `first` to before `last`, per service."""
-        rows = self.conn.execute(
+        rows = self._q(
             "SELECT service, COUNT(*) FROM appointments WHERE status = 'booked' "
             "AND ticket_id IS NULL AND day = ? AND starts_at >= ? AND starts_at < ? "
             "GROUP BY service",
@@ -707,14 +746,14 @@ class Store:
     def visits_at_counters(self) -> dict[str, Ticket]:
         """The ticket each busy counter is serving."""
         columns = ", ".join(f"t.{column}" for column in TICKET_COLUMNS.split(", "))
-        rows = self.conn.execute(
+        rows = self._q(
             f"SELECT c.id, {columns} FROM counters c JOIN tickets t ON t.id = c.ticket_id"
         )
         return {row[0]: _ticket(row[1:]) for row in rows}
 
     def add_service_time(self, service: str, day: str, seconds: float) -> None:
         """Count one more visitor served at `service` that day, who took `seconds`."""
-        self.conn.execute(
+        self._q(
             "UPDATE line_counts SET served = served + 1, service_seconds = service_seconds + ? "
             "WHERE service_day = ? AND service = ?",
             (seconds, day, service),
@@ -724,7 +763,7 @@ class Store:
         """Tickets of earlier service days that never ended."""
         # Waiting ones through their index, called ones through the counters holding them:
         # no index of its own to keep up on every write.
-        rows = self.conn.execute(
+        rows = self._q(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' AND service_day < ? "
             f"UNION ALL SELECT {TICKET_COLUMNS} FROM tickets "
             "WHERE id IN (SELECT ticket_id FROM counters) AND service_day < ?",
@@ -733,7 +772,7 @@ class Store:
         return [_ticket(row) for row in rows]
 
     def served_count(self, counter_id: str, day: str) -> int:
-        row = self.conn.execute(
+        row = self._q(
             "SELECT served FROM counter_counts WHERE service_day = ? AND counter = ?",
             (day, counter_id),
         ).fetchone()
@@ -741,14 +780,14 @@ class Store:
 
     def tickets_between(self, first_day: str, last_day: str) -> list[Ticket]:
         """Every ticket of these service days (inclusive), for statistics."""
-        rows = self.conn.execute(
+        rows = self._q(
             f"SELECT {TICKET_COLUMNS} FROM tickets WHERE service_day BETWEEN ? AND ? ORDER BY id",
             (first_day, last_day),
         )
         return [_ticket(row) for row in rows]
 
     def all_tickets(self) -> list[Ticket]:
-        rows = self.conn.execute(f"SELECT {TICKET_COLUMNS} FROM tickets ORDER BY id")
+        rows = self._q(f"SELECT {TICKET_COLUMNS} FROM tickets ORDER BY id")
         return [_ticket(row) for row in rows]
 
     # events
@@ -756,7 +795,7 @@ class Store:
     def add_event(
         self, at, action, ticket_id=None, from_state=None, to_state=None, counter=None, service=None
     ):
-        self.conn.execute(
+        self._q(
             "INSERT INTO events (at, action, ticket_id, from_state, to_state, counter, service) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             (to_text(at), action, ticket_id, from_state, to_state, counter, service),
@@ -770,7 +809,7 @@ class Store:
         if actions:
             condition = f"AND e.action IN ({','.join('?' * len(actions))})"
             params = list(actions)
-        rows = self.conn.execute(
+        rows = self._q(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
             f"WHERE e.id > ? {condition} ORDER BY e.id LIMIT ?",
@@ -779,14 +818,14 @@ class Store:
         return [_event(row) for row in rows]
 
     def last_event_id(self) -> int:
-        return self.conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
+        return self._q("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
     def last_calls(self, limit: int, day: str | None = None) -> list[Event]:
         """The newest calls and recalls, newest first; with `day`, of that day's tickets."""
         # The action condition is written exactly as the partial index events_calls says it,
         # so that SQLite walks that index instead of every event.
         condition, params = ("AND t.service_day = ?", [day]) if day else ("", [])
-        rows = self.conn.execute(
+        rows = self._q(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
             f"WHERE e.action IN ('call', 'recall') {condition} ORDER BY e.id DESC LIMIT ?",
@@ -799,25 +838,21 @@ class Store:
     def update_appointment(self, appointment_id: int, **fields) -> None:
         assignments = ", ".join(f"{column} = ?" for column in fields)
         values = [_stored(value) for value in fields.values()]
-        self.conn.execute(
-            f"UPDATE appointments SET {assignments} WHERE id = ?", [*values, appointment_id]
-        )
+        self._q(f"UPDATE appointments SET {assignments} WHERE id = ?", [*values, appointment_id])
 
     def appointment_by(self, column: str, value: str) -> Appointment | None:
         """One appointment by its `reference` or its booking system's `uid`."""
         assert column in ("reference", "uid", "id")
-        row = self.conn.execute(
+        row = self._q(
             f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {column} = ?", (value,)
         ).fetchone()
         return None if row is None else _appointment(row)
 
     def appointments_on(self, day: str | None) -> list[Appointment]:
         if day is None:
-            rows = self.conn.execute(
-                f"SELECT {APPOINTMENT_COLUMNS} FROM appointments ORDER BY starts_at, id"
-            )
+            rows = self._q(f"SELECT {APPOINTMENT_COLUMNS} FROM appointments ORDER BY starts_at, id")
         else:
-            rows = self.conn.execute(
+            rows = self._q(
                 f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE day = ? ORDER BY starts_at, id",
                 (day,),
             )
@@ -826,7 +861,7 @@ class Store:
     def present(self, column: str, values) -> set[str]:
         """Which of these appointment `uid`s or `reference`s exist, in one query."""
         assert column in ("uid", "reference")
-        rows = self.conn.execute(
+        rows = self._q(
             f"SELECT {column} FROM appointments WHERE {column} IN (SELECT value FROM json_each(?))",
             [json.dumps(sorted(values))],
         )
@@ -836,7 +871,7 @@ class Store:
         """Insert imported appointments, or update the one with the same uid (its reference
         and QR code stay). Each record: uid, service, starts_at, day, name, status,
         created_at, reference."""
-        self.conn.executemany(
+        self._many(
             "INSERT INTO appointments "
             "(uid, service, starts_at, day, name, status, created_at, reference) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uid) DO UPDATE SET "
@@ -847,7 +882,7 @@ class Store:
 
     def forget_names_before(self, day: str) -> int:
         """Erase the personal data of appointments before `day`; the rest stays for statistics."""
-        cursor = self.conn.execute(
+        cursor = self._q(
             "UPDATE appointments SET name = NULL WHERE day < ? AND name IS NOT NULL", (day,)
         )
         return cursor.rowcount
