@@ -44,7 +44,7 @@ from loket.model import (
     to_text,
     utc_now,
 )
-from loket.storage import Line, Presence, Store
+from loket.storage import Line, Presence, Store, open_store
 
 Clock = Callable[[], datetime]
 TICK = timedelta(microseconds=1)  # the smallest step of a stored time: just behind a ticket
@@ -221,8 +221,10 @@ class Engine:
         clock: Clock = utc_now,
         create: bool = True,
         config_text: str | None = None,
+        office: str | None = None,
     ):
-        """Open the office at `path`.
+        """Open the office at `path`: a SQLite file or a PostgreSQL URL, where `office`
+        (else $LOKET_OFFICE, else the only one) names one of the offices it holds.
 
         With `create`, a missing database is made with the office `config_text` (the demo
         office by default), schema and office in one transaction. With `create=False` a
@@ -233,10 +235,13 @@ class Engine:
         self.clock = clock
         self._days_closed_before: str | None = None
         self._qr_secret: str | None = None
-        self.path = str(path)
-        self.store = Store.open(
-            path, create=create, setup=lambda store: self._save_office(store, _office(config_text))
+        self.store = open_store(
+            path,
+            create=create,
+            setup=lambda store: self._save_office(store, _office(config_text)),
+            office=office or os.environ.get("LOKET_OFFICE") or None,
         )
+        self.path = self.store.path
         try:
             with self.store.read():
                 self._config_text = self.store.setting("config")

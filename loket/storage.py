@@ -908,7 +908,24 @@ def _create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def open_store(
+    target: str | os.PathLike,
+    create: bool = True,
+    setup: Callable[[Store], None] | None = None,
+    office: str | None = None,
+) -> Store:
+    """The office at `target`: a SQLite file, or on a PostgreSQL server (a URL), where
+    `office` names one of the offices it holds (a SQLite file is one office)."""
+    if str(target).startswith(("postgresql://", "postgres://")):
+        from loket.storage_pg import PgStore  # psycopg only for those who use it
+
+        return PgStore.open(str(target), create, setup, office)
+    return Store.open(target, create, setup)
+
+
 def _stored(value):
+    if isinstance(value, bool):
+        return int(value)
     if hasattr(value, "astimezone"):
         return to_text(value)
     return value

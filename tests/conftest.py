@@ -50,9 +50,50 @@ def clock() -> Clock:
     return Clock()
 
 
+# Modules marked `pytestmark = pytest.mark.backends` run each test that asks for `backend`
+# (directly or through `db_path`, `new_database` or `office`) on SQLite and on PostgreSQL.
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc) -> None:
+    if metafunc.definition.get_closest_marker("backends") and "backend" in metafunc.fixturenames:
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
 @pytest.fixture
-def db_path(tmp_path):
-    return tmp_path / "loket.db"
+def backend(request) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL server for the whole run, on a Unix socket in a temp folder."""
+    from loket.pgcluster import INSTALL_HINT, Cluster, binary
+
+    if not binary("initdb"):
+        pytest.fail(INSTALL_HINT, pytrace=False)  # one clear line, never a silent skip
+    cluster = Cluster().start()
+    yield cluster
+    cluster.remove()
+
+
+@pytest.fixture
+def new_database(backend, tmp_path, request):
+    """Makes a new, empty office database on the test's backend: a file path or a URL."""
+    names = iter(range(1, 1000))
+
+    def make():
+        if backend == "postgresql":
+            return request.getfixturevalue("pg_cluster").create_database()
+        return tmp_path / f"loket-{next(names)}.db"
+
+    return make
+
+
+@pytest.fixture
+def db_path(new_database, backend, tmp_path):
+    """The test's database: a file (tmp_path / "loket.db") or, on PostgreSQL, a URL."""
+    return new_database() if backend == "postgresql" else tmp_path / "loket.db"
 
 
 @pytest.fixture

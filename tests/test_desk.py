@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loket.engine import Engine
 from tests.conftest import Clock
+
+pytestmark = pytest.mark.backends
 
 
 def test_a_desk_shows_its_own_services_in_the_order_it_will_call_them(office, clock):
