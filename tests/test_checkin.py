@@ -13,6 +13,8 @@ from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import Refused
 
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture
 def booking(office, clock):
@@ -22,9 +24,8 @@ def booking(office, clock):
 
 def snapshot(engine):
     """Everything a check-in could change."""
-    conn = engine.store.conn
     return [
-        conn.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
+        engine.store._q(f"SELECT * FROM {table} ORDER BY 1").fetchall()
         for table in ("tickets", "appointments", "events")
     ]
 
@@ -114,9 +115,9 @@ def test_too_late_gets_a_walk_in_ticket_for_the_same_service(office, clock, book
     assert office.check_in(booking.reference).receipt.ticket.id == result.receipt.ticket.id
 
 
-def test_too_late_is_refused_when_the_office_says_so(tmp_path, clock):
+def test_too_late_is_refused_when_the_office_says_so(new_database, clock):
     config = default_config_text().replace('late_action = "walk_in"', 'late_action = "refuse"')
-    with Engine(tmp_path / "x.db", clock=clock) as engine:
+    with Engine(new_database(), clock=clock) as engine:
         engine.init(config)
         booking = engine.add_appointment("A", clock.now - timedelta(minutes=20))
         before = snapshot(engine)
@@ -204,13 +205,13 @@ def test_purge_keeps_recent_names(office, booking):
     assert office.appointments()[0].name == "An Peeters"
 
 
-def test_appointments_are_refused_for_a_service_without_them(tmp_path, clock):
+def test_appointments_are_refused_for_a_service_without_them(new_database, clock):
     config = (
         default_config_text()
         .replace("minutes = 8\n", "minutes = 8\n", 1)
         .replace("appointments = true\nminutes = 8", "appointments = false\nminutes = 8")
     )
-    with Engine(tmp_path / "x.db", clock=clock) as engine:
+    with Engine(new_database(), clock=clock) as engine:
         engine.init(config)
         with pytest.raises(Refused, match="does not take appointments"):
             engine.add_appointment("A", clock.now)

@@ -14,6 +14,8 @@ from loket.engine import Engine
 from loket.errors import Refused
 from tests.conftest import MORNING, Clock, clerks_at
 
+pytestmark = pytest.mark.backends
+
 
 def test_numbers_start_at_one_per_service_and_are_zero_padded(office):
     assert office.issue_ticket("A").ticket.number == "A001"
@@ -66,19 +68,19 @@ def test_daily_limit_refuses_the_ticket_after_the_last_one(office):
     assert [s.limit_reached for s in office.services() if s.code == "C"] == [True]
 
 
-def test_a_daily_limit_of_one_says_ticket(tmp_path, clock):
+def test_a_daily_limit_of_one_says_ticket(new_database, clock):
     config = default_config_text().replace("daily_limit = 40", "daily_limit = 1")
-    with Engine(tmp_path / "one.db", clock=clock, config_text=config) as engine:
+    with Engine(new_database(), clock=clock, config_text=config) as engine:
         engine.issue_ticket("C")
         with pytest.raises(Refused, match="daily limit of 1 ticket$"):
             engine.issue_ticket("C")
 
 
-def test_closed_service_says_when_it_opens(tmp_path, clock):
+def test_closed_service_says_when_it_opens(new_database, clock):
     config = default_config_text().replace(
         "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
     )
-    with Engine(tmp_path / "x.db", clock=clock) as engine:
+    with Engine(new_database(), clock=clock) as engine:
         engine.init(config)
         with pytest.raises(Refused, match="closed now; it opens at 13:00"):
             engine.issue_ticket("C")
@@ -404,9 +406,9 @@ def test_unknown_counter_is_refused_with_the_known_ones(office):
         max_size=25,
     )
 )
-def test_position_counted_in_sql_agrees_with_the_calling_rule(tmp_path_factory, arrivals):
+def test_position_counted_in_sql_agrees_with_the_calling_rule(new_database, arrivals):
     clock = Clock()
-    with Engine(tmp_path_factory.mktemp("q") / "loket.db", clock=clock) as engine:
+    with Engine(new_database(), clock=clock) as engine:
         for kind, minutes_later, appointment_offset in arrivals:
             clock.advance(minutes=minutes_later)
             if kind == "appointment":
