@@ -15,6 +15,8 @@ from loket.engine import Engine
 from loket.errors import Refused
 from tests.conftest import MORNING, Clock, clerks_at
 
+pytestmark = pytest.mark.backends
+
 
 def serve_until_called(engine: Engine, clock: Clock, number: str, counters: list[str]):
     """Each counter serves its visitors for exactly their service's configured minutes;
@@ -84,7 +86,7 @@ def test_appointments_no_longer_flood_walk_ins(office, clock):
     assert called - walk_in.ticket.arrived_at <= timedelta(minutes=40)
 
 
-def test_a_quick_service_goes_before_a_slow_one_by_its_own_target(tmp_path, clock):
+def test_a_quick_service_goes_before_a_slow_one_by_its_own_target(new_database, clock):
     """One counter, 3-minute pick-ups and 15-minute passports: in arrival order the pick-ups
     waited longer than the passports."""
     config = (
@@ -93,7 +95,7 @@ def test_a_quick_service_goes_before_a_slow_one_by_its_own_target(tmp_path, cloc
         '[[services]]\ncode = "Q"\nname = "Paspoort"\nminutes = 15\ntarget_minutes = 30\n'
         '[[counters]]\nid = "1"\nservices = ["Q", "P"]\n'
     )
-    with Engine(tmp_path / "klein.db", clock=clock, config_text=config) as engine:
+    with Engine(new_database(), clock=clock, config_text=config) as engine:
         engine.issue_ticket("Q")
         clock.advance(minutes=1)
         engine.issue_ticket("P")
@@ -206,12 +208,12 @@ def test_a_transfer_lands_where_the_office_says(office, clock, where, position):
 # closing time
 
 
-def test_no_walk_in_ticket_when_the_line_cannot_be_served_before_closing(tmp_path, clock):
+def test_no_walk_in_ticket_when_the_line_cannot_be_served_before_closing(new_database, clock):
     text = default_config_text().replace(
         "daily_limit = 40\n", 'daily_limit = 40\nhours = { tue = "08:30-10:00" }\n'
     )
     clock.now = MORNING + timedelta(minutes=30)  # 09:30; the service closes at 10:00
-    with Engine(tmp_path / "o.db", clock=clock, config_text=text) as engine:
+    with Engine(new_database(), clock=clock, config_text=text) as engine:
         clerks_at(engine, "2", "3")
         for _ in range(3):
             engine.issue_ticket("C")
@@ -300,12 +302,12 @@ def test_next_can_record_that_the_visitor_never_came_in_the_same_step(office):
 # found in review
 
 
-def test_a_free_counter_with_empty_lines_calls_at_once_however_busy_the_others(tmp_path, clock):
+def test_a_free_counter_with_empty_lines_calls_at_once_however_busy_the_others(new_database, clock):
     text = default_config_text().replace(
         "minutes = 10\n", 'minutes = 10\nhours = { tue = "08:30-09:20" }\n', 1
     )
     clock.now = MORNING + timedelta(minutes=10)  # 09:10; B closes at 09:20
-    with Engine(tmp_path / "o.db", clock=clock, config_text=text) as engine:
+    with Engine(new_database(), clock=clock, config_text=text) as engine:
         clerks_at(engine, "1", "2", "3", "4")
         for _ in range(12):
             engine.issue_ticket("A")
@@ -365,15 +367,19 @@ def test_a_no_show_comes_back_behind_a_short_line_not_before_it(office, clock):
     assert office.reinstate("A001").position == 2
 
 
-def test_a_ticket_written_by_a_loket_of_schema_three_during_the_upgrade_gets_a_due_time(office):
-    with office.store.write() as db:  # what the old INSERT, without due_at, leaves
-        db.conn.execute(
-            "INSERT INTO tickets (series, service_day, seq, number, service, kind, status, "
-            "arrived_at) VALUES ('A', '2026-12-01', 1, 'A001', 'A', 'walk_in', 'waiting', "
-            "'2026-12-01T08:00:00.000000+00:00')"
-        )
-    assert office.ticket("A001").due_at == MORNING
-    assert office.call_next("1").called.number == "A001"
+def test_a_ticket_written_by_a_loket_of_schema_three_during_the_upgrade_gets_a_due_time(
+    tmp_path, clock
+):
+    """A SQLite file only: a server's office never had schema 3."""
+    with Engine(tmp_path / "loket.db", clock=clock) as office:
+        with office.store.write() as db:  # what the old INSERT, without due_at, leaves
+            db._q(
+                "INSERT INTO tickets (series, service_day, seq, number, service, kind, status, "
+                "arrived_at) VALUES ('A', '2026-12-01', 1, 'A001', 'A', 'walk_in', 'waiting', "
+                "'2026-12-01T08:00:00.000000+00:00')"
+            )
+        assert office.ticket("A001").due_at == MORNING
+        assert office.call_next("1").called.number == "A001"
 
 
 def test_a_signed_code_of_a_ticket_this_file_does_not_hold_is_not_recognised(office):
@@ -383,12 +389,12 @@ def test_a_signed_code_of_a_ticket_this_file_does_not_hold_is_not_recognised(off
     assert office.check_in(code).outcome == "not_recognised"
 
 
-def test_full_for_today_means_the_day_not_the_morning(tmp_path, clock):
+def test_full_for_today_means_the_day_not_the_morning(new_database, clock):
     text = default_config_text().replace(
         "daily_limit = 40\n", 'daily_limit = 40\nhours = { tue = "08:30-09:20, 13:00-16:00" }\n'
     )
     clock.now = MORNING + timedelta(minutes=10)  # 09:10; a break from 09:20 to 13:00
-    with Engine(tmp_path / "o.db", clock=clock, config_text=text) as engine:
+    with Engine(new_database(), clock=clock, config_text=text) as engine:
         clerks_at(engine, "2", "3")
         for _ in range(3):
             engine.issue_ticket("C")  # called after the break, if need be

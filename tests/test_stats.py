@@ -16,11 +16,13 @@ from loket.engine import Engine
 START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 DAY = date(2026, 12, 1)
 
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture
-def engine(tmp_path):
+def engine(new_database):
     now = [START]
-    engine = Engine(tmp_path / "loket.db", clock=lambda: now[0])
+    engine = Engine(new_database(), clock=lambda: now[0])
 
     def at(minutes: float) -> None:
         now[0] = START + timedelta(minutes=minutes)
