@@ -73,6 +73,11 @@ def _frozen_clock():
     return lambda: moment
 
 
+def is_url(target: str) -> bool:
+    """Whether a --db names a PostgreSQL server (the psycopg import waits until one does)."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
 def database_path(option: str | None) -> str:
     """--db, else $LOKET_DB, else loket.db in the user's data folder (created on first use)."""
     if option:
@@ -99,7 +104,7 @@ def _engine(args, create: bool | None = None, config_text: str | None = None):
     path = database_path(args.db)
     if create is None:
         create = not (args.db or os.environ.get("LOKET_DB"))
-    if not create and not os.path.exists(path):
+    if not create and not is_url(path) and not os.path.exists(path):
         raise LoketError(f"no database at {path}: create it with `loket --db {path} init`")
     clock = {} if args.clock is None else {"clock": args.clock}
     return Engine(path, create=create, config_text=config_text, **clock)
@@ -120,7 +125,18 @@ class _Version(argparse.Action):
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help="database file")
+    common.add_argument(
+        "--db",
+        metavar="PATH|URL",
+        default=argparse.SUPPRESS,
+        help="database file, or postgresql://USER@HOST/DATABASE",
+    )
+    common.add_argument(
+        "--office",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="on PostgreSQL: which office (default $LOKET_OFFICE, else the only one)",
+    )
     common.add_argument(
         "--json", action="store_true", default=argparse.SUPPRESS, help="print one JSON object"
     )
@@ -144,6 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = command("init", cmd_init, "create or migrate the database and load the office config")
     sub.add_argument(
         "--config", metavar="FILE", help="office config (TOML); default: the demo office"
+    )
+    sub.add_argument(
+        "--roles",
+        action="store_true",
+        help="PostgreSQL: create the roles for displays, kiosks and counters, granted this office",
     )
     command("services", cmd_services, "each service with its line and estimated wait")
     sub = command("ticket", cmd_ticket, "issue a walk-in ticket")
@@ -228,6 +249,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--html", metavar="FILE", required=True, help="the page to write")
     _simulate_parser(command("simulate", cmd_simulate, "how many counters: simulated days"))
     command("purge", cmd_purge, "erase personal data older than retention_days")
+    sub = command("copy", cmd_copy, "move this office's whole history to PostgreSQL")
+    sub.add_argument("--to", required=True, metavar="URL", help="postgresql://USER@HOST/DATABASE")
+    sub.add_argument("--to-office", metavar="NAME", default="main", help="the new office's name")
     sub = command("backup", cmd_backup, "copy the whole office to a new file, while it runs")
     sub.add_argument("file", help="the backup file to write (must not exist yet)")
     sub = command("kiosk", cmd_kiosk, "run the self-service ticket kiosk (full screen)")
@@ -442,18 +466,20 @@ def cmd_init(args) -> None:
         load_config(text)  # refuse an invalid config before the database is even created
     with _engine(args, create=True, config_text=text) as engine:
         office = engine.init(text)
+        roles = engine.create_device_roles() if args.roles else []
         data = {
             "database": engine.path,
             "office": office.name,
             "services": list(office.services),
             "counters": list(office.counters),
+            **({"roles": roles} if roles else {}),
         }
         _emit(
             args,
             data,
             f"{printable(office.name)}: {_counted(len(office.services), 'service')}, "
             f"{_counted(len(office.counters), 'counter')}, "
-            f"database {engine.path}",
+            f"database {engine.path}" + (f"; roles {', '.join(roles)}" if roles else ""),
         )
 
 
@@ -827,6 +853,8 @@ def cmd_appointment_export(args) -> None:
 def cmd_stats(args) -> int | None:
     from loket import stats
 
+    if args.office == "all":
+        return _stats_of_all_offices(args)
     with _engine(args) as engine:
         today = engine.local(engine.now()).date()
         first = args.first or args.date or today
@@ -845,6 +873,32 @@ def cmd_stats(args) -> int | None:
     console = _console()
     console.print(f"{for_rich(office.name)}: {first}" + (f" to {last}" if last != first else ""))
     stats.render(report, office, console)
+
+
+def _stats_of_all_offices(args) -> None:
+    """`loket stats --office all`: each office of the database on a line, and their sum."""
+    from loket import stats
+    from loket.engine import Engine
+
+    path = database_path(args.db)
+    names = [None]  # a SQLite file is one office
+    if is_url(path):
+        from loket.storage_pg import office_names
+
+        names = office_names(path)
+    per_office = {}
+    for name in names:
+        clock = {} if args.clock is None else {"clock": args.clock}
+        with Engine(path, create=False, office=name, **clock) as engine:
+            today = engine.local(engine.now()).date()
+            first = args.first or args.date or today
+            last = args.last or args.date or (today if args.first else first)
+            tickets = engine.tickets_between(first, last)
+            per_office[name or engine.office.name] = (tickets, engine.office)
+    figures = stats.across_offices(per_office)
+    if args.json:
+        return _emit(args, {name: stats.row(fig) for name, fig in figures.items()}, "")
+    stats.render_offices(figures, _console())
 
 
 def cmd_report(args) -> int:
@@ -988,6 +1042,19 @@ def _learned_load(args, engine):
         ]
         source += f", {day} only"
     return sim.learn(tickets, engine.office, source), tickets, ""
+
+
+def cmd_copy(args) -> None:
+    with _engine(args) as engine:
+        counts = engine.copy_to(args.to, args.to_office)
+    from loket.storage_pg import shown
+
+    rows = ", ".join(f"{table} {count}" for table, count in counts.items())
+    _emit(
+        args,
+        {"to": shown(args.to), "office": args.to_office, "rows": counts},
+        f"copied to office {args.to_office} at {shown(args.to)}, counts checked: {rows}",
+    )
 
 
 def cmd_backup(args) -> None:

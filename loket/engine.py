@@ -324,6 +324,29 @@ class Engine:
         """Copy the whole office to a new file `target`, consistent, while the office runs."""
         self.store.backup(str(target))
 
+    def create_device_roles(self) -> list[str]:
+        """On PostgreSQL: the roles for displays, kiosks and counters, granted this office."""
+        from loket.storage_pg import PgStore, create_roles
+
+        if not isinstance(self.store, PgStore):
+            raise Refused("device roles are for PostgreSQL: a SQLite file has no roles")
+        return create_roles(self.store)
+
+    def copy_to(self, url: str, office: str | None = None) -> dict[str, int]:
+        """Copy this office's whole history into a new office on PostgreSQL at `url`;
+        returns the rows copied per table (checked by counting both sides)."""
+        from loket.storage_pg import PgStore, copy_office, is_url
+
+        if not is_url(url):
+            raise Refused(f"--to needs a postgresql:// URL, not {url!r}")
+        if isinstance(self.store, PgStore):
+            raise Refused("this office is on PostgreSQL already; use pg_dump to move it")
+        target = PgStore.open(url, create=True, office=office or "main")
+        try:
+            return copy_office(self.store, target)
+        finally:
+            target.close()
+
     def refresh_config(self) -> bool:
         """Take up an office config stored since this engine opened (`loket init --config`).
 

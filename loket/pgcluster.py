@@ -36,6 +36,7 @@ class Cluster:
         otherwise fsync is off, which is safe for a server that is thrown away."""
         self.durable = durable
         self.folder = folder or tempfile.mkdtemp(prefix="loket-pg-")
+        os.makedirs(self.folder, exist_ok=True)
         self.data = os.path.join(self.folder, "data")
         self.socket = self.folder
         self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name

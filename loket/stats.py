@@ -10,7 +10,7 @@ import csv
 import math
 import statistics
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -137,6 +137,42 @@ def figures(tickets: list[Ticket], target_wait_minutes: int) -> Figures:
             sum(w <= target_wait_minutes for w in waits) / len(waits) if waits else None
         ),
     )
+
+
+ALL_OFFICES = "All offices"
+
+
+def across_offices(offices: dict[str, tuple[list[Ticket], Office]]) -> dict[str, Figures]:
+    """Each office's overall figures, then all of them together (`loket stats --office all`).
+
+    Together, each wait counts as on time by its own office's target.
+    """
+    rows = {name: figures(t, office.target_wait_minutes) for name, (t, office) in offices.items()}
+    everyone = [ticket for tickets, _ in offices.values() for ticket in tickets]
+    called = {
+        name: sum(1 for t in tickets if t.first_called_at) for name, (tickets, _) in offices.items()
+    }
+    on_time = sum((rows[name].share_within_target or 0) * called[name] for name in rows)
+    total = figures(everyone, 0)
+    share = on_time / sum(called.values()) if sum(called.values()) else None
+    rows[ALL_OFFICES] = replace(total, share_within_target=share)
+    return rows
+
+
+def render_offices(rows: dict[str, Figures], console) -> None:
+    """The figures of several offices as one table, one line per office."""
+    lines = [(for_rich(name), _cells(fig)) for name, fig in rows.items()]
+    label_width = _label_width("Office", lines)
+    if console.width >= _figures_width(lines) + label_width + 1:
+        _print_table(console, "Per office", "Office", label_width, lines)
+    else:
+        _print_stacked(console, "Per office", lines)
+    console.print("On time = called within each office's own target.")
+
+
+def row(fig: Figures) -> dict:
+    """One group's figures as JSON-ready data."""
+    return _row(fig)
 
 
 def percentile(values: list[float], p: float) -> float | None:

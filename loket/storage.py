@@ -880,6 +880,14 @@ class Store:
             records,
         )
 
+    def table_rows(self, table: str) -> tuple[list[str], Iterator[tuple]]:
+        """A whole table, for `loket copy`: its column names and its rows."""
+        cursor = self._q(f"SELECT * FROM {table}")
+        return [column[0] for column in cursor.description], iter(cursor)
+
+    def count_rows(self, table: str) -> int:
+        return self._q(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+
     def forget_names_before(self, day: str) -> int:
         """Erase the personal data of appointments before `day`; the rest stays for statistics."""
         cursor = self._q(

@@ -428,3 +428,91 @@ def storage_error(error: psycopg.Error, where: str) -> StorageError:
     if isinstance(error, psycopg.OperationalError):
         return StorageError(f"the database server at {where} cannot be reached ({text})")
     return StorageError(f"database error at {where}: {text}")
+
+
+# Least privilege: one role per kind of device (`loket init --roles`). Group roles without
+# a password; the city gives each device a login in one of them (README).
+DEVICE_ROLES = ("loket_display", "loket_kiosk", "loket_counter")
+QUEUE_TABLES = "tickets, events, numbers, line_counts, counter_counts, counters, appointments"
+# The display reads numbers, counters and events; of appointments only what the
+# waiting-time estimate needs, never a name, reference or booking UID.
+PUBLIC_APPOINTMENT_COLUMNS = "id, service, starts_at, day, status, ticket_id"
+DISPLAY_TABLES = (
+    "schema_version, settings, tickets, events, numbers, line_counts, counter_counts, "
+    "counters, problems"
+)
+
+
+def grant_statements(schema: str) -> list[str]:
+    """The grants of each device role on one office's schema."""
+    devices = "loket_kiosk, loket_counter"
+    return [
+        f"GRANT USAGE ON SCHEMA {schema} TO {', '.join(DEVICE_ROLES)}",
+        f"GRANT SELECT ON {DISPLAY_TABLES} TO loket_display",
+        f"GRANT SELECT ({PUBLIC_APPOINTMENT_COLUMNS}) ON appointments TO loket_display",
+        # Kiosks and counters change the queue; loading a config, importing appointments
+        # and erasing names stay with the owner who runs `loket init`.
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {devices}",
+        f"GRANT INSERT, UPDATE ON {QUEUE_TABLES} TO {devices}",
+        f"GRANT INSERT, UPDATE, DELETE ON problems TO {devices}",
+        f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {devices}",
+    ]
+
+
+def create_roles(store: PgStore) -> list[str]:
+    """Create the device roles (once per server) and grant them this office; their names."""
+    with store.write():
+        existing = {
+            row[0]
+            for row in store._q(
+                "SELECT rolname FROM pg_roles WHERE rolname = ANY(?)", [list(DEVICE_ROLES)]
+            )
+        }
+        for role in DEVICE_ROLES:
+            if role not in existing:
+                store._q(f"CREATE ROLE {role} NOLOGIN")
+        for statement in grant_statements(store.schema):
+            store._q(statement)
+    return list(DEVICE_ROLES)
+
+
+# `loket copy`: a SQLite office's whole history into a new office on PostgreSQL. In the
+# order of their references; the running totals last, replacing what the trigger counted.
+COPIED_TABLES = (
+    "settings", "tickets", "numbers", "counters", "appointments", "events", "problems",
+    "line_counts", "counter_counts",
+)  # fmt: skip
+
+
+def copy_office(source: Store, target: PgStore) -> dict[str, int]:
+    """Copy every row of `source` into the empty office `target`, in one transaction;
+    returns the rows per table, checked by counting them on both sides."""
+    counts = {}
+    with source.read(), target.write():
+        if target._q("SELECT count(*) FROM tickets").fetchone()[0]:
+            raise StorageError(
+                f"the office {target.office} at {target.path} already holds tickets: "
+                "copy into a new office (--to-office NAME)"
+            )
+        for table in COPIED_TABLES:
+            columns, rows = source.table_rows(table)
+            target._q(f"DELETE FROM {table}")
+            names = ", ".join(columns)
+            try:
+                with (
+                    target.conn.cursor() as cursor,
+                    cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+                ):
+                    for row in rows:
+                        copy.write_row(row)
+            except psycopg.Error as error:
+                raise storage_error(error, target.path) from None
+            counts[table] = target._q(f"SELECT count(*) FROM {table}").fetchone()[0]
+            if counts[table] != source.count_rows(table):
+                raise StorageError(f"copying {table} went wrong: the counts differ; nothing copied")
+        for table in ("tickets", "appointments", "events"):
+            target._q(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT COALESCE(max(id), 0) + 1 FROM {table}), false)"
+            )
+    return counts

@@ -1,0 +1,142 @@
+"""PostgreSQL only: offices side by side in one database, device roles, and moving up from SQLite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from loket.cli import main
+from loket.engine import Engine
+from loket.errors import StorageError
+
+DEMO = Path(__file__).parent.parent / "loket" / "office.toml"
+
+
+@pytest.fixture
+def city(pg_cluster) -> str:
+    """An empty database for a city's offices."""
+    return pg_cluster.create_database()
+
+
+def loket(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_each_office_has_its_own_numbers_counters_and_config(city, clock):
+    with (
+        Engine(city, clock=clock, office="gent") as gent,
+        Engine(city, clock=clock, office="deurne") as deurne,
+    ):
+        assert gent.issue_ticket("A").ticket.number == "A001"
+        assert gent.issue_ticket("A").ticket.number == "A002"
+        assert deurne.issue_ticket("A").ticket.number == "A001"
+        gent.open_desk("1", session="clerk")
+        assert gent.call_next("1").called.number == "A001"
+        assert deurne.waiting_counts()["A"] == 1
+        assert gent.waiting_counts()["A"] == 1
+
+
+def test_without_an_office_name_the_only_one_is_opened_and_several_are_refused(city, clock):
+    with Engine(city, clock=clock) as first:
+        first.issue_ticket("A")
+    with Engine(city, clock=clock) as again:  # the only office: `main`
+        assert again.issue_ticket("A").ticket.number == "A002"
+    Engine(city, clock=clock, office="deurne").close()
+    with pytest.raises(StorageError, match=r"several offices \(deurne, main\)"):
+        Engine(city, clock=clock, create=False)
+
+
+def test_stats_of_all_offices_sum_them(city, capsys, monkeypatch):
+    monkeypatch.delenv("LOKET_OFFICE", raising=False)
+    for office, services in (("gent", "AAB"), ("deurne", "A")):
+        assert loket(capsys, "--db", city, "--office", office, "init")[0] == 0
+        for service in services:
+            assert loket(capsys, "--db", city, "--office", office, "ticket", service)[0] == 0
+    code, out = loket(capsys, "--db", city, "--json", "stats", "--office", "all")
+    assert code == 0
+    figures = json.loads(out)
+    assert {name: row["issued"] for name, row in figures.items()} == {
+        "deurne": 1,
+        "gent": 3,
+        "All offices": 4,
+    }
+
+
+def test_a_bad_or_unknown_office_name_is_one_clear_sentence(city, capsys):
+    assert loket(capsys, "--db", city, "--office", "gent", "init")[0] == 0
+    code, out = loket(capsys, "--db", city, "--office", "Gent; DROP", "status")
+    assert code == 1 and "is not an office name" in out and "Traceback" not in out
+    code, out = loket(capsys, "--db", city, "--office", "brugge", "status")
+    assert code == 1 and "holds no Loket office 'brugge'" in out
+
+
+def connect_as(pg_cluster, url: str, login: str, role: str) -> str:
+    """A device's login in one of the device roles; returns its URL."""
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {login} LOGIN IN ROLE {role}")
+    return url.replace(f"{pg_cluster.user}@", f"{login}@", 1)
+
+
+def test_the_display_role_reads_calls_but_never_names_and_writes_nothing(pg_cluster, city, clock):
+    with Engine(city, clock=clock) as office:
+        assert office.create_device_roles() == ["loket_display", "loket_kiosk", "loket_counter"]
+        booking = office.add_appointment("A", clock.now, name="Jan Peeters")
+        office.check_in(booking.reference)
+        office.open_desk("1", session="clerk")
+        office.call_next("1")
+    tv = connect_as(pg_cluster, city, "tv1", "loket_display")
+    with Engine(tv, clock=clock, create=False) as display:
+        assert [call.number for call in display.calls_today(5)] == ["R001"]
+        assert display.waiting_counts()["A"] == 0
+        with pytest.raises(StorageError, match="may not"):
+            display.issue_ticket("A")
+        with pytest.raises(StorageError, match="may not"):
+            display.store._q("SELECT name FROM appointments")
+        display.store._rollback()
+        with pytest.raises(StorageError, match="may not"):
+            display.store._q("SELECT reference FROM appointments")
+
+
+def test_the_kiosk_role_issues_and_checks_in_but_cannot_load_a_config(pg_cluster, city, clock):
+    with Engine(city, clock=clock) as office:
+        office.create_device_roles()
+        booking = office.add_appointment("A", clock.now, name="An Claes")
+    kiosk = connect_as(pg_cluster, city, "kiosk1", "loket_kiosk")
+    with Engine(kiosk, clock=clock, create=False) as device:
+        assert device.issue_ticket("B").ticket.number == "B001"
+        assert device.check_in(booking.reference).receipt.ticket.number == "R001"
+        with pytest.raises(StorageError, match="may not"):
+            device.init(DEMO.read_text().replace("Stadhuis Demo", "Overgenomen"))
+
+
+def test_roles_are_refused_on_sqlite_in_one_sentence(tmp_path, capsys):
+    code, out = loket(capsys, "--db", str(tmp_path / "o.db"), "init", "--roles")
+    assert code == 1 and "device roles are for PostgreSQL" in out
+
+
+def test_copy_moves_a_sqlite_office_with_its_history_checked_by_counts(tmp_path, city, clock):
+    source = tmp_path / "office.db"
+    with Engine(source, clock=clock) as office:
+        for service in "AABC":
+            office.issue_ticket(service)
+        office.open_desk("1", session="clerk")
+        office.call_next("1")
+        clock.advance(minutes=4)
+        office.finish("1")
+        office.add_appointment("A", clock.now, name="Els Maes")
+        counts = office.copy_to(city, "brugge")
+        before = office.status()
+        with pytest.raises(StorageError, match="already holds tickets"):
+            office.copy_to(city, "brugge")
+    assert counts["tickets"] == 4 and counts["appointments"] == 1 and counts["events"] >= 6
+    with Engine(city, clock=clock, office="brugge", create=False) as moved:
+        after = moved.status()
+        assert [s.waiting for s in after.services] == [s.waiting for s in before.services]
+        assert [c.number for c in after.recent_calls] == [c.number for c in before.recent_calls]
+        assert moved.issue_ticket("A").ticket.number == "A003"  # the numbering goes on
+        assert moved.store.count_rows("tickets") == 5  # new ids follow the copied ones
