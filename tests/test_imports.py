@@ -12,6 +12,8 @@ from loket.config import default_config_text, load_config
 from loket.errors import ImportRefused
 from loket.imports import ImportPlan, Row, read_appointments, started_before
 
+pytestmark = pytest.mark.backends
+
 SAMPLES = Path(__file__).parent / "samples" / "ical"
 DATA = Path(__file__).parent.parent / "data"
 OFFICE = load_config(default_config_text())
@@ -570,10 +572,10 @@ def test_a_stray_quote_is_refused_naming_its_line(tmp_path):
     assert message == "line 3: not readable as CSV (',' expected after '\"')"
 
 
-def test_an_open_quote_imports_nothing_through_the_cli(tmp_path, capsys):
+def test_an_open_quote_imports_nothing_through_the_cli(db_path, tmp_path, capsys):
     from loket.cli import main
 
-    db = str(tmp_path / "loket.db")
+    db = str(db_path)
     assert main(["--db", db, "init"]) == 0
     export = write(tmp_path, "export.csv", THREE_BOOKINGS_ONE_QUOTE_OPEN)
     assert main(["--db", db, "appointments", "import", str(export)]) == 1
@@ -622,7 +624,7 @@ def test_the_key_of_a_row_without_uid_keeps_no_name_after_a_purge(office, tmp_pa
     office.import_appointments(read_appointments(export, office.office).rows)
     clock.advance(days=40)
     office.purge()
-    stored = office.store.conn.execute("SELECT uid, name FROM appointments").fetchall()
+    stored = [(a.uid, a.name) for a in office.store.appointments_on(None)]
     assert stored and all(
         name is None and uid is not None and "peeters" not in uid.casefold() for uid, name in stored
     )
@@ -648,7 +650,7 @@ def large_export(path: Path, rows: int) -> Path:
     return path
 
 
-def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
+def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(db_path, tmp_path):
     import subprocess
     import sys
     import time
@@ -656,10 +658,9 @@ def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
     from loket.engine import Engine
 
     rows = 30_000  # several batches
-    db = tmp_path / "loket.db"
+    db = db_path
     export = large_export(tmp_path / "bulk.csv", rows)
     with Engine(db) as kiosk:
-        count = "SELECT count(*) FROM appointments"
         importer = subprocess.Popen(
             [sys.executable, "-m", "loket", "--db", str(db), "appointments", "import", str(export)],
             stdout=subprocess.PIPE,
@@ -670,11 +671,11 @@ def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
             issued_during_the_import = []
             while importer.poll() is None:
                 time.sleep(0.01)  # poll, leaving the importer the CPU
-                imported = kiosk.store.conn.execute(count).fetchone()[0]
+                imported = kiosk.store.count_rows("appointments")
                 if 0 < imported < rows:
                     # The import has begun writing and is not done: the kiosk must get its turn.
                     ticket = kiosk.issue_ticket("A").ticket
-                    if kiosk.store.conn.execute(count).fetchone()[0] < rows:
+                    if kiosk.store.count_rows("appointments") < rows:
                         issued_during_the_import.append(ticket.number)
             out, err = importer.communicate()
         finally:
@@ -684,7 +685,7 @@ def test_a_kiosk_issues_tickets_while_a_large_import_is_being_written(tmp_path):
         assert (importer.returncode, err) == (0, "")
         assert out == f"Imported {export}: {rows} added, 0 updated, 0 cancelled\n"
         assert issued_during_the_import  # each call above succeeded: no "database is busy"
-        assert kiosk.store.conn.execute(count).fetchone()[0] == rows
+        assert kiosk.store.count_rows("appointments") == rows
 
 
 def test_a_visitor_name_longer_than_200_characters_is_refused_naming_the_line(tmp_path):
