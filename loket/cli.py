@@ -30,6 +30,7 @@ def main(argv: list[str] | None = None, clock=None) -> int:
     # --db and --json may stand before or after the command; SUPPRESS keeps either from erasing the other.
     args.db = getattr(args, "db", None)
     args.json = getattr(args, "json", False)
+    args.office = getattr(args, "office", None)
     try:
         if args.db is not None and not args.db.strip():
             # An empty --db (an unset shell variable) must not fall back to the per-user office.
@@ -107,7 +108,7 @@ def _engine(args, create: bool | None = None, config_text: str | None = None):
     if not create and not is_url(path) and not os.path.exists(path):
         raise LoketError(f"no database at {path}: create it with `loket --db {path} init`")
     clock = {} if args.clock is None else {"clock": args.clock}
-    return Engine(path, create=create, config_text=config_text, **clock)
+    return Engine(path, create=create, config_text=config_text, office=args.office, **clock)
 
 
 class _Version(argparse.Action):
@@ -1074,7 +1075,14 @@ def cmd_purge(args) -> None:
     )
 
 
+def _pass_office_on(args) -> None:
+    """An app (and each of the demo's processes) opens the office named in its environment."""
+    if args.office:
+        os.environ["LOKET_OFFICE"] = args.office
+
+
 def cmd_kiosk(args) -> int:
+    _pass_office_on(args)
     from loket.printing import parse_spec
 
     try:
@@ -1127,6 +1135,7 @@ def _speech_test(args) -> int:
 
 
 def cmd_counter(args) -> int:
+    _pass_office_on(args)
     from loket.printing import parse_spec
 
     try:
@@ -1167,6 +1176,7 @@ def _refuse_unknown(path: str, counters=frozenset(), services=frozenset()) -> No
 
 
 def cmd_display(args) -> int:
+    _pass_office_on(args)
     if args.history < 0 or args.history > 50:
         raise LoketError("--history: expected 0 to 50 earlier calls")
     path = database_path(args.db)
@@ -1187,6 +1197,7 @@ def cmd_display(args) -> int:
 
 
 def cmd_demo(args) -> int:
+    _pass_office_on(args)
     from loket import demo
 
     path = args.db or demo.temporary_database()  # removed again when the demo ends
