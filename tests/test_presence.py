@@ -15,6 +15,8 @@ from loket.engine import PRESENCE_INTERVAL_SECONDS, PRESENCE_TIMEOUT_SECONDS, En
 from loket.errors import DeskInUse, Refused
 from tests.conftest import MORNING, Clock
 
+pytestmark = pytest.mark.backends
+
 
 def estimate_a(engine) -> tuple[int, int | None]:
     """(counters in use for service A, estimated wait of a new A ticket)."""
@@ -23,8 +25,7 @@ def estimate_a(engine) -> tuple[int, int | None]:
 
 
 def events(engine) -> list[tuple[str, str | None]]:
-    rows = engine.store.conn.execute("SELECT action, counter FROM events ORDER BY id")
-    return [tuple(row) for row in rows]
+    return [(e.action, e.counter) for e in engine.store.events_after(0, limit=10**9)]
 
 
 def test_a_new_office_has_nobody_at_its_counters_so_no_estimate(office):
@@ -194,10 +195,10 @@ def test_the_status_command_lists_what_needs_attention(db_path, clock, capsys):
 
 
 @pytest.fixture
-def uid_office(tmp_path, clock):
+def uid_office(new_database, clock):
     """An office that lets visitors check in with their booking system's number."""
     config = default_config_text() + "\n[appointments]\ncheck_in_by_uid = true\n"
-    with Engine(tmp_path / "uid.db", clock=clock, config_text=config) as engine:
+    with Engine(new_database(), clock=clock, config_text=config) as engine:
         engine.add_appointment("B", clock.now + timedelta(minutes=10), uid="bk-2026-1001")
         yield engine
 
