@@ -1,4 +1,4 @@
-"""Several kiosks and counters in separate processes on one database file, all at once."""
+"""Several kiosks and counters in separate processes on one database, all at once."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ import time
 import traceback
 from collections import Counter, defaultdict
 
+import pytest
+
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import Refused
 from loket.model import DONE, NO_SHOW
 from tests.invariants import check_invariants
+
+pytestmark = pytest.mark.backends
 
 ISSUERS, TICKETS_EACH, SERVING_COUNTERS = 4, 150, ("1", "2", "3")
 RACERS = 8
@@ -112,9 +116,9 @@ def racer(path, counter, start, results) -> None:
 # the tests
 
 
-def test_four_kiosks_and_three_counters_at_once_never_duplicate_or_double_call(tmp_path):
+def test_four_kiosks_and_three_counters_at_once_never_duplicate_or_double_call(db_path):
     """4 kiosk processes issue while 3 counter processes serve; nothing is lost or doubled."""
-    path = str(tmp_path / "loket.db")
+    path = str(db_path)
     fresh_office(path)
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(ISSUERS + len(SERVING_COUNTERS)), ctx.Queue()
@@ -170,9 +174,9 @@ def called_once_at_one_counter(tickets, events) -> None:
         assert calls[ticket.id][0] in SERVING_COUNTERS and calls[ticket.id] == [ticket.counter]
 
 
-def test_eight_counters_calling_the_same_number_at_once_only_one_gets_it(tmp_path):
+def test_eight_counters_calling_the_same_number_at_once_only_one_gets_it(db_path):
     """Eight processes call A001 at the same moment: one wins, seven are refused."""
-    path = str(tmp_path / "loket.db")
+    path = str(db_path)
     fresh_office(path)
     with Engine(path) as engine:
         assert engine.issue_ticket("A").ticket.number == "A001"
