@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import signal
 import socket
 import threading
@@ -45,6 +46,8 @@ SCANNER_GAP_SECONDS = 0.05
 # How long a lone digit waits for more keys before it counts as a button-box press:
 # longer than a person's pause between the keys of a reference (2 then YA7FEZX).
 BUTTON_BOX_SECONDS = 1.5
+PENDING_TAP_SECONDS = 120
+"""A tap whose ticket went unanswered is asked again only this long: then the visitor left."""
 MAX_HOLD_SECONDS = 300
 """However long the voice goes on, a visit ends this long after its timer first wanted it to."""
 LARGER_TEXT_KEY = "."
@@ -82,6 +85,25 @@ def starts_code(character: str | None) -> bool:
 def printer_device(kiosk_name: str) -> str:
     """The name `loket status` lists this kiosk's printer fault under: one row per kiosk."""
     return f"kiosk {kiosk_name}: printer"
+
+
+@dataclass(frozen=True)
+class Tap:
+    """A visitor's tap on a service; its key makes a retry the same request, not a new one."""
+
+    service: str
+    priority: bool
+    key: str
+    at: float
+    """When it was tapped (time.monotonic)."""
+
+
+@dataclass
+class TicketUnanswered(Message):
+    """The database did not answer a tap: its ticket may or may not have committed."""
+
+    tap: Tap
+    error: StorageError
 
 
 @dataclass
@@ -175,6 +197,8 @@ class KioskApp(App, inherit_bindings=False):
         """When a timer first wanted the visit to end but the voice held it; None if it did not."""
         self.priority_tickets: bool | None = None
         """Staff offer priority tickets here: the config's default until they switch it."""
+        self.pending_tap: Tap | None = None
+        """A tap the database did not answer: asked again, with its key, once it is back."""
 
     # start-up and the database
 
@@ -242,15 +266,33 @@ class KioskApp(App, inherit_bindings=False):
         """Called by the unavailable screen every few seconds; True once it works again."""
         try:
             if self.engine is not None and not self.watcher.same_file():
-                self.engine.close()  # its file was replaced: open the new one
-                self.engine = None
+                self.drop_engine()  # its file was replaced: open the new one
             if self.engine is None and not self.connect():
                 return False
             self.engine.services()
+        except StorageError:
+            self.drop_engine()  # a broken connection stays broken: open a new one next time
+            return False
         except LoketError:
             return False
         self.back_to_start()
+        self.ask_again()
         return True
+
+    def drop_engine(self) -> None:
+        if self.engine is not None:
+            self.engine.close(checkpoint=False)
+        self.engine = self.watcher = None
+
+    def ask_again(self) -> None:
+        """The tap the database did not answer, with the same key: one ticket, never two."""
+        tap, self.pending_tap = self.pending_tap, None
+        if tap is None:
+            return
+        if time.monotonic() - tap.at > PENDING_TAP_SECONDS:
+            log.warning("tap on %s not asked again: the database was away too long", tap.service)
+        elif self.start_operation():
+            self.issue_in_background(tap)
 
     def follow_changes(self) -> None:
         """Refresh the start screen when any kiosk or counter changed the queue or the office."""
@@ -336,16 +378,20 @@ class KioskApp(App, inherit_bindings=False):
     def take_ticket(self, service: str, priority: bool = False) -> None:
         """A walk-in visitor tapped a service: issue in a worker, then show and print."""
         if self.start_operation():
-            self.issue_in_background(service, priority)
+            self.issue_in_background(
+                Tap(service, priority, secrets.token_hex(16), time.monotonic())
+            )
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
-    def issue_in_background(self, service: str, priority: bool) -> None:
+    def issue_in_background(self, tap: Tap) -> None:
         try:
             with operation_engine(self.db_path, self.clock) as engine:
-                receipt = engine.issue_ticket(service, priority=priority)
+                receipt = engine.issue_ticket(tap.service, tap.priority, request_key=tap.key)
         except Refused as error:
-            self.post_message(TicketRefused(service, str(error)))
-        except Exception as error:  # the kiosk must never stay busy: StorageError, or a bug
+            self.post_message(TicketRefused(tap.service, str(error)))
+        except StorageError as error:  # the answer, or the connection, was lost
+            self.post_message(TicketUnanswered(tap, error))
+        except Exception as error:  # the kiosk must never stay busy: a bug
             self.post_message(DatabaseFailed(error))
         else:
             self.post_message(TicketIssued(receipt))
@@ -378,7 +424,15 @@ class KioskApp(App, inherit_bindings=False):
     def on_ticket_refused(self, message: TicketRefused) -> None:
         self.end_operation()
         log.info("ticket for %s refused: %s", message.service, message.reason)
-        self.push_screen(NoticeScreen(self._refusal_text(message.service)))
+        try:
+            self.push_screen(NoticeScreen(self._refusal_text(message.service)))
+        except StorageError as error:
+            self.unavailable(error)
+
+    def on_ticket_unanswered(self, message: TicketUnanswered) -> None:
+        self.end_operation()
+        self.pending_tap = message.tap
+        self.unavailable(message.error)
 
     def on_database_failed(self, message: DatabaseFailed) -> None:
         self.end_operation()

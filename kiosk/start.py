@@ -9,6 +9,7 @@ from textual.widgets import Static
 
 from kiosk.base import KioskScreen, TouchButton, touch_button
 from loket import texts
+from loket.errors import StorageError
 
 
 class StartScreen(KioskScreen):
@@ -90,7 +91,12 @@ class StartScreen(KioskScreen):
         return f"{self.app.engine.local(self.app.clock()):%H:%M}"
 
     def walk_in_services(self):
-        return [s for s in self.app.engine.services() if s.walk_in]
+        try:
+            services = self.app.engine.services()
+        except StorageError as error:  # a lost connection: 'one moment', which reconnects
+            self.app.unavailable(error)
+            return []
+        return [s for s in services if s.walk_in]
 
     @staticmethod
     def available(status) -> bool:
