@@ -1,7 +1,8 @@
 """`loket demo`: a fresh demo office with kiosk, counter 1 and display side by side in tmux.
 
 Each pane is a real client of the same database, exactly as in an office; only the
-terminal is shared. The appointments booked for the demo are listed in tmux's status line.
+terminal is shared. On PostgreSQL (`--db postgresql://...`) each app gets only the URL, as
+three machines would. The appointments booked for the demo are listed in tmux's status line.
 A demo in a temporary folder of its own removes that folder when its tmux session ends,
 however it ends (Ctrl-b d, kill-session, the tmux server killed).
 """
@@ -33,7 +34,9 @@ def seed(path: str, clock=utc_now) -> list[str]:
 
     Returns the appointments as a visitor would quote them: "14:25 A K7P2-QX9M".
     """
-    if os.path.exists(path):
+    if is_url(path):
+        _refuse_an_office_in(path)
+    elif os.path.exists(path):
         raise LoketError(f"{path} already exists: the demo needs a fresh database file")
     with Engine(path, clock=clock) as engine:
         engine.init()
@@ -45,6 +48,21 @@ def seed(path: str, clock=utc_now) -> list[str]:
         return [
             f"{engine.local(a.starts_at):%H:%M} {a.service} {a.display_reference}" for a in booked
         ]
+
+
+def is_url(target: str) -> bool:
+    """Whether the demo runs on a PostgreSQL server (psycopg is loaded only then)."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def _refuse_an_office_in(url: str) -> None:
+    from loket.storage_pg import office_names, shown
+
+    if office_names(url):
+        raise LoketError(
+            f"{shown(url)} already holds an office: the demo needs a fresh database "
+            "(createdb a new one)"
+        )
 
 
 def _next_five_minutes(moment: datetime) -> datetime:
@@ -61,11 +79,16 @@ def start(path: str, session: str, clock=None, remove_folder: bool = False) -> s
     """Seed the database and start the tmux session with the three apps; returns its name.
 
     With `remove_folder` the database's folder is the demo's own: removed when the session
-    ends, or at once when the demo cannot start (even on Ctrl+C).
+    ends, or at once when the demo cannot start (even on Ctrl+C). On PostgreSQL the apps'
+    logs and printed tickets go to a temporary folder of the demo's own.
     """
-    folder = os.path.dirname(os.path.abspath(path))
+    if is_url(path):
+        folder, remove_folder = tempfile.mkdtemp(prefix="loket-demo-"), True
+    else:
+        path = os.path.abspath(path)
+        folder = os.path.dirname(path)
     try:
-        session_id = _start(path, session, clock)
+        session_id = _start(path, session, clock, folder)
     except BaseException:
         if remove_folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -75,7 +98,7 @@ def start(path: str, session: str, clock=None, remove_folder: bool = False) -> s
     return session
 
 
-def _start(path: str, session: str, clock) -> str:
+def _start(path: str, session: str, clock, folder: str) -> str:
     """Start the demo's tmux session; returns its id, which no later session reuses."""
     tmux = shutil.which("tmux")
     if tmux is None:
@@ -89,10 +112,10 @@ def _start(path: str, session: str, clock) -> str:
             f"or end it with `tmux kill-session -t {session}`"
         )
     appointments = seed(path, clock or utc_now)
-    folder = os.path.dirname(os.path.abspath(path))
     # COLUMNS and LINES would pin each app to the whole terminal's size, not its pane's.
     unpinned = ["env", "-u", "COLUMNS", "-u", "LINES"]
-    command = [sys.executable, "-m", "loket", "--db", path]
+    # The apps find the office in LOKET_DB (below), like a kiosk PC's EnvironmentFile.
+    command = [sys.executable, "-m", "loket"]
     loket = [*unpinned, *command]
     # python-escpos makes a temporary folder at each start and never removes it: the
     # kiosk's temporary folders go inside the demo's, removed with it.
@@ -104,9 +127,11 @@ def _start(path: str, session: str, clock) -> str:
     ]
     # Panes start in the tmux server's environment; LOKET_DB also reaches a shell opened
     # in the demo (Ctrl-b c), so `loket status` there is about the demo's office.
-    environment = ["-e", f"LOKET_DB={os.path.abspath(path)}"]
-    if os.environ.get("LOKET_FROZEN_CLOCK"):
-        environment += ["-e", f"LOKET_FROZEN_CLOCK={os.environ['LOKET_FROZEN_CLOCK']}"]
+    environment = ["-e", f"LOKET_DB={path}"]
+    # A tmux server that was already running has an environment of its own: pass these on.
+    for variable in ("LOKET_OFFICE", "LOKET_FROZEN_CLOCK"):
+        if os.environ.get(variable):
+            environment += ["-e", f"{variable}={os.environ[variable]}"]
     width, height = shutil.get_terminal_size((160, 48))
     created = _tmux(tmux, "new-session", "-d", "-P", "-F", "#{session_id}", "-s", session,
                     "-x", str(width), "-y", str(height), *environment, shlex.join(panes[0]))  # fmt: skip
@@ -116,7 +141,7 @@ def _start(path: str, session: str, clock) -> str:
             _tmux(tmux, "split-window", "-h", "-t", window, *environment, shlex.join(command))
         _tmux(tmux, "select-layout", "-t", window, "even-horizontal")
         _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
-        options = _session_options(appointments, session, os.path.abspath(path))
+        options = _session_options(appointments, session, path)
         for option, value in options.items():
             _tmux(tmux, "set-option", "-t", session, option, value)
     except BaseException:
