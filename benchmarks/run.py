@@ -15,6 +15,8 @@
 8. `loket simulate`: 100 simulated days of a 150-visitor office (simulate_figures.py).
 9. The ticket's promise and the calling rule's fairness on the real engine, four scenarios,
    beside the figures before issue 11 (promise_figures.py, promise_before.json).
+10. The same office on PostgreSQL: issuance beside a raw ceiling, calls, round trips per
+   operation and the call to the display (pg_figures.py, a throwaway durable server).
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -37,6 +39,7 @@ from pathlib import Path
 import display_figures  # benchmarks/ is this script's folder
 import import_figures
 import kiosk_figures
+import pg_figures
 import promise_figures
 import scale_figures
 import simulate_figures
@@ -552,9 +555,11 @@ def main() -> None:
     imported = import_figures.measure(IMPORT_ROWS)
     simulated = simulate_figures.measure()
     promise = promise_figures.measure(promise_figures.QUICK_DAYS if QUICK else promise_figures.DAYS)
+    postgres = pg_figures.measure()
     text = report(
         issuance, small, large, checkpoint, scale, startup, kiosk, display, imported, simulated
     )
+    text += "\n" + pg_figures.section(postgres)
     text += "\n" + promise_figures.section(promise, promise_figures.load_before())
     print(text)
     out = HERE / "out"
