@@ -13,7 +13,7 @@ import pytest
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.errors import Refused
-from loket.model import DONE, NO_SHOW
+from loket.model import CALLED, DONE, NO_SHOW
 from tests.invariants import check_invariants
 
 pytestmark = pytest.mark.backends
@@ -23,18 +23,19 @@ RACERS = 8
 TIMEOUT = 60
 
 
-def office_text() -> str:
+def office_text(counters: int = RACERS) -> str:
     """The demo office without C's daily limit (the kiosks issue more than 40 C tickets), with
-    four more counters so eight processes can each race from a counter of their own."""
+    more counters (serving A, B and C) so that each process races from a counter of its own."""
     extra = "".join(
-        f'\n[[counters]]\nid = "{n}"\nname = "Loket {n}"\nservices = ["A"]\n' for n in range(5, 9)
+        f'\n[[counters]]\nid = "{n}"\nname = "Loket {n}"\nservices = ["A", "B", "C"]\n'
+        for n in range(5, counters + 1)
     )
     return default_config_text().replace("daily_limit = 40", "") + extra
 
 
-def fresh_office(path) -> None:
+def fresh_office(path, counters: int = RACERS) -> None:
     with Engine(path) as engine:
-        engine.init(office_text())
+        engine.init(office_text(counters))
 
 
 def run_all(ctx, processes, results) -> list:
@@ -148,6 +149,7 @@ def test_four_kiosks_and_three_counters_at_once_never_duplicate_or_double_call(d
     numbers_have_no_gaps(tickets)
     assert {t.status for t in tickets} <= {DONE, NO_SHOW}
     called_once_at_one_counter(tickets, events)
+    counters_hold_one_visitor_at_a_time(events)
 
 
 def duplicates(numbers) -> list:
@@ -163,15 +165,30 @@ def numbers_have_no_gaps(tickets) -> None:
         assert sorted(numbers) == list(range(1, len(numbers) + 1)), f"series {series}: {numbers}"
 
 
-def called_once_at_one_counter(tickets, events) -> None:
-    """From the events table: every ticket has exactly one call, at one of the serving counters."""
+def called_once_at_one_counter(tickets, events, counters=SERVING_COUNTERS) -> None:
+    """From the events table: every ticket has exactly one call, at one of the `counters`."""
     calls = defaultdict(list)
     for event in events:
         if event.action == "call":
             calls[event.ticket_id].append(event.counter)
     for ticket in tickets:
         assert len(calls[ticket.id]) == 1, f"{ticket.number} called at {calls[ticket.id]}"
-        assert calls[ticket.id][0] in SERVING_COUNTERS and calls[ticket.id] == [ticket.counter]
+        assert calls[ticket.id][0] in counters and calls[ticket.id] == [ticket.counter]
+
+
+def counters_hold_one_visitor_at_a_time(events) -> None:
+    """From the events table: a counter calls nobody while the visitor it called is still there."""
+    holding = {}
+    for event in events:
+        if event.counter is None or event.ticket_id is None:
+            continue
+        if event.action == "call":
+            held = holding.get(event.counter)
+            assert held is None, f"counter {event.counter} called {event.number} holding {held}"
+            holding[event.counter] = event.number
+        elif event.from_state == CALLED and event.to_state != CALLED:
+            assert holding.get(event.counter) == event.number, f"{event} at an idle counter"
+            holding[event.counter] = None
 
 
 def test_eight_counters_calling_the_same_number_at_once_only_one_gets_it(db_path):
