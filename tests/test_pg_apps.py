@@ -7,6 +7,8 @@ backends (on PostgreSQL the connection is really terminated by the server).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from counter.app import CounterApp
@@ -212,3 +214,32 @@ async def test_a_call_whose_answer_was_lost_shows_what_the_database_holds(
         assert str(app.query_one("#message").render()) == text("nl", "counter_connected")
         assert app.desk.counter.current.number == "A001"  # the call did commit: it shows
     assert len(calls) == 1  # and nothing was called twice
+
+
+# a PC of the office: its units find the server in one environment file
+
+SYSTEMD = Path(__file__).resolve().parent.parent / "data" / "systemd"
+APP_UNITS = ("loket-kiosk.service", "loket-counter@.service", "loket-display.service")
+
+
+def environment_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as systemd reads an EnvironmentFile (no quotes: values as written)."""
+    found = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, equals, value = line.partition("=")
+            assert equals and key.isidentifier() and " " not in value and '"' not in value
+            found[key] = value
+    return found
+
+
+@pytest.mark.parametrize("unit", APP_UNITS)
+def test_each_app_unit_takes_the_server_from_the_pcs_environment_file(unit):
+    lines = (SYSTEMD / unit).read_text(encoding="utf-8").splitlines()
+    # After Environment=: systemd lets the file's LOKET_DB replace the local default.
+    assert lines.index("EnvironmentFile=-/etc/loket/loket.env") > next(
+        number for number, line in enumerate(lines) if line.startswith("Environment=LOKET_DB=")
+    )
+    example = environment_file(SYSTEMD / "loket.env.example")
+    assert set(example) == {"LOKET_DB", "LOKET_OFFICE", "PGPASSFILE"}
+    assert example["LOKET_DB"].startswith("postgresql://")
