@@ -1,8 +1,9 @@
 """Issue 11's promises as properties of random mornings at a real engine (loket/rules.py).
 
-Each example is a fresh office on its own SQLite file with a clock the test moves: walk-ins
-(some with priority), appointments checking in, counters calling, finishing, pausing and
-resuming, time passing. Then one promise of the calling rule or the estimate is checked.
+Each example is a fresh office on its own database (SQLite or PostgreSQL) with a clock the
+test moves: walk-ins (some with priority), appointments checking in, counters calling,
+finishing, pausing and resuming, time passing. Then one promise of the calling rule or the
+estimate is checked.
 """
 
 from __future__ import annotations
@@ -44,6 +45,8 @@ PAUSES = st.tuples(st.sampled_from(["pause", "resume"]), st.sampled_from(COUNTER
 STEPS_WITH_PAUSES = st.lists(st.one_of(STEP, PAUSES), max_size=30)
 PRESENT = st.sets(st.sampled_from(COUNTERS), min_size=1)
 
+pytestmark = pytest.mark.backends
+
 SETTINGS = settings(
     max_examples=100,
     deadline=None,
@@ -75,7 +78,7 @@ class Visitor:
 
 @dataclass
 class Morning:
-    """A real engine on its own database file, and the tickets the test handed out."""
+    """A real engine on its own database, and the tickets the test handed out."""
 
     engine: Engine
     clock: Clock
@@ -168,168 +171,196 @@ class Morning:
 
 
 @pytest.fixture
-def morning(tmp_path):
+def morning(new_database):
     """A new office per example: `morning()` or `morning(places=N)`."""
-    numbers = itertools.count()
     engines = []
 
     def start(places: int = 3) -> Morning:
+        # The example before is over: its connection goes (a server allows only so many).
+        while engines:
+            engines.pop().close()
         clock = Clock()
-        engine = Engine(tmp_path / f"office-{next(numbers)}.db", clock=clock)
+        engine = Engine(new_database(), clock=clock)
         engines.append(engine)
         engine.init(fair_office_text(places))
         return Morning(engine, clock)
 
     yield start
-    for engine in engines:
-        engine.close()
+    while engines:
+        engines.pop().close()
+
+
+# Each example is a new database, which costs more on a server: PostgreSQL runs a fifth as many.
+def examples(backend: str, on_sqlite: int) -> int:
+    return on_sqlite if backend == "sqlite" else on_sqlite // 5
 
 
 # the calling rule
 
 
-@settings(SETTINGS, max_examples=300)
-@given(steps=STEPS)
-# Issue 11's cliff (a priority ticket after a long wait) and an appointment's lead.
-@example(steps=[("walk_in", "A", False), ("wait", 25), ("walk_in", "A", True), ("call", "1")])
-@example(steps=[("walk_in", "A", False), ("appointment", "A", 30), ("call", "1")])
-def test_nobody_is_overtaken_by_more_than_the_credit_plus_the_lead(morning, steps):
+def test_nobody_is_overtaken_by_more_than_the_credit_plus_the_lead(morning, backend):
     """Whoever a counter calls has a reference time no later than credit + lead after anyone
     else waiting in that counter's lines; more precisely, no later than its own head start
     (credit, lead or none) less the other's."""
-    day = morning()
-    day.run(steps)
-    routing = day.engine.office.routing
-    bound = timedelta(minutes=routing.priority_credit_minutes + routing.appointment_lead_minutes)
-    for called, waiting in day.overtaken:
-        overtaken_by = called.reference - waiting.reference
-        story = (
-            f"{called.number} (reference {called.reference:%H:%M}) was called before "
-            f"{waiting.number} (reference {waiting.reference:%H:%M})"
-        )
-        assert overtaken_by <= bound, story
-        assert overtaken_by <= called.head_start - waiting.head_start, story
+
+    @settings(SETTINGS, max_examples=examples(backend, 300))
+    @given(steps=STEPS)
+    # Issue 11's cliff (a priority ticket after a long wait) and an appointment's lead.
+    @example(steps=[("walk_in", "A", False), ("wait", 25), ("walk_in", "A", True), ("call", "1")])
+    @example(steps=[("walk_in", "A", False), ("appointment", "A", 30), ("call", "1")])
+    def morning_of(steps):
+        day = morning()
+        day.run(steps)
+        routing = day.engine.office.routing
+        credit, lead = routing.priority_credit_minutes, routing.appointment_lead_minutes
+        bound = timedelta(minutes=credit + lead)
+        for called, waiting in day.overtaken:
+            overtaken_by = called.reference - waiting.reference
+            story = (
+                f"{called.number} (reference {called.reference:%H:%M}) was called before "
+                f"{waiting.number} (reference {waiting.reference:%H:%M})"
+            )
+            assert overtaken_by <= bound, story
+            assert overtaken_by <= called.head_start - waiting.head_start, story
+
+    morning_of()
 
 
-@SETTINGS
-@given(
-    before=STEPS,
-    meanwhile=st.lists(st.one_of(WALK_IN, APPOINTMENT, WAIT), max_size=10),
-    counter=st.sampled_from(["1", "3"]),
-    places=st.integers(1, 4),
-    away=st.integers(0, 30),
-    by_scan=st.booleans(),
-    after=st.lists(
-        st.one_of(
-            st.tuples(st.just("walk_in"), st.sampled_from(WALK_INS)),
-            st.tuples(st.sampled_from(["call", "finish"]), st.sampled_from(COUNTERS)),
-            st.tuples(st.just("wait"), st.integers(1, 10)),
-        ),
-        max_size=30,
-    ),
-)
-@example(  # two appointments at 09:20 checked in; B001 missed at 09:00, back at 09:05
-    before=[],
-    meanwhile=[("appointment", "B", 20), ("appointment", "B", 20)],
-    counter="1",
-    places=1,
-    away=5,
-    by_scan=False,
-    after=[],
-)
-def test_a_reinstated_no_show_is_called_within_its_places(
-    morning, before, meanwhile, counter, places, away, by_scan, after
-):
+def test_a_reinstated_no_show_is_called_within_its_places(morning, backend):
     """Back `places` behind the head: at most that many others of its line go before it,
     while no priority ticket or appointment joins after it."""
-    day = morning(places)
-    day.run(before)
-    missed = day.walk_in("B")
-    number = missed.ticket.number
-    day.run(meanwhile)
-    day.engine.call_number(counter, number)  # a clerk calls it out of turn: nobody comes
-    day.mark_done()
-    day.engine.no_show(counter)
-    day.wait(away)
-    if by_scan:
-        assert day.engine.check_in(missed.code).outcome == REINSTATED
-    else:
-        day.engine.reinstate(number)
-    visitor = day.visitors[missed.ticket.id]
-    visitor.status = WAITING
-    back_at = len(day.called)
-    day.run(after)
-    for counter in itertools.cycle(("1", "3")):  # the counters serving B call until it is called
-        if visitor.status != WAITING:
-            break
-        day.engine.resume(counter)
-        day.call(counter)
-    since = day.called[back_at:]
-    ahead = [v.number for v in since[: since.index(visitor)] if v.service == "B"]
-    assert len(ahead) <= places, f"{ahead} went before {number}"
+
+    @settings(SETTINGS, max_examples=examples(backend, 100))
+    @given(
+        before=STEPS,
+        meanwhile=st.lists(st.one_of(WALK_IN, APPOINTMENT, WAIT), max_size=10),
+        counter=st.sampled_from(["1", "3"]),
+        places=st.integers(1, 4),
+        away=st.integers(0, 30),
+        by_scan=st.booleans(),
+        after=st.lists(
+            st.one_of(
+                st.tuples(st.just("walk_in"), st.sampled_from(WALK_INS)),
+                st.tuples(st.sampled_from(["call", "finish"]), st.sampled_from(COUNTERS)),
+                st.tuples(st.just("wait"), st.integers(1, 10)),
+            ),
+            max_size=30,
+        ),
+    )
+    @example(  # two appointments at 09:20 checked in; B001 missed at 09:00, back at 09:05
+        before=[],
+        meanwhile=[("appointment", "B", 20), ("appointment", "B", 20)],
+        counter="1",
+        places=1,
+        away=5,
+        by_scan=False,
+        after=[],
+    )
+    def morning_of(before, meanwhile, counter, places, away, by_scan, after):
+        day = morning(places)
+        day.run(before)
+        missed = day.walk_in("B")
+        number = missed.ticket.number
+        day.run(meanwhile)
+        day.engine.call_number(counter, number)  # a clerk calls it out of turn: nobody comes
+        day.mark_done()
+        day.engine.no_show(counter)
+        day.wait(away)
+        if by_scan:
+            assert day.engine.check_in(missed.code).outcome == REINSTATED
+        else:
+            day.engine.reinstate(number)
+        visitor = day.visitors[missed.ticket.id]
+        visitor.status = WAITING
+        back_at = len(day.called)
+        day.run(after)
+        for counter in itertools.cycle(("1", "3")):  # B's counters call until it is called
+            if visitor.status != WAITING:
+                break
+            day.engine.resume(counter)
+            day.call(counter)
+        since = day.called[back_at:]
+        ahead = [v.number for v in since[: since.index(visitor)] if v.service == "B"]
+        assert len(ahead) <= places, f"{ahead} went before {number}"
+
+    morning_of()
 
 
 # the estimate
 
 
-@SETTINGS
-@given(steps=STEPS_WITH_PAUSES, present=PRESENT)
-@example(steps=[("appointment", "A", 10), ("walk_in", "A", False)], present={"1", "2", "3", "4"})
-def test_the_estimate_rises_with_the_place_in_line(morning, steps, present):
+def test_the_estimate_rises_with_the_place_in_line(morning, backend):
     """Further back in one line is never expected sooner."""
-    day = morning()
-    day.run(steps)
-    clerks_at(day.engine, *sorted(present))
-    for service in SERVICES:
-        receipts = day.receipts(service)
-        moments = [r.called_around for r in receipts]
-        if None in moments:
-            assert set(moments) == {None}, f"line {service}: {moments}"
-            continue
-        for first, second in itertools.pairwise(receipts):
-            assert first.called_around <= second.called_around, (
-                f"line {service}: {second.ticket.number} at {second.position} expected "
-                f"{second.called_around:%H:%M:%S}, before {first.ticket.number} at "
-                f"{first.position} ({first.called_around:%H:%M:%S})"
-            )
-            assert first.estimated_wait_minutes <= second.estimated_wait_minutes
+
+    @settings(SETTINGS, max_examples=examples(backend, 100))
+    @given(steps=STEPS_WITH_PAUSES, present=PRESENT)
+    @example(
+        steps=[("appointment", "A", 10), ("walk_in", "A", False)], present={"1", "2", "3", "4"}
+    )
+    def morning_of(steps, present):
+        day = morning()
+        day.run(steps)
+        clerks_at(day.engine, *sorted(present))
+        for service in SERVICES:
+            receipts = day.receipts(service)
+            moments = [r.called_around for r in receipts]
+            if None in moments:
+                assert set(moments) == {None}, f"line {service}: {moments}"
+                continue
+            for first, second in itertools.pairwise(receipts):
+                assert first.called_around <= second.called_around, (
+                    f"line {service}: {second.ticket.number} at {second.position} expected "
+                    f"{second.called_around:%H:%M:%S}, before {first.ticket.number} at "
+                    f"{first.position} ({first.called_around:%H:%M:%S})"
+                )
+                assert first.estimated_wait_minutes <= second.estimated_wait_minutes
+
+    morning_of()
 
 
-@SETTINGS
-@given(steps=STEPS_WITH_PAUSES, counter=st.sampled_from(COUNTERS))
-def test_a_pause_never_makes_the_estimate_fall(morning, steps, counter):
+def test_a_pause_never_makes_the_estimate_fall(morning, backend):
     """A counter going on a break can only push expected calls later."""
-    day = morning()
-    day.run(steps)
-    day.resume(counter)
-    day.finish(counter)
-    clerks_at(day.engine, *COUNTERS)
-    before = day.estimates()
-    day.engine.pause(counter)
-    after = day.estimates()
-    for kind in ("services", "tickets"):
-        for key, was in before[kind].items():
-            now = after[kind][key]
-            assert was is None or (now is not None and now >= was), (
-                f"{kind} {key}: {was} before pausing Loket {counter}, {now} after"
-            )
+
+    @settings(SETTINGS, max_examples=examples(backend, 100))
+    @given(steps=STEPS_WITH_PAUSES, counter=st.sampled_from(COUNTERS))
+    def morning_of(steps, counter):
+        day = morning()
+        day.run(steps)
+        day.resume(counter)
+        day.finish(counter)
+        clerks_at(day.engine, *COUNTERS)
+        before = day.estimates()
+        day.engine.pause(counter)
+        after = day.estimates()
+        for kind in ("services", "tickets"):
+            for key, was in before[kind].items():
+                now = after[kind][key]
+                assert was is None or (now is not None and now >= was), (
+                    f"{kind} {key}: {was} before pausing Loket {counter}, {now} after"
+                )
+
+    morning_of()
 
 
-@SETTINGS
-@given(steps=STEPS_WITH_PAUSES, present=PRESENT)
-def test_the_estimate_is_known_while_a_counter_for_it_is_there(morning, steps, present):
+def test_the_estimate_is_known_while_a_counter_for_it_is_there(morning, backend):
     """Open and present: a number. Paused but present counts too (a break ends)."""
-    day = morning()
-    day.run(steps)
-    clerks_at(day.engine, *sorted(present))
-    states = {c.id: c.state for c in day.engine.status().counters}
-    for service in day.engine.services():
-        serving = [c.id for c in day.engine.office.counters_serving(service.code)]
-        open_there = [c for c in serving if c in present and states[c] == "open"]
-        there = [c for c in serving if c in present]
-        if open_there:
-            assert service.estimated_wait_minutes is not None, f"{service.code}: {open_there}"
-        if there:
-            assert service.estimated_wait_minutes is not None, f"{service.code}: {there} paused"
-            moments = [r.called_around for r in day.receipts(service.code)]
-            assert None not in moments, f"line {service.code}: {moments}"
+
+    @settings(SETTINGS, max_examples=examples(backend, 100))
+    @given(steps=STEPS_WITH_PAUSES, present=PRESENT)
+    def morning_of(steps, present):
+        day = morning()
+        day.run(steps)
+        clerks_at(day.engine, *sorted(present))
+        states = {c.id: c.state for c in day.engine.status().counters}
+        for service in day.engine.services():
+            serving = [c.id for c in day.engine.office.counters_serving(service.code)]
+            open_there = [c for c in serving if c in present and states[c] == "open"]
+            there = [c for c in serving if c in present]
+            if open_there:
+                assert service.estimated_wait_minutes is not None, f"{service.code}: {open_there}"
+            if there:
+                assert service.estimated_wait_minutes is not None, f"{service.code}: {there} paused"
+                moments = [r.called_around for r in day.receipts(service.code)]
+                assert None not in moments, f"line {service.code}: {moments}"
+
+    morning_of()
