@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
+from dataclasses import fields as dataclass_fields
 from datetime import date, datetime, timedelta
 
 from loket import codes, rules
@@ -44,7 +45,7 @@ from loket.model import (
     to_text,
     utc_now,
 )
-from loket.storage import Line, Presence, Store, open_store
+from loket.storage import Line, Plan, Presence, Store, open_store
 
 Clock = Callable[[], datetime]
 TICK = timedelta(microseconds=1)  # the smallest step of a stored time: just behind a ticket
@@ -210,6 +211,13 @@ class Desk:
     upcoming: list[Ticket]
     """The next tickets this counter would call, in routing order."""
     served_today: int
+
+
+class _IssuedBefore(Exception):
+    """A retried request found its ticket: the attempt rolls back, the ticket is answered."""
+
+    def __init__(self, ticket: Ticket):
+        self.ticket = ticket
 
 
 class Engine:
@@ -392,28 +400,43 @@ class Engine:
         now = self.clock()
         if not svc.walk_in:
             raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
-        with self._changing(now):
-            earlier = request_key and self.store.ticket_by_request(request_key)
-            if earlier:
-                return self._receipt(earlier, now)
-            self._refuse_if_closed(svc, now)
-            if self._limit_reached(svc, now):
-                raise Refused(
-                    f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
-                    + ("ticket" if svc.daily_limit == 1 else "tickets")
-                )
-            ticket = self._insert_ticket(svc, now, WALK_IN, priority, request_key=request_key)
-            # Inside the transaction: a ticket that committed always reaches the visitor
-            # with its receipt, and one that could not be served today rolls back.
-            receipt = self._receipt(ticket, now)
-            self._refuse_if_full_today(svc, receipt, now)
-            return receipt
+        try:
+            with self._changing(now):
+                return self._issue(svc, priority, request_key, now)
+        except _IssuedBefore as retry:  # the number this attempt took is rolled back
+            with self.store.read():
+                return self._receipt(retry.ticket, now)
 
-    def _limit_reached(self, svc: Service, now: datetime) -> bool:
-        """Whether the service handed out its daily limit of walk-in tickets."""
-        if svc.daily_limit is None:
-            return False
-        return self.store.line(svc.code, self.today(now)).walk_ins >= svc.daily_limit
+    def _issue(self, svc: Service, priority: bool, request_key: str | None, now) -> Receipt:
+        """The receipt is worked out before the ticket is stored, from reads asked together
+        with its number (on PostgreSQL: the lock, these reads and the commit are the three
+        round trips). Inside the transaction: a ticket that committed always reaches the
+        visitor with its receipt, and one that could not be served today rolls back."""
+        self._refuse_if_closed(svc, now)
+        day = self.today(now)
+        due = rules.due_at(self.office, svc.code, WALK_IN, priority, now)
+        earlier, seq, ticket_id, *facts = self.store.fetch(
+            self.store.ticket_by_request.plan(request_key),
+            self.store.take_number.plan(svc.code, day),
+            self.store.new_ticket_id.plan(),
+            *self._receipt_plans(svc.code, day, due, now),
+        )
+        if earlier is not None:
+            raise _IssuedBefore(earlier)
+        if self._limit_reached(svc, facts[0].get(svc.code, Line())):
+            raise Refused(
+                f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
+                + ("ticket" if svc.daily_limit == 1 else "tickets")
+            )
+        ticket = self._new_ticket(svc, now, WALK_IN, priority, None, seq, ticket_id)
+        receipt = self._receipt_from(ticket, now, facts, LAST_ID)
+        self._refuse_if_full_today(svc, receipt, now)
+        self._store_ticket(ticket, request_key)
+        return receipt
+
+    def _limit_reached(self, svc: Service, line: Line) -> bool:
+        """Whether the service handed out its daily limit of walk-in tickets (`line`: today's)."""
+        return svc.daily_limit is not None and line.walk_ins >= svc.daily_limit
 
     def _refuse_if_closed(self, svc: Service, now: datetime) -> None:
         local = self.local(now)
@@ -443,20 +466,27 @@ class Engine:
             return None
         return closes
 
-    def _insert_ticket(
-        self,
-        svc: Service,
-        now: datetime,
-        kind: str,
-        priority: bool = False,
-        appointment_at=None,
-        request_key: str | None = None,
-    ) -> Ticket:
-        day = self.today(now)
+    def _insert_ticket(self, svc: Service, now: datetime, kind: str, appointment_at=None) -> Ticket:
+        """A new ticket, numbered and stored in the open transaction."""
+        seq, ticket_id = self.store.fetch(
+            self.store.take_number.plan(self._series(svc, kind), self.today(now)),
+            self.store.new_ticket_id.plan(),
+        )
+        ticket = self._new_ticket(svc, now, kind, False, appointment_at, seq, ticket_id)
+        self._store_ticket(ticket)
+        return ticket
+
+    def _series(self, svc: Service, kind: str) -> str:
         prefix = self.office.appointment_prefix
-        series = prefix if kind == APPOINTMENT and prefix else svc.code
-        seq = self.store.take_number(series, day)
-        fields = dict(
+        return prefix if kind == APPOINTMENT and prefix else svc.code
+
+    def _new_ticket(
+        self, svc: Service, now: datetime, kind: str, priority: bool, appointment_at, seq, id
+    ) -> Ticket:
+        series = self._series(svc, kind)
+        day = self.today(now)
+        return Ticket(
+            id=id,
             number=self.office.format_number(series, seq),
             series=series,
             seq=seq,
@@ -469,16 +499,42 @@ class Engine:
             appointment_at=appointment_at,
             due_at=rules.due_at(self.office, svc.code, kind, priority, now, appointment_at),
         )
-        ticket_id = self.store.insert_ticket({**fields, "request_key": request_key})
-        ticket = Ticket(id=ticket_id, **fields)
-        self.store.add_event(now, "issue", ticket.id, None, WAITING, None, svc.code)
-        return ticket
+
+    def _store_ticket(self, ticket: Ticket, request_key: str | None = None) -> None:
+        fields = {f.name: getattr(ticket, f.name) for f in dataclass_fields(Ticket)}
+        self.store.insert_ticket({**fields, "request_key": request_key})
+        self.store.add_event(
+            ticket.arrived_at, "issue", ticket.id, None, WAITING, None, ticket.service
+        )
 
     def _receipt(self, ticket: Ticket, now: datetime) -> Receipt:
-        """A waiting ticket with its place in line, the promised wait and its QR code."""
-        lines = self.store.line_counts(ticket.service_day)
-        ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, lines, ticket.id)
-        work = self._workload(ahead, ticket.due_at, now, self._floor(now, lines))
+        """A stored, waiting ticket with its place in line, the promised wait and its QR code."""
+        facts = self.store.fetch(
+            *self._receipt_plans(ticket.service, ticket.service_day, ticket.due_at, now, ticket.id)
+        )
+        return self._receipt_from(ticket, now, facts, ticket.id)
+
+    def _receipt_plans(self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID):
+        """What a receipt reads, asked together: a ticket of `service` due at `due`."""
+        return [*self._floor_plans(day), *self._line_plans(service, day, due, now, ticket_id)]
+
+    def _line_plans(self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID):
+        """What the estimate for a ticket reads besides the floor: the tickets around it in
+        the lines that share its counters, and appointments falling due before it."""
+        late = timedelta(minutes=self.office.checkin.late_minutes)
+        lead = timedelta(minutes=self.office.routing.appointment_lead_minutes)
+        return [
+            self.store.around.plan(self._shared_lines(service), day, due, ticket_id, NEAR_END),
+            self.store.booked_between.plan(day, now - late, due + lead),
+        ]
+
+    def _receipt_from(self, ticket: Ticket, now: datetime, facts: list, key_id: int) -> Receipt:
+        """The receipt from the answers to `_receipt_plans`; `key_id`: the id the ticket
+        has in its line (LAST_ID while it is not stored yet)."""
+        *floor_facts, near, booked = facts
+        lines = floor_facts[0]
+        ahead = self._ahead(ticket.service, ticket.service_day, ticket.due_at, lines, near, key_id)
+        work = replace(self._floor(now, *floor_facts), ahead=ahead, appointments=booked)
         minutes = rules.expected_wait(
             self.office, ticket, now, rules.estimate(self.office, ticket.service, work)
         )
@@ -492,26 +548,28 @@ class Engine:
 
     def position(self, ticket: Ticket) -> int:
         """1 + the waiting tickets of its service that are called before it."""
-        day = ticket.service_day
+        day, due = ticket.service_day, ticket.due_at
         with self.store.read():
-            ahead = self._ahead(
-                ticket.service, day, ticket.due_at, self.store.line_counts(day), ticket.id
+            lines, near = self.store.fetch(
+                self.store.line_counts.plan(day),
+                self.store.around.plan(
+                    self._shared_lines(ticket.service), day, due, ticket.id, NEAR_END
+                ),
             )
+            ahead = self._ahead(ticket.service, day, due, lines, near, ticket.id)
         return 1 + ahead[ticket.service]
 
     def _ahead(
-        self, service: str, day: str, due: datetime, lines: dict[str, Line], ticket_id=LAST_ID
+        self, service: str, day: str, due: datetime, lines: dict[str, Line], near, ticket_id
     ) -> dict[str, int]:
         """Per line sharing `service`'s counters, the waiting tickets called before (due, id).
 
-        Counted from the nearer end of each line (a new ticket is near the end, a priority
-        ticket near the head), so that the cost does not grow with the line. `lines`: the
-        day's running totals (`Store.line_counts`).
+        Counted from the nearer end of each line (`near`: `Store.around` up to NEAR_END; a
+        new ticket is near the end, a priority ticket near the head), so that the cost does
+        not grow with the line. `lines`: the day's running totals (`Store.line_counts`).
         """
-        services = self._shared_lines(service)
-        near = self.store.around(services, day, due, ticket_id, NEAR_END)
         ahead = {}
-        for code in services:
+        for code in self._shared_lines(service):
             before, after = near[code]
             itself = code == service and ticket_id != LAST_ID  # a ticket that waits in line
             if before < NEAR_END:
@@ -527,19 +585,18 @@ class Engine:
         counters = self.office.counters_serving(service)
         return list(dict.fromkeys(code for c in counters for code in c.services))
 
-    def _workload(
-        self, ahead: dict[str, int], due: datetime, now: datetime, floor: rules.Workload
-    ) -> rules.Workload:
-        """What `rules.estimate` needs for a ticket due at `due` with `ahead` before it."""
-        late = timedelta(minutes=self.office.checkin.late_minutes)
-        lead = timedelta(minutes=self.office.routing.appointment_lead_minutes)
-        booked = self.store.booked_between(self.today(now), now - late, due + lead)
-        return replace(floor, ahead=ahead, appointments=booked)
+    def _floor_plans(self, day: str):
+        """What `_floor` reads, to be asked together with other reads."""
+        return [
+            self.store.line_counts.plan(day),
+            self.store.presence.plan(),
+            self.store.visits_at_counters.plan(),
+            self.store.counters.plan(),
+        ]
 
-    def _floor(self, now: datetime, lines: dict[str, Line]) -> rules.Workload:
-        """The office as it stands: service times (from the day's `lines`), visits under way
-        and counters there."""
-        presence = self.store.presence()
+    def _floor(self, now: datetime, lines: dict[str, Line], presence, visits, counters):
+        """The office as it stands (from the answers to `_floor_plans`): service times (from
+        the day's `lines`), visits under way and counters there."""
         return rules.Workload(
             ahead={},
             appointments={},
@@ -549,12 +606,12 @@ class Engine:
             },
             at_counters={
                 c: (t.service, (now - t.called_at).total_seconds() / 60)
-                for c, t in self.store.visits_at_counters().items()
+                for c, t in visits.items()
                 if t.service in self.office.services  # not one a newer config dropped
             },
             capacity={
                 c: rules.capacity_of(state, c in presence and _heard_of(presence[c], now))
-                for c, (state, _) in self.store.counters().items()
+                for c, (state, _) in counters.items()
             },
         )
 
@@ -581,8 +638,14 @@ class Engine:
         desk = self._counter(counter)
         now = self.clock()
         with self._changing(now):
-            finished = self._finish_current(desk, now, current, came)
-            ticket = self._pick_next(desk, now)
+            # The counter and the heads of its lines, asked together: finishing the current
+            # ticket changes none of the waiting ones.
+            at_counter, heads = self.store.fetch(
+                self.store.counter.plan(desk.id),
+                self.store.heads_of_lines.plan(desk.services, self.today(now)),
+            )
+            finished = self._finish_current(desk, now, current, came, at_counter)
+            ticket = rules.preferred(heads, desk.prefer, now)
             called = None if ticket is None else self._call(desk, ticket, now)
             return Call(desk, called, finished)
 
@@ -765,9 +828,10 @@ class Engine:
         return self._move(ticket, now, action, state, finished_at=now, from_counter=desk.id)
 
     def _finish_current(
-        self, desk: Counter, now: datetime, expected: str | None, came: bool = True
+        self, desk: Counter, now: datetime, expected: str | None, came: bool = True, at_counter=None
     ) -> Ticket | None:
-        state, ticket = self.store.counter(desk.id)
+        """End the counter's ticket; `at_counter`: its (state, ticket), if read already."""
+        state, ticket = at_counter or self.store.counter(desk.id)
         self._refuse_if_paused(desk, state)
         if ticket is None and not expected:
             return None
@@ -788,11 +852,6 @@ class Engine:
     def _refuse_if_paused(self, desk: Counter, state: str | None = None) -> None:
         if (state or self.store.counter(desk.id)[0]) == "paused":
             raise Refused(f"{desk.name} is paused: resume it first")
-
-    def _pick_next(self, desk: Counter, now: datetime) -> Ticket | None:
-        """The ticket `rules.preferred` calls among the heads of this counter's lines."""
-        heads = self.store.heads_of_lines(desk.services, self.today(now))
-        return rules.preferred(heads, desk.prefer, now)
 
     def _call(self, desk: Counter, ticket: Ticket, now: datetime) -> Ticket:
         self.store.set_counter_ticket(desk.id, ticket.id)
@@ -861,19 +920,34 @@ class Engine:
         """Every service with its line and the estimated wait for a new ticket."""
         now = self.clock()
         with self.store.read():
-            return self._services(now)
+            return self._services(now)[0]
 
-    def _services(self, now: datetime) -> list[ServiceStatus]:
+    def _services(self, now: datetime, *more: Plan) -> tuple[list[ServiceStatus], list]:
+        """Every service's line and estimate, with the answers to `more` reads asked together
+        with theirs (on PostgreSQL: one round trip for a whole screen)."""
         day = self.today(now)
         local = self.local(now)
-        lines = self.store.line_counts(day)
-        floor = self._floor(now, lines)
+        services = self.office.services.values()
+        dues = [rules.due_at(self.office, svc.code, WALK_IN, False, now) for svc in services]
+        facts = self.store.fetch(
+            *self._floor_plans(day),
+            *[
+                plan
+                for svc, due in zip(services, dues, strict=True)
+                for plan in self._line_plans(svc.code, day, due, now)
+            ],
+            *more,
+        )
+        floor_facts, per_service = facts[:4], facts[4 : 4 + 2 * len(dues)]
+        lines = floor_facts[0]
+        floor = self._floor(now, *floor_facts)
         result = []
-        for svc in self.office.services.values():
+        for index, (svc, due) in enumerate(zip(services, dues, strict=True)):
             line = lines.get(svc.code, Line())
-            due = rules.due_at(self.office, svc.code, WALK_IN, False, now)
-            ahead = self._ahead(svc.code, day, due, lines)
-            minutes = rules.estimate(self.office, svc.code, self._workload(ahead, due, now, floor))
+            near, booked = per_service[2 * index : 2 * index + 2]
+            ahead = self._ahead(svc.code, day, due, lines, near, LAST_ID)
+            work = replace(floor, ahead=ahead, appointments=booked)
+            minutes = rules.estimate(self.office, svc.code, work)
             called_around = None if minutes is None else now + timedelta(minutes=minutes)
             open_now = svc.is_open(local)
             closes = self._closes_before_called(svc, called_around, now) if open_now else None
@@ -897,30 +971,38 @@ class Engine:
                     full_today=closes is not None,
                 )
             )
-        return result
+        return result, facts[4 + 2 * len(dues) :]
 
     def status(self, recent: int = 10, upcoming: int = 10) -> Status:
         """Lines (with their next `upcoming` tickets), counters and recent calls, in one snapshot."""
         now = self.clock()
         self._close_earlier_days(now)
         day = self.today(now)
-        with self.store.read():
-            services = self._services(now)
-            states = self.store.counters()
-            presence = self.store.presence()
-            counters = []
-            for desk in self.office.counters.values():
-                state, ticket_id = states.get(desk.id, ("open", None))
-                current = None if ticket_id is None else self.store.ticket(ticket_id)
-                counters.append(
-                    self._counter_state(desk, state, current, presence.get(desk.id), now)
-                )
-            waiting: dict[str, list[Ticket]] = {}
-            for ticket in self.store.heads_of_lines(list(self.office.services), day, upcoming):
-                waiting.setdefault(ticket.service, []).append(ticket)
-            calls = self.store.last_calls(recent)
-            problems = [Problem(*row) for row in self.store.problems()]
-        return Status(services, counters, calls, waiting, problems)
+        store = self.store
+        with store.read():
+            services, (states, presence, visits, heads, calls, problems) = self._services(
+                now,
+                store.counters.plan(),
+                store.presence.plan(),
+                store.visits_at_counters.plan(),
+                store.heads_of_lines.plan(list(self.office.services), day, upcoming),
+                store.last_calls.plan(recent),
+                store.problems.plan(),
+            )
+        counters = [
+            self._counter_state(
+                desk,
+                states.get(desk.id, ("open", None))[0],
+                visits.get(desk.id),
+                presence.get(desk.id),
+                now,
+            )
+            for desk in self.office.counters.values()
+        ]
+        waiting: dict[str, list[Ticket]] = {}
+        for ticket in heads:
+            waiting.setdefault(ticket.service, []).append(ticket)
+        return Status(services, counters, calls, waiting, [Problem(*row) for row in problems])
 
     def counter_state(self, counter: str) -> CounterState:
         desk = self._counter(counter)
@@ -1005,15 +1087,18 @@ class Engine:
         now = self.clock()
         self._close_earlier_days(now)
         day = self.today(now)
-        with self.store.read():
-            state, current = self.store.counter(desk.id)
-            presence = self.store.presence().get(desk.id)
-            lines = self.store.line_counts(day)
-            heads = self.store.heads_of_lines(desk.services, day, upcoming)
-            longest = self.store.longest_waiting_since(desk.services, day)
-            served = self.store.served_count(desk.id, day)
+        store = self.store
+        with store.read():
+            (state, current), presence, lines, heads, longest, served = store.fetch(
+                store.counter.plan(desk.id),
+                store.presence.plan(),
+                store.line_counts.plan(day),
+                store.heads_of_lines.plan(desk.services, day, upcoming),
+                store.longest_waiting_since.plan(desk.services, day),
+                store.served_count.plan(desk.id, day),
+            )
         return Desk(
-            counter=self._counter_state(desk, state, current, presence, now),
+            counter=self._counter_state(desk, state, current, presence.get(desk.id), now),
             waiting={code: lines.get(code, Line()).waiting for code in desk.services},
             longest_waiting_since=longest,
             upcoming=_calling_order(heads, desk.prefer, now)[:upcoming],
@@ -1259,7 +1344,7 @@ class Engine:
             return _with(
                 outcome, TOO_LATE, reason=f"service {svc.code} takes no walk-in visitors now"
             )
-        if self._limit_reached(svc, now):
+        if self._limit_reached(svc, self.store.line(svc.code, self.today(now))):
             return _with(outcome, TOO_LATE, reason=f"service {svc.code} has no tickets left today")
         ticket = self._insert_ticket(svc, now, WALK_IN)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)

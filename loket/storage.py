@@ -256,6 +256,42 @@ class Line(NamedTuple):
     """Time at the counter of those served, from the (first) call to done."""
 
 
+class Plan(NamedTuple):
+    """One read: its SQL (None: nothing to ask), parameters, and what makes the answer of
+    its cursor (None when nothing was asked)."""
+
+    sql: str | None
+    params: Sequence
+    parse: Callable
+
+
+class planned:
+    """A read written as a `Plan`: `store.read_x(...)` runs it, while `store.read_x.plan(...)`
+    hands it to `Store.fetch`, which sends several reads at once: on PostgreSQL they then
+    cost one round trip over the network together."""
+
+    def __init__(self, build: Callable[..., Plan]):
+        self.build = build
+        self.__doc__ = build.__doc__
+
+    def __get__(self, store, owner=None):
+        return self if store is None else _Planned(store, self.build)
+
+
+class _Planned:
+    __slots__ = ("store", "build")
+
+    def __init__(self, store: Store, build: Callable[..., Plan]):
+        self.store = store
+        self.build = build
+
+    def __call__(self, *args, **kwargs):
+        return self.store.fetch(self.build(self.store, *args, **kwargs))[0]
+
+    def plan(self, *args, **kwargs) -> Plan:
+        return self.build(self.store, *args, **kwargs)
+
+
 class Store:
     """One connection to the Loket database and every query Loket runs on it."""
 
@@ -271,6 +307,11 @@ class Store:
 
     def _many(self, query: str, rows: Sequence[Sequence]) -> None:
         self.conn.executemany(query, rows)
+
+    def fetch(self, *plans: Plan) -> list:
+        """The answers of several reads, asked together."""
+        cursors = [None if plan.sql is None else self._q(plan.sql, plan.params) for plan in plans]
+        return [plan.parse(cursor) for plan, cursor in zip(plans, cursors, strict=True)]
 
     @classmethod
     def open(
@@ -510,9 +551,10 @@ class Store:
             (key, value),
         )
 
-    def latest_service_day(self) -> str | None:
+    @planned
+    def latest_service_day(self) -> Plan:
         """The latest service day that has tickets (through the tickets_day index)."""
-        return self._q("SELECT MAX(service_day) FROM tickets").fetchone()[0]
+        return Plan("SELECT MAX(service_day) FROM tickets", (), _first_value)
 
     # counters
 
@@ -526,29 +568,44 @@ class Store:
         rows = self._q(f"SELECT id FROM counters WHERE id NOT IN ({marks})", list(ids))
         return [row[0] for row in rows]
 
-    def counter(self, counter_id: str) -> tuple[str, Ticket | None]:
+    @planned
+    def counter(self, counter_id: str) -> Plan:
         """(state, current ticket) of one counter, in one query."""
         columns = ", ".join(f"t.{column}" for column in TICKET_COLUMNS.split(", "))
-        row = self._q(
+
+        def parse(cursor) -> tuple[str, Ticket | None]:
+            row = cursor.fetchone()
+            if row is None:  # a newer config dropped it while a client still had the old one
+                raise Refused(f"counter {counter_id} is no longer in the office config")
+            return row[0], None if row[1] is None else _ticket(row[1:])
+
+        return Plan(
             f"SELECT c.state, {columns} FROM counters c LEFT JOIN tickets t ON t.id = c.ticket_id "
             "WHERE c.id = ?",
             (counter_id,),
-        ).fetchone()
-        if row is None:  # a newer config dropped it while a client still had the old one
-            raise Refused(f"counter {counter_id} is no longer in the office config")
-        return row[0], None if row[1] is None else _ticket(row[1:])
+            parse,
+        )
 
-    def counters(self) -> dict[str, tuple[str, int | None]]:
-        rows = self._q("SELECT id, state, ticket_id FROM counters")
-        return {row[0]: (row[1], row[2]) for row in rows}
+    @planned
+    def counters(self) -> Plan:
+        """Each counter's (state, current ticket id)."""
+        return Plan(
+            "SELECT id, state, ticket_id FROM counters",
+            (),
+            lambda rows: {row[0]: (row[1], row[2]) for row in rows},
+        )
 
-    def presence(self) -> dict[str, Presence]:
+    @planned
+    def presence(self) -> Plan:
         """Who holds each counter: its app's session, since when, last seen, when left."""
-        rows = self._q("SELECT id, session, opened_at, seen_at, left_at FROM counters")
-        return {
-            row[0]: Presence(row[1], *(None if t is None else from_text(t) for t in row[2:]))
-            for row in rows
-        }
+        return Plan(
+            "SELECT id, session, opened_at, seen_at, left_at FROM counters",
+            (),
+            lambda rows: {
+                row[0]: Presence(row[1], *(None if t is None else from_text(t) for t in row[2:]))
+                for row in rows
+            },
+        )
 
     def hold_counter(self, counter_id: str, session: str, at: datetime) -> None:
         """`session` holds the counter from `at`: it is open and seen now."""
@@ -577,10 +634,14 @@ class Store:
 
     # device problems
 
-    def problems(self) -> list[tuple[str, str, datetime]]:
+    @planned
+    def problems(self) -> Plan:
         """Every device's current problem: (device, problem, since), oldest first."""
-        rows = self._q("SELECT device, problem, since FROM problems ORDER BY since")
-        return [(row[0], row[1], from_text(row[2])) for row in rows]
+        return Plan(
+            "SELECT device, problem, since FROM problems ORDER BY since",
+            (),
+            lambda rows: [(row[0], row[1], from_text(row[2])) for row in rows],
+        )
 
     def set_problem(self, device: str, problem: str | None, at: datetime) -> bool:
         """Record (or, with None, clear) a device's problem; True if that changed anything."""
@@ -609,33 +670,43 @@ class Store:
 
     # tickets
 
-    def take_number(self, series: str, day: str) -> int:
+    @planned
+    def take_number(self, series: str, day: str) -> Plan:
         """The next number of a series that day, taken: one upsert of the series' row.
 
         The row stays locked until the transaction ends, so two writers cannot both take
         it; the UNIQUE index on (series, service_day, seq) is the backstop.
         """
-        return self._q(
+        return Plan(
             "INSERT INTO numbers (series, service_day, last) VALUES (?, ?, 1) "
             "ON CONFLICT (series, service_day) DO UPDATE SET last = numbers.last + 1 "
             "RETURNING last",
             (series, day),
-        ).fetchone()[0]
+            _first_value,
+        )
 
-    def insert_ticket(self, fields: dict) -> int:
-        """Store a new ticket with these columns; returns the id it got."""
+    @planned
+    def new_ticket_id(self) -> Plan:
+        """The id the next ticket gets (`insert_ticket` with it), known before it is stored,
+        so that what a receipt reads can be asked together with its number. Safe only inside
+        write(), as the office's write lock is held."""
+        return Plan("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", (), _first_value)
+
+    def insert_ticket(self, fields: dict) -> None:
+        """Store a new ticket with these columns (its id among them)."""
         columns = ", ".join(fields)
         marks = ", ".join("?" * len(fields))
         values = [_stored(value) for value in fields.values()]
-        return self._q(
-            f"INSERT INTO tickets ({columns}) VALUES ({marks}) RETURNING id", values
-        ).fetchone()[0]
+        self._q(f"INSERT INTO tickets ({columns}) VALUES ({marks})", values)
 
-    def ticket_by_request(self, key: str) -> Ticket | None:
+    @planned
+    def ticket_by_request(self, key: str | None) -> Plan:
         """The ticket issued for the request with this key, if any."""
-        row = self._q(f"SELECT {TICKET_COLUMNS} FROM tickets WHERE request_key = ?", (key,))
-        row = row.fetchone()
-        return None if row is None else _ticket(row)
+        return Plan(
+            None if key is None else f"SELECT {TICKET_COLUMNS} FROM tickets WHERE request_key = ?",
+            (key,),
+            _one_ticket,
+        )
 
     def update_ticket(self, ticket_id: int, **fields) -> None:
         assignments = ", ".join(f"{column} = ?" for column in fields)
@@ -662,18 +733,20 @@ class Store:
         ).fetchone()
         return Line() if row is None else Line(*row)
 
-    def line_counts(self, day: str) -> dict[str, Line]:
+    @planned
+    def line_counts(self, day: str) -> Plan:
         """Every service's running totals that day."""
-        rows = self._q(
+        return Plan(
             "SELECT service, waiting, walk_ins, served, service_seconds FROM line_counts "
             "WHERE service_day = ?",
             (day,),
+            lambda rows: {row[0]: Line(*row[1:]) for row in rows},
         )
-        return {row[0]: Line(*row[1:]) for row in rows}
 
+    @planned
     def around(
         self, services: Sequence[str], day: str, due: datetime, ticket_id: int, upto: int
-    ) -> dict[str, tuple[int, int]]:
+    ) -> Plan:
         """Per service, the waiting tickets called before and after (`due`, `ticket_id`),
         each counted only up to `upto`, in one query.
 
@@ -692,8 +765,11 @@ class Store:
         )
         key = (to_text(due), ticket_id, upto)
         params = [v for code in services for v in (code, day, code, *key, day, code, *key)]
-        rows = self._q(parts, params).fetchall() if services else []
-        return {row[0]: (row[1], row[2]) for row in rows}
+        return Plan(
+            parts or None,
+            params,
+            lambda rows: {row[0]: (row[1], row[2]) for row in rows or ()},
+        )
 
     def count_ahead(self, service: str, day: str, due: datetime, ticket_id: int) -> int:
         """The waiting tickets of `service` called before (`due`, `ticket_id`)."""
@@ -703,7 +779,8 @@ class Store:
             (day, service, to_text(due), ticket_id),
         ).fetchone()[0]
 
-    def heads_of_lines(self, services: Sequence[str], day: str, limit: int = 1) -> list[Ticket]:
+    @planned
+    def heads_of_lines(self, services: Sequence[str], day: str, limit: int = 1) -> Plan:
         """The first `limit` waiting tickets of each service in calling order, in one query."""
         query = " UNION ALL ".join(
             f"SELECT * FROM (SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
@@ -711,7 +788,7 @@ class Store:
             for _ in services
         )
         params = [value for code in services for value in (day, code, limit)]
-        return [_ticket(row) for row in self._q(query, params)] if services else []
+        return Plan(query or None, params, lambda rows: [_ticket(row) for row in rows or ()])
 
     def key_in_line(self, service: str, day: str, place: int, last: bool = False):
         """(due time, id) of the waiting ticket at `place` (1: the head), or of the last one."""
@@ -723,33 +800,40 @@ class Store:
         ).fetchone()
         return None if row is None else (from_text(row[0]), row[1])
 
-    def longest_waiting_since(self, services: Sequence[str], day: str) -> datetime | None:
+    @planned
+    def longest_waiting_since(self, services: Sequence[str], day: str) -> Plan:
         """The arrival of the ticket that has waited longest in these lines."""
         query = " UNION ALL ".join(
             "SELECT * FROM (SELECT arrived_at FROM tickets WHERE status = 'waiting' "
             "AND service_day = ? AND service = ? ORDER BY arrived_at LIMIT 1) AS w"
             for _ in services
         )
-        rows = self._q(query, [v for code in services for v in (day, code)])
-        return min((from_text(row[0]) for row in rows), default=None)
+        return Plan(
+            query or None,
+            [v for code in services for v in (day, code)],
+            lambda rows: min((from_text(row[0]) for row in rows or ()), default=None),
+        )
 
-    def booked_between(self, day: str, first: datetime, last: datetime) -> dict[str, int]:
+    @planned
+    def booked_between(self, day: str, first: datetime, last: datetime) -> Plan:
         """Appointments not yet checked in that start from `first` to before `last`, per service."""
-        rows = self._q(
+        return Plan(
             "SELECT service, COUNT(*) FROM appointments WHERE status = 'booked' "
             "AND ticket_id IS NULL AND day = ? AND starts_at >= ? AND starts_at < ? "
             "GROUP BY service",
             (day, to_text(first), to_text(last)),
+            lambda rows: dict(rows.fetchall()),
         )
-        return dict(rows.fetchall())
 
-    def visits_at_counters(self) -> dict[str, Ticket]:
+    @planned
+    def visits_at_counters(self) -> Plan:
         """The ticket each busy counter is serving."""
         columns = ", ".join(f"t.{column}" for column in TICKET_COLUMNS.split(", "))
-        rows = self._q(
-            f"SELECT c.id, {columns} FROM counters c JOIN tickets t ON t.id = c.ticket_id"
+        return Plan(
+            f"SELECT c.id, {columns} FROM counters c JOIN tickets t ON t.id = c.ticket_id",
+            (),
+            lambda rows: {row[0]: _ticket(row[1:]) for row in rows},
         )
-        return {row[0]: _ticket(row[1:]) for row in rows}
 
     def add_service_time(self, service: str, day: str, seconds: float) -> None:
         """Count one more visitor served at `service` that day, who took `seconds`."""
@@ -771,12 +855,14 @@ class Store:
         )
         return [_ticket(row) for row in rows]
 
-    def served_count(self, counter_id: str, day: str) -> int:
-        row = self._q(
+    @planned
+    def served_count(self, counter_id: str, day: str) -> Plan:
+        """Visitors this counter served that day."""
+        return Plan(
             "SELECT served FROM counter_counts WHERE service_day = ? AND counter = ?",
             (day, counter_id),
-        ).fetchone()
-        return 0 if row is None else row[0]
+            lambda cursor: (cursor.fetchone() or (0,))[0],
+        )
 
     def tickets_between(self, first_day: str, last_day: str) -> list[Ticket]:
         """Every ticket of these service days (inclusive), for statistics."""
@@ -820,18 +906,19 @@ class Store:
     def last_event_id(self) -> int:
         return self._q("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0]
 
-    def last_calls(self, limit: int, day: str | None = None) -> list[Event]:
+    @planned
+    def last_calls(self, limit: int, day: str | None = None) -> Plan:
         """The newest calls and recalls, newest first; with `day`, of that day's tickets."""
         # The action condition is written exactly as the partial index events_calls says it,
         # so that SQLite walks that index instead of every event.
         condition, params = ("AND t.service_day = ?", [day]) if day else ("", [])
-        rows = self._q(
+        return Plan(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
             f"WHERE e.action IN ('call', 'recall') {condition} ORDER BY e.id DESC LIMIT ?",
             (*params, limit),
+            lambda rows: [_event(row) for row in rows],
         )
-        return [_event(row) for row in rows]
 
     # appointments
 
@@ -937,6 +1024,15 @@ def _stored(value):
     if hasattr(value, "astimezone"):
         return to_text(value)
     return value
+
+
+def _first_value(cursor):
+    return cursor.fetchone()[0]
+
+
+def _one_ticket(cursor) -> Ticket | None:
+    row = None if cursor is None else cursor.fetchone()
+    return None if row is None else _ticket(row)
 
 
 def _ticket(row) -> Ticket:

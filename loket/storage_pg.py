@@ -41,8 +41,19 @@ from loket.errors import StorageError
 from loket.storage import SCHEMA_VERSION, Store
 
 DEFAULT_OFFICE = "main"
+IDLE = psycopg.pq.TransactionStatus.IDLE
+CHANGES = ("INSERT", "UPDATE", "DELETE")
 OFFICE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 CONNECT_TIMEOUT_S = 5
+# A pulled cable answers nothing: without these a screen's idle connection would wait for
+# the operating system's two hours before anyone noticed. (Unix sockets ignore them.)
+KEEPALIVES = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 
 # The schema of a new office, at SCHEMA_VERSION (storage.MIGRATIONS, for SQLite, reaches the
 # same tables step by step). A later schema appends its steps to UPGRADES.
@@ -212,7 +223,17 @@ def offices(conn) -> list[str]:
 def connect(url: str, **options) -> psycopg.Connection:
     """A connection in autocommit mode (we say BEGIN and COMMIT), or a StorageError."""
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S, **options)
+        # No server-side prepared statements: in pipeline mode one prepared in the previous
+        # transaction makes the server refuse the next read's SET TRANSACTION (and a
+        # pooler such as PgBouncer would not keep them either).
+        return psycopg.connect(
+            url,
+            autocommit=True,
+            connect_timeout=CONNECT_TIMEOUT_S,
+            prepare_threshold=None,
+            **KEEPALIVES,
+            **options,
+        )
     except psycopg.Error as error:
         raise storage_error(error, url) from None
 
@@ -239,8 +260,11 @@ class PgStore(Store):
         self._listener: psycopg.Connection | None = None
         self._changes = 0
         self._queries: dict[str, str] = {}
+        self._pipeline = None
+        self._unanswered = False
+        self._changed = False
         self.round_trips = 0
-        """Statements sent to the server: each is one wait for the network."""
+        """How often we waited for the server: each is one round trip over the network."""
 
     @classmethod
     def open(
@@ -302,10 +326,22 @@ class PgStore(Store):
             self._q("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
 
     def close(self) -> None:
+        if self._pipeline is not None and not self.conn.broken:
+            with suppress(psycopg.Error):
+                self._pipeline.__exit__(None, None, None)
         for conn in (self.conn, self._listener):
             if conn is not None:
                 with suppress(psycopg.Error):
                     conn.close()
+
+    # Round trips. The connection stays in pipeline mode: a statement is sent at once, but
+    # we wait for the server only when an answer is needed (`_wait`), and then for every
+    # statement sent so far. Writes whose answer nobody reads cost no wait of their own,
+    # and `Store.fetch` asks several reads in one wait.
+
+    def _enter_pipeline(self) -> None:
+        self._pipeline = self.conn.pipeline()
+        self._pipeline.__enter__()
 
     def _q(self, query: str, params: Sequence = ()):
         sql = query
@@ -313,50 +349,110 @@ class PgStore(Store):
             sql = self._queries.get(query) or self._queries.setdefault(
                 query, query.replace("%", "%%").replace("?", "%s")
             )
-        self.round_trips += 1
         try:
-            return self.conn.execute(sql, params or None)
+            if self._pipeline is None:
+                self._enter_pipeline()
+            cursor = self.conn.execute(sql, params or None)
         except psycopg.Error as error:
-            raise storage_error(error, self.path) from None
+            raise self._failed(error) from None
+        self._unanswered = True
+        self._changed = self._changed or query.startswith(CHANGES)
+        return _Answer(cursor, self)
+
+    def _wait(self) -> None:
+        """Wait for the answers to every statement sent: one round trip."""
+        if not self._unanswered:
+            return
+        self.round_trips += 1
+        self._unanswered = False
+        try:
+            self.conn.pipeline().__exit__(None, None, None) if False else self._sync()
+        except psycopg.Error as error:
+            raise self._failed(error) from None
+
+    def _sync(self) -> None:
+        # psycopg's Pipeline.sync(): send a Sync, wait for and take in every result.
+        self._pipeline_object().sync()
+
+    def _pipeline_object(self):
+        return self.conn._pipeline
+
+    def _failed(self, error: psycopg.Error) -> StorageError:
+        """Leave the failed pipeline, roll back what is left, and start afresh."""
+        with suppress(psycopg.Error):
+            self._pipeline.__exit__(type(error), error, None)
+        self._pipeline = None
+        self._unanswered = False
+        if not self.conn.broken and self.conn.info.transaction_status != IDLE:
+            with suppress(psycopg.Error):
+                self.round_trips += 1
+                self.conn.execute("ROLLBACK")
+        return storage_error(error, self.path)
 
     def _many(self, query: str, rows: Sequence[Sequence]) -> None:
+        self._wait()
         self.round_trips += 1
         try:
             with self.conn.cursor() as cursor:
                 cursor.executemany(query.replace("?", "%s"), rows)
         except psycopg.Error as error:
-            raise storage_error(error, self.path) from None
+            raise self._failed(error) from None
 
     @contextmanager
     def write(self) -> Iterator[Store]:
-        """One transaction holding the office's write lock: all of it commits, or none."""
-        self._q(f"BEGIN; SELECT pg_advisory_xact_lock({self._lock_key})")
+        """One transaction holding the office's write lock: all of it commits, or none.
+
+        The lock is asked for with the transaction's first reads, and the commit is the
+        only wait of its own.
+        """
+        self._q("BEGIN")
+        self._q(f"SELECT pg_advisory_xact_lock({self._lock_key})")
+        self._changed = False
         try:
             yield self
         except BaseException:
-            self._rollback()
+            self._roll_back()
             raise
-        try:
-            self._q(f"NOTIFY {self.schema}; COMMIT")
-        except StorageError:
-            self._rollback()
-            raise
+        if (
+            self._changed
+        ):  # as SQLite's data_version: a transaction that wrote nothing is news to nobody
+            self._q(f"NOTIFY {self.schema}")
+        self._q("COMMIT")
+        self._wait()
 
     @contextmanager
     def read(self) -> Iterator[Store]:
-        """A read-only snapshot, so that several queries see one consistent moment."""
-        self._q("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        """A read-only snapshot, so that several queries see one consistent moment.
+
+        Its end is sent without waiting: its answer comes with the next one.
+        """
+        # Not BEGIN ISOLATION LEVEL: after the last read's unanswered ROLLBACK the server
+        # refuses that; BEGIN then SET TRANSACTION it takes.
+        self._q("BEGIN")
+        self._q("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         try:
             yield self
         finally:
-            self._rollback()
+            if self._pipeline is not None and not self.conn.broken:
+                self._q("ROLLBACK")
+                with suppress(psycopg.Error):
+                    self.conn.pgconn.flush()  # so that the server ends it now
 
-    def _rollback(self) -> None:
-        # After a lost connection there is nothing to roll back; the error is on its way.
-        if not self.conn.broken and self.conn.info.transaction_status != 0:
-            with suppress(psycopg.Error):
-                self.round_trips += 1
-                self.conn.execute("ROLLBACK")
+    def _roll_back(self) -> None:
+        if self._pipeline is None or self.conn.broken:
+            return  # a failure already rolled back, or the connection is gone
+        with suppress(StorageError):
+            self._q("ROLLBACK")
+            self._wait()
+
+    @contextmanager
+    def _outside_pipeline(self) -> Iterator[None]:
+        """For the statements a pipeline cannot carry (COPY, VACUUM)."""
+        self._wait()
+        if self._pipeline is not None:
+            self._pipeline.__exit__(None, None, None)
+            self._pipeline = None
+        yield
 
     def same_file(self) -> bool:
         return True
@@ -366,7 +462,11 @@ class PgStore(Store):
 
     def empty_log(self) -> bool:
         """Vacuum the appointments, so that erased names leave the table's live pages."""
-        self._q("VACUUM appointments")
+        with self._outside_pipeline():
+            try:
+                self.conn.execute("VACUUM appointments")
+            except psycopg.Error as error:
+                raise storage_error(error, self.path) from None
         return True
 
     def backup(self, target: str) -> None:
@@ -400,6 +500,37 @@ class PgStore(Store):
         assert column in ("uid", "reference")
         rows = self._q(f"SELECT {column} FROM appointments WHERE {column} = ANY(?)", [list(values)])
         return {row[0] for row in rows}
+
+
+class _Answer:
+    """A statement's cursor in pipeline mode: reading it first waits for the server."""
+
+    __slots__ = ("cursor", "store")
+
+    def __init__(self, cursor, store: PgStore):
+        self.cursor = cursor
+        self.store = store
+
+    def _ready(self):
+        self.store._wait()
+        return self.cursor
+
+    def fetchone(self):
+        return self._ready().fetchone()
+
+    def fetchall(self):
+        return self._ready().fetchall()
+
+    def __iter__(self):
+        return iter(self._ready().fetchall())
+
+    @property
+    def rowcount(self) -> int:
+        return self._ready().rowcount
+
+    @property
+    def description(self):
+        return self._ready().description
 
 
 def _only_office(conn, url: str, create: bool) -> str:
@@ -500,6 +631,7 @@ def copy_office(source: Store, target: PgStore) -> dict[str, int]:
             names = ", ".join(columns)
             try:
                 with (
+                    target._outside_pipeline(),
                     target.conn.cursor() as cursor,
                     cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
                 ):

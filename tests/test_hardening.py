@@ -144,7 +144,7 @@ def test_a_failure_while_building_the_receipt_issues_no_ticket(office, monkeypat
     def broken(*args):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(office.store, "line_counts", broken)
+    monkeypatch.setattr(office.store, "fetch", broken)  # the receipt's reads
     with pytest.raises(StorageError, match="not a usable Loket database"):
         office.issue_ticket("A")
     monkeypatch.undo()
@@ -156,7 +156,7 @@ def test_a_read_that_fails_gives_a_storage_error_and_ends_its_transaction(office
     def broken(*args):
         raise sqlite3.DatabaseError("database disk image is malformed")
 
-    monkeypatch.setattr(office.store, "line_counts", broken)
+    monkeypatch.setattr(office.store, "fetch", broken)
     with pytest.raises(StorageError):
         office.waiting_counts()
     assert not office.store.conn.in_transaction
