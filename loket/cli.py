@@ -74,11 +74,6 @@ def _frozen_clock():
     return lambda: moment
 
 
-def is_url(target: str) -> bool:
-    """Whether a --db names a PostgreSQL server (the psycopg import waits until one does)."""
-    return str(target).startswith(("postgresql://", "postgres://"))
-
-
 def database_path(option: str | None) -> str:
     """--db, else $LOKET_DB, else loket.db in the user's data folder (created on first use)."""
     if option:
@@ -101,6 +96,7 @@ def _engine(args, create: bool | None = None, config_text: str | None = None):
     never become a second office handing out A001 again.
     """
     from loket.engine import Engine
+    from loket.storage import is_url
 
     path = database_path(args.db)
     if create is None:
@@ -880,6 +876,7 @@ def _stats_of_all_offices(args) -> None:
     """`loket stats --office all`: each office of the database on a line, and their sum."""
     from loket import stats
     from loket.engine import Engine
+    from loket.storage import is_url
 
     path = database_path(args.db)
     names = [None]  # a SQLite file is one office

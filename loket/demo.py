@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from loket.engine import Engine
 from loket.errors import LoketError
 from loket.model import utc_now
+from loket.storage import is_url
 
 # How long the folder's remover waits for the apps to exit once their session has ended.
 APPS_EXIT_SECONDS = 10
@@ -48,11 +49,6 @@ def seed(path: str, clock=utc_now) -> list[str]:
         return [
             f"{engine.local(a.starts_at):%H:%M} {a.service} {a.display_reference}" for a in booked
         ]
-
-
-def is_url(target: str) -> bool:
-    """Whether the demo runs on a PostgreSQL server (psycopg is loaded only then)."""
-    return str(target).startswith(("postgresql://", "postgres://"))
 
 
 def _refuse_an_office_in(url: str) -> None:

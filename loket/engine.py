@@ -45,7 +45,7 @@ from loket.model import (
     to_text,
     utc_now,
 )
-from loket.storage import Line, Plan, Presence, Store, open_store
+from loket.storage import Line, Plan, Presence, Store, is_url, open_store
 
 Clock = Callable[[], datetime]
 TICK = timedelta(microseconds=1)  # the smallest step of a stored time: just behind a ticket
@@ -343,7 +343,7 @@ class Engine:
     def copy_to(self, url: str, office: str | None = None) -> dict[str, int]:
         """Copy this office's whole history into a new office on PostgreSQL at `url`;
         returns the rows copied per table (checked by counting both sides)."""
-        from loket.storage_pg import PgStore, copy_office, is_url
+        from loket.storage_pg import PgStore, copy_office
 
         if not is_url(url):
             raise Refused(f"--to needs a postgresql:// URL, not {url!r}")

@@ -1003,6 +1003,11 @@ def _create_private(path: str) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+def is_url(target: str | os.PathLike) -> bool:
+    """Whether a database names a PostgreSQL server (a URL) rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
 def open_store(
     target: str | os.PathLike,
     create: bool = True,
@@ -1011,7 +1016,7 @@ def open_store(
 ) -> Store:
     """The office at `target`: a SQLite file, or on a PostgreSQL server (a URL), where
     `office` names one of the offices it holds (a SQLite file is one office)."""
-    if str(target).startswith(("postgresql://", "postgres://")):
+    if is_url(target):
         from loket.storage_pg import PgStore  # psycopg only for those who use it
 
         return PgStore.open(str(target), create, setup, office)

@@ -28,7 +28,6 @@ channel of the same name with NOTIFY, in the committing transaction.
 
 from __future__ import annotations
 
-import os
 import re
 import zlib
 from collections.abc import Callable, Iterator, Sequence
@@ -186,11 +185,6 @@ SCHEMA = [
         FOR EACH ROW EXECUTE FUNCTION count_tickets()""",
 ]
 UPGRADES: dict[int, list[str]] = {}  # version reached -> its statements (none yet)
-
-
-def is_url(target: str | os.PathLike) -> bool:
-    """Whether `--db` names a PostgreSQL server rather than a SQLite file."""
-    return str(target).startswith(("postgresql://", "postgres://"))
 
 
 def shown(url: str) -> str:

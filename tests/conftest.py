@@ -81,13 +81,17 @@ def pg_cluster():
 def new_database(backend, tmp_path, request):
     """Makes a new, empty office database on the test's backend: a file path or a URL."""
     names = iter(range(1, 1000))
+    made: list[str] = []
 
     def make():
         if backend == "postgresql":
-            return request.getfixturevalue("pg_cluster").create_database()
+            made.append(request.getfixturevalue("pg_cluster").create_database())
+            return made[-1]
         return tmp_path / f"loket-{next(names)}.db"
 
-    return make
+    yield make
+    for url in made:  # ~8 MB each: hundreds of them would fill the disk and slow the server
+        request.getfixturevalue("pg_cluster").drop_database(url)
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ DEMO = Path(__file__).parent.parent / "loket" / "office.toml"
 
 
 @pytest.fixture
-def city(pg_cluster) -> str:
+def city(pg_cluster):
     """An empty database for a city's offices."""
-    return pg_cluster.create_database()
+    url = pg_cluster.create_database()
+    yield url
+    pg_cluster.drop_database(url)
 
 
 def loket(capsys, *argv: str) -> tuple[int, str]:

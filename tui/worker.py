@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from loket.engine import Engine
+from loket.errors import StorageError
+from loket.storage import is_url
 
 # An operation waits up to the engine's busy timeout (10 s) while another program holds
 # the database: after this long the app says so, instead of a screen that seems stuck.
@@ -24,12 +27,39 @@ class DatabaseFailed(Message):
 
 @contextmanager
 def operation_engine(path: str, clock) -> Iterator[Engine]:
-    """An engine for one operation in a worker's thread: SQLite connections stay in theirs.
+    """An engine for one operation in a worker's thread.
 
-    It closes without the checkpoint (a disk sync): the app's long-lived engine does that.
+    On SQLite a new one each time, as a connection stays in its thread; it closes without
+    the checkpoint (a disk sync), which the app's long-lived engine does. On PostgreSQL
+    one kept for every operation of the app, one at a time: a new connection would cost
+    more round trips than the operation itself.
     """
-    engine = Engine(path, clock=clock, create=False)
-    try:
-        yield engine
-    finally:
-        engine.close(checkpoint=False)
+    if not is_url(path):
+        engine = Engine(path, clock=clock, create=False)
+        try:
+            yield engine
+        finally:
+            engine.close(checkpoint=False)
+        return
+    with _kept_lock:
+        engine = _kept.pop(path, None) or Engine(path, clock=clock, create=False)
+        engine.clock = clock
+        broken = True
+        try:
+            engine.refresh_config()  # `loket init --config` may have changed the office
+            yield engine
+            broken = False
+        except StorageError:
+            raise  # its connection may be broken: the next operation opens a new one
+        except BaseException:
+            broken = False  # a refusal or a bug: the transaction rolled back, the engine is fine
+            raise
+        finally:
+            if broken:
+                engine.close(checkpoint=False)
+            else:
+                _kept[path] = engine
+
+
+_kept: dict[str, Engine] = {}
+_kept_lock = threading.Lock()
