@@ -27,7 +27,14 @@ from loket.config import (
     load_config,
     office_from_dict,
 )
-from loket.errors import ConfigError, DeskInUse, ImportRefused, Refused, StorageError
+from loket.errors import (
+    ConfigError,
+    DeskInUse,
+    ImportRefused,
+    NotAllowed,
+    Refused,
+    StorageError,
+)
 from loket.model import (
     APPOINTMENT,
     CALLED,
@@ -901,11 +908,14 @@ class Engine:
             return
         with self.store.read():
             stale = self.store.open_tickets_before(today)
-        if stale:
+        if not stale:
+            self._days_closed_before = today
+            return
+        try:
             with self._changing(now):
                 pass
-        else:
-            self._days_closed_before = today
+        except NotAllowed:
+            pass  # a display's role reads only: the first kiosk or counter of the day closes them
 
     def _expire_earlier_days(self, today: str, now: datetime) -> None:
         """Close tickets of earlier days that never ended: they are not carried into today."""

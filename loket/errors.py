@@ -30,5 +30,9 @@ class StorageError(LoketError):
     """The database cannot be used: missing folder, read-only, locked, corrupt or too new."""
 
 
+class NotAllowed(StorageError):
+    """The device's database role may not make this change (PostgreSQL's device roles)."""
+
+
 class ImportRefused(LoketError):
     """An appointments import was refused whole; the message names the line or UID."""

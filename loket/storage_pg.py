@@ -36,7 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from loket.errors import StorageError
+from loket.errors import NotAllowed, StorageError
 from loket.storage import SCHEMA_VERSION, Store
 
 DEFAULT_OFFICE = "main"
@@ -549,7 +549,7 @@ def storage_error(error: psycopg.Error, where: str) -> StorageError:
     where = shown(where)
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
-        return StorageError(f"this device's database role may not do that at {where} ({text})")
+        return NotAllowed(f"this device's database role may not do that at {where} ({text})")
     if isinstance(error, psycopg.OperationalError):
         return StorageError(f"the database server at {where} cannot be reached ({text})")
     return StorageError(f"database error at {where}: {text}")
@@ -558,7 +558,7 @@ def storage_error(error: psycopg.Error, where: str) -> StorageError:
 # Least privilege: one role per kind of device (`loket init --roles`). Group roles without
 # a password; the city gives each device a login in one of them (README).
 DEVICE_ROLES = ("loket_display", "loket_kiosk", "loket_counter")
-QUEUE_TABLES = "tickets, events, numbers, line_counts, counter_counts, counters, appointments"
+QUEUE_TABLES = "tickets, events, numbers, line_counts, counter_counts, counters"
 # The display reads numbers, counters and events; of appointments only what the
 # waiting-time estimate needs, never a name, reference or booking UID.
 PUBLIC_APPOINTMENT_COLUMNS = "id, service, starts_at, day, status, ticket_id"
@@ -579,6 +579,7 @@ def grant_statements(schema: str) -> list[str]:
         # and erasing names stay with the owner who runs `loket init`.
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {devices}",
         f"GRANT INSERT, UPDATE ON {QUEUE_TABLES} TO {devices}",
+        f"GRANT UPDATE (ticket_id) ON appointments TO {devices}",  # a check-in
         f"GRANT INSERT, UPDATE, DELETE ON problems TO {devices}",
         f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {devices}",
     ]

@@ -102,6 +102,17 @@ def test_the_display_role_reads_calls_but_never_names_and_writes_nothing(pg_clus
                 display.store._q(f"SELECT {column} FROM appointments").fetchall()
 
 
+def test_the_display_role_shows_the_morning_while_yesterday_is_still_open(pg_cluster, city, clock):
+    with Engine(city, clock=clock) as office:
+        office.create_device_roles()
+        office.issue_ticket("A")  # left waiting overnight: only a writer may close it
+    clock.advance(days=1)
+    tv = connect_as(pg_cluster, city, "tv2", "loket_display")
+    with Engine(tv, clock=clock, create=False) as display:
+        assert display.status().services[0].waiting == 0
+        assert display.calls_today(5) == []
+
+
 def test_the_kiosk_role_issues_and_checks_in_but_cannot_load_a_config(pg_cluster, city, clock):
     with Engine(city, clock=clock) as office:
         office.create_device_roles()
@@ -112,6 +123,8 @@ def test_the_kiosk_role_issues_and_checks_in_but_cannot_load_a_config(pg_cluster
         assert device.check_in(booking.reference).receipt.ticket.number == "R001"
         with pytest.raises(StorageError, match="may not"):
             device.init(DEMO.read_text().replace("Stadhuis Demo", "Overgenomen"))
+        with pytest.raises(StorageError, match="may not"):
+            device.add_appointment("A", clock.now, name="Ingevoerd Door Kiosk")
 
 
 def test_roles_are_refused_on_sqlite_in_one_sentence(tmp_path, capsys):
