@@ -1,4 +1,4 @@
-"""Learn of database changes made by any process, by polling PRAGMA data_version."""
+"""Learn of database changes made by any process, by polling `store.data_version()`."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from loket.errors import StorageError
 class ChangeWatcher:
     """Tells whether anything was committed to the shared database since the last look.
 
-    `PRAGMA data_version` is one cheap read on the app's own long-lived connection
-    that changes whenever another connection commits: the apps poll it on a short
-    interval and re-read only when it moved, never everything on a timer.
+    `store.data_version()` changes whenever another connection commits: on SQLite it is
+    `PRAGMA data_version`, one cheap read on the app's own long-lived connection; on
+    PostgreSQL the NOTIFYs that reached its LISTEN connection, with no round trip. The
+    apps poll it on a short interval and re-read only when it moved, never on a timer.
     """
 
     def __init__(self, engine):
