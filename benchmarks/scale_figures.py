@@ -92,6 +92,11 @@ def busy_office(path: str, size: int) -> Engine:
             row = (*number(service), "waiting", arrived, None, None, None, None)
             ticket = conn.execute(TICKET, row).lastrowid
             conn.execute(EVENT, (arrived, "issue", ticket, None, "waiting", None, service))
+        # Each series' last number, as issuing keeps it (the next ticket's number comes from it).
+        conn.execute(
+            "INSERT INTO numbers (series, service_day, last) "
+            "SELECT series, service_day, MAX(seq) FROM tickets GROUP BY series, service_day"
+        )
     return engine
 
 
