@@ -754,20 +754,20 @@ class Store:
         after `upto`: with the line's running total, the nearer end gives the exact count
         (`count_ahead` is for a ticket far from both ends of a very long line).
         """
-        line = "status = 'waiting' AND service_day = ? AND service = ?"
+        # One correlated count per direction over the list of services, not one per service:
+        # PostgreSQL plans each statement anew, and planning 2N subqueries cost more than running them.
         near = (
-            "SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE {} AND (due_at, id) {} (?, ?) "
-            "LIMIT ?) AS n"
+            "(SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.status = 'waiting' "
+            "AND t.service_day = ? AND t.service = s.code AND (t.due_at, t.id) {} (?, ?) "
+            "LIMIT ?) AS n)"
         )
-        parts = " UNION ALL ".join(
-            f"SELECT CAST(? AS TEXT), ({near.format(line, '<')}), ({near.format(line, '>')})"
-            for _ in services
-        )
-        key = (to_text(due), ticket_id, upto)
-        params = [v for code in services for v in (code, day, code, *key, day, code, *key)]
+        codes = " UNION ALL ".join("SELECT CAST(? AS TEXT) AS code" for _ in services)
+        key = (day, to_text(due), ticket_id, upto)
         return Plan(
-            parts or None,
-            params,
+            f"SELECT s.code, {near.format('<')}, {near.format('>')} FROM ({codes}) AS s"
+            if services
+            else None,
+            [*key, *key, *services],
             lambda rows: {row[0]: (row[1], row[2]) for row in rows or ()},
         )
 
