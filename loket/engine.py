@@ -883,18 +883,21 @@ class Engine:
         return replace(ticket, status=state, **fields)
 
     @contextmanager
-    def _changing(self, now: datetime) -> Iterator[None]:
+    def _changing(self, now: datetime, *plans: Plan) -> Iterator[list]:
         """One write transaction for a queue operation; first it closes earlier days' tickets.
 
         That check runs once per service day per engine, and is only marked done once its
-        transaction committed: a refusal rolls it back along with everything else.
+        transaction committed: a refusal rolls it back along with everything else. It yields
+        the answers to `plans`, reads asked with the transaction's first.
         """
         with self.store.write():
-            self._latest_day = self.store.latest_service_day()
+            self._latest_day, *answers = self.store.fetch(
+                self.store.latest_service_day.plan(), *plans
+            )
             today = self.today(now)
             if today != self._days_closed_before:
                 self._expire_earlier_days(today, now)
-            yield
+            yield answers
         self._days_closed_before = today
 
     def _close_earlier_days(self, now: datetime) -> None:
@@ -1183,9 +1186,7 @@ class Engine:
             )
 
     def _with_payload(self, appointment: Appointment) -> Appointment:
-        payload = codes.qr_payload(
-            self.store.setting("qr_secret"), appointment.reference, appointment.day
-        )
+        payload = codes.qr_payload(self._secret(), appointment.reference, appointment.day)
         return replace(appointment, qr_payload=payload)
 
     def appointment(self, reference: str) -> Appointment:
@@ -1197,8 +1198,11 @@ class Engine:
         return found
 
     def _find_appointment(self, code: str) -> Appointment | None:
-        reference = codes.read_code(self.store.setting("qr_secret"), code)
-        found = None if reference is None else self.store.appointment_by("reference", reference)
+        reference = codes.read_code(self._secret(), code)
+        return self._found_appointment(self.store.appointment_by("reference", reference), code)
+
+    def _found_appointment(self, found: Appointment | None, code: str) -> Appointment | None:
+        """The appointment `code` names: `found` by its reference, else by booking UID."""
         if found is None and self.office.check_in_by_uid:
             found = self._find_by_uid(code)
         return None if found is None else self._with_payload(found)
@@ -1290,11 +1294,16 @@ class Engine:
         into the line when the office's policy allows), else where that ticket stands.
         """
         now = self.clock()
-        with self._changing(now):
-            scanned = codes.read_ticket_code(self._secret(), code)
+        secret = self._secret()
+        reference = codes.read_code(secret, code)
+        # Looked up with the office's lock: on PostgreSQL the same round trip.
+        with self._changing(now, self.store.appointment_by.plan("reference", reference)) as (
+            found,
+        ):
+            scanned = codes.read_ticket_code(secret, code)
             if scanned is not None:
                 return self._ticket_scanned(*scanned, now)
-            appointment = self._find_appointment(code)
+            appointment = self._found_appointment(found, code)
             if appointment is None:
                 return CheckIn(NOT_RECOGNISED)
             outcome = CheckIn(
@@ -1313,11 +1322,23 @@ class Engine:
             svc = self.office.services[appointment.service]
             if now > appointment.starts_at + timedelta(minutes=policy.late_minutes):
                 return self._late_check_in(outcome, appointment, svc, now)
-            ticket = self._insert_ticket(
-                svc, now, APPOINTMENT, appointment_at=appointment.starts_at
-            )
-            self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-            return _with(outcome, ACCEPTED, receipt=self._receipt(ticket, now))
+            return _with(outcome, ACCEPTED, receipt=self._check_in_on_time(appointment, svc, now))
+
+    def _check_in_on_time(self, appointment: Appointment, svc: Service, now) -> Receipt:
+        """A ticket for the appointment, its number and receipt read together (as `_issue`)."""
+        day = self.today(now)
+        due = rules.due_at(self.office, svc.code, APPOINTMENT, False, now, appointment.starts_at)
+        seq, ticket_id, *facts = self.store.fetch(
+            self.store.take_number.plan(self._series(svc, APPOINTMENT), day),
+            self.store.new_ticket_id.plan(),
+            *self._receipt_plans(svc.code, day, due, now),
+        )
+        ticket = self._new_ticket(
+            svc, now, APPOINTMENT, False, appointment.starts_at, seq, ticket_id
+        )
+        self._store_ticket(ticket)
+        self.store.update_appointment(appointment.id, ticket_id=ticket.id)
+        return self._receipt_from(ticket, now, facts, LAST_ID)
 
     def _ticket_scanned(self, number: str, day: str, now: datetime) -> CheckIn:
         if day != self.today(now):

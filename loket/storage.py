@@ -927,13 +927,17 @@ class Store:
         values = [_stored(value) for value in fields.values()]
         self._q(f"UPDATE appointments SET {assignments} WHERE id = ?", [*values, appointment_id])
 
-    def appointment_by(self, column: str, value: str) -> Appointment | None:
-        """One appointment by its `reference` or its booking system's `uid`."""
+    @planned
+    def appointment_by(self, column: str, value: str | None) -> Plan:
+        """One appointment by its `reference` or its booking system's `uid` (None: none)."""
         assert column in ("reference", "uid", "id")
-        row = self._q(
-            f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {column} = ?", (value,)
-        ).fetchone()
-        return None if row is None else _appointment(row)
+
+        def parse(cursor) -> Appointment | None:
+            row = None if cursor is None else cursor.fetchone()
+            return None if row is None else _appointment(row)
+
+        sql = f"SELECT {APPOINTMENT_COLUMNS} FROM appointments WHERE {column} = ?"
+        return Plan(None if value is None else sql, (value,), parse)
 
     def appointments_on(self, day: str | None) -> list[Appointment]:
         if day is None:
