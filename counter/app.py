@@ -368,7 +368,7 @@ class CounterApp(App):
         # The first read of a day closes yesterday's tickets, which waits for the write
         # lock: never on the screen's thread.
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 self._refuse_if_removed(engine)
                 desk = engine.desk(self.counter_id, upcoming)
                 day = engine.today(self.clock())
@@ -592,7 +592,7 @@ class CounterApp(App):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def operate(self, what, done, then, refused: dict) -> None:
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 try:
                     result = what(engine)
                 except Refused as error:
@@ -1029,7 +1029,7 @@ class CounterApp(App):
     @work(thread=True, exit_on_error=False, group="presence")
     def open_desk(self, take_over: bool) -> None:
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 self._refuse_if_removed(engine)
                 engine.open_desk(self.counter_id, self.session, take_over=take_over)
         except DeskInUse as held:
@@ -1074,7 +1074,7 @@ class CounterApp(App):
     @work(thread=True, exit_on_error=False, group="presence")
     def still_here(self) -> None:
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 held = engine.heartbeat(self.counter_id, self.session)
         except LoketError as error:
             # The desk stays present for PRESENCE_TIMEOUT_SECONDS: the next tick tries again,
@@ -1133,7 +1133,7 @@ class CounterApp(App):
             return
         self.holding = False
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 engine.leave_desk(self.counter_id, self.session)
         except Exception as error:  # the desk counts as away by itself after a while
             log.warning("could not leave the desk: %s", error)

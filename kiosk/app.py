@@ -385,7 +385,7 @@ class KioskApp(App, inherit_bindings=False):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def issue_in_background(self, tap: Tap) -> None:
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 receipt = engine.issue_ticket(tap.service, tap.priority, request_key=tap.key)
         except Refused as error:
             self.post_message(TicketRefused(tap.service, str(error)))
@@ -463,7 +463,7 @@ class KioskApp(App, inherit_bindings=False):
     @work(thread=True, exclusive=True, exit_on_error=False, group="database")
     def check_in_in_background(self, code: str) -> None:
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 result = engine.check_in(code)
         except Refused as error:  # e.g. a signed ticket this office's database no longer holds
             log.info("scanned code not taken: %s", error)
@@ -549,7 +549,7 @@ class KioskApp(App, inherit_bindings=False):
         if fault == self.printer_reported:
             return
         try:
-            with operation_engine(self.db_path, self.clock) as engine:
+            with operation_engine(self.db_path, self.clock, self.engine) as engine:
                 engine.report_problem(self.printer_device, problem)
         except Exception as error:  # the next ticket tries again; printing is what matters
             log.error("printer state not recorded in the database: %s", error)

@@ -375,6 +375,11 @@ class Engine:
         self._config_text = text
         return True
 
+    def take_office_of(self, other: Engine) -> None:
+        """Use the office config `other` (an engine of the same office) last read."""
+        if other._config_text != self._config_text:
+            self.office, self._config_text = other.office, other._config_text
+
     # time
 
     def now(self) -> datetime:

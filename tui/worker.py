@@ -26,13 +26,14 @@ class DatabaseFailed(Message):
 
 
 @contextmanager
-def operation_engine(path: str, clock) -> Iterator[Engine]:
+def operation_engine(path: str, clock, app_engine: Engine | None = None) -> Iterator[Engine]:
     """An engine for one operation in a worker's thread.
 
     On SQLite a new one each time, as a connection stays in its thread; it closes without
     the checkpoint (a disk sync), which the app's long-lived engine does. On PostgreSQL
     one kept for every operation of the app, one at a time: a new connection would cost
-    more round trips than the operation itself.
+    more round trips than the operation itself. It takes up the office config that the
+    app's own engine (`app_engine`, which follows changes) last read; without one, it reads it.
     """
     if not is_url(path):
         engine = Engine(path, clock=clock, create=False)
@@ -46,7 +47,10 @@ def operation_engine(path: str, clock) -> Iterator[Engine]:
         engine.clock = clock
         broken = True
         try:
-            engine.refresh_config()  # `loket init --config` may have changed the office
+            if app_engine is None:
+                engine.refresh_config()  # `loket init --config` may have changed the office
+            else:
+                engine.take_office_of(app_engine)
             yield engine
             broken = False
         except StorageError:
