@@ -244,8 +244,9 @@ def call_latencies(cluster: Cluster) -> dict[int, dict[str, list[float]]]:
 
 
 def counter_click(engine: Engine) -> None:
-    """A clerk's click: operation_engine takes up a changed config first, then the action."""
-    engine.refresh_config()
+    """A clerk's click as tui/worker.py runs it: the kept engine takes up the config the
+    app's own engine follows (no read), then the action."""
+    engine.take_office_of(engine)
     engine.call_next("1")
 
 
@@ -284,7 +285,7 @@ def operations(engine: Engine) -> list[tuple[str, object]]:
         ("status()", engine.status),
         ("services()", engine.services),
         ("counter redraw: desk()", lambda: engine.desk("1")),
-        ("counter click as tui/worker.py runs it: refresh_config() + call_next", lambda: counter_click(engine)),
+        ("counter click as tui/worker.py runs it: the app's config + call_next", lambda: counter_click(engine)),
         ("kiosk redraw: refresh_config() + services()", lambda: kiosk_redraw(engine)),
         ("display redraw: refresh_config() + events_after() + waiting_counts()", lambda: display_redraw(engine, seen)),
         ("a poll for changes: data_version()", engine.store.data_version),
