@@ -376,9 +376,12 @@ class Engine:
         return True
 
     def take_office_of(self, other: Engine) -> None:
-        """Use the office config `other` (an engine of the same office) last read."""
-        if other._config_text != self._config_text:
-            self.office, self._config_text = other.office, other._config_text
+        """Use the office config `other` (an engine of the same office, maybe on another
+        thread) last read: its text is read once, so a change half-made over there is
+        never taken for the whole."""
+        text = other._config_text
+        if text is not None and text != self._config_text:
+            self.office, self._config_text = self._stored_office(text), text
 
     # time
 
@@ -410,10 +413,10 @@ class Engine:
         """
         svc = self._service(service)
         now = self.clock()
-        if not svc.walk_in:
-            raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
         try:
-            with self._changing(now):
+            with self._changing(now, self.store.ticket_by_request.plan(request_key)) as (earlier,):
+                if earlier is not None:  # a retry finds the ticket its first attempt made
+                    raise _IssuedBefore(earlier)
                 return self._issue(svc, priority, request_key, now)
         except _IssuedBefore as retry:  # the number this attempt took is rolled back
             with self.store.read():
@@ -424,17 +427,16 @@ class Engine:
         with its number (on PostgreSQL: the lock, these reads and the commit are the three
         round trips). Inside the transaction: a ticket that committed always reaches the
         visitor with its receipt, and one that could not be served today rolls back."""
+        if not svc.walk_in:
+            raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
         self._refuse_if_closed(svc, now)
         day = self.today(now)
         due = rules.due_at(self.office, svc.code, WALK_IN, priority, now)
-        earlier, seq, ticket_id, *facts = self.store.fetch(
-            self.store.ticket_by_request.plan(request_key),
+        seq, ticket_id, *facts = self.store.fetch(
             self.store.take_number.plan(svc.code, day),
             self.store.new_ticket_id.plan(),
             *self._receipt_plans(svc.code, day, due, now),
         )
-        if earlier is not None:
-            raise _IssuedBefore(earlier)
         if self._limit_reached(svc, facts[0].get(svc.code, Line())):
             raise Refused(
                 f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
@@ -526,18 +528,26 @@ class Engine:
         )
         return self._receipt_from(ticket, now, facts, ticket.id)
 
-    def _receipt_plans(self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID):
-        """What a receipt reads, asked together: a ticket of `service` due at `due`."""
-        return [*self._floor_plans(day), *self._line_plans(service, day, due, now, ticket_id)]
+    def _receipt_plans(
+        self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID, appointment=None
+    ):
+        """What a receipt reads, asked together: a ticket of `service` due at `due`
+        (`appointment`: the id of the appointment it is for, not yet marked checked in)."""
+        return [
+            *self._floor_plans(day),
+            *self._line_plans(service, day, due, now, ticket_id, appointment),
+        ]
 
-    def _line_plans(self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID):
+    def _line_plans(
+        self, service: str, day: str, due: datetime, now, ticket_id=LAST_ID, appointment=None
+    ):
         """What the estimate for a ticket reads besides the floor: the tickets around it in
         the lines that share its counters, and appointments falling due before it."""
         late = timedelta(minutes=self.office.checkin.late_minutes)
         lead = timedelta(minutes=self.office.routing.appointment_lead_minutes)
         return [
             self.store.around.plan(self._shared_lines(service), day, due, ticket_id, NEAR_END),
-            self.store.booked_between.plan(day, now - late, due + lead),
+            self.store.booked_between.plan(day, now - late, due + lead, appointment),
         ]
 
     def _receipt_from(self, ticket: Ticket, now: datetime, facts: list, key_id: int) -> Receipt:
@@ -1336,7 +1346,7 @@ class Engine:
         seq, ticket_id, *facts = self.store.fetch(
             self.store.take_number.plan(self._series(svc, APPOINTMENT), day),
             self.store.new_ticket_id.plan(),
-            *self._receipt_plans(svc.code, day, due, now),
+            *self._receipt_plans(svc.code, day, due, now, appointment=appointment.id),
         )
         ticket = self._new_ticket(
             svc, now, APPOINTMENT, False, appointment.starts_at, seq, ticket_id

@@ -554,7 +554,7 @@ class Store:
     @planned
     def latest_service_day(self) -> Plan:
         """The latest service day that has tickets (through the tickets_day index)."""
-        return Plan("SELECT MAX(service_day) FROM tickets", (), _first_value)
+        return Plan("SELECT MAX(service_day) FROM tickets", (), first_value)
 
     # counters
 
@@ -682,7 +682,7 @@ class Store:
             "ON CONFLICT (series, service_day) DO UPDATE SET last = numbers.last + 1 "
             "RETURNING last",
             (series, day),
-            _first_value,
+            first_value,
         )
 
     @planned
@@ -690,7 +690,7 @@ class Store:
         """The id the next ticket gets (`insert_ticket` with it), known before it is stored,
         so that what a receipt reads can be asked together with its number. Safe only inside
         write(), as the office's write lock is held."""
-        return Plan("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", (), _first_value)
+        return Plan("SELECT COALESCE(MAX(id), 0) + 1 FROM tickets", (), first_value)
 
     def insert_ticket(self, fields: dict) -> None:
         """Store a new ticket with these columns (its id among them)."""
@@ -815,13 +815,16 @@ class Store:
         )
 
     @planned
-    def booked_between(self, day: str, first: datetime, last: datetime) -> Plan:
-        """Appointments not yet checked in that start from `first` to before `last`, per service."""
+    def booked_between(
+        self, day: str, first: datetime, last: datetime, besides: int | None = None
+    ) -> Plan:
+        """Appointments not yet checked in that start from `first` to before `last`, per
+        service; `besides`: one not to count (the one checking in now)."""
         return Plan(
             "SELECT service, COUNT(*) FROM appointments WHERE status = 'booked' "
             "AND ticket_id IS NULL AND day = ? AND starts_at >= ? AND starts_at < ? "
-            "GROUP BY service",
-            (day, to_text(first), to_text(last)),
+            "AND id <> ? GROUP BY service",
+            (day, to_text(first), to_text(last), -1 if besides is None else besides),
             lambda rows: dict(rows.fetchall()),
         )
 
@@ -1035,7 +1038,8 @@ def _stored(value):
     return value
 
 
-def _first_value(cursor):
+def first_value(cursor):
+    """The first column of a query's one row."""
     return cursor.fetchone()[0]
 
 

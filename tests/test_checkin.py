@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -215,3 +216,30 @@ def test_appointments_are_refused_for_a_service_without_them(new_database, clock
         engine.init(config)
         with pytest.raises(Refused, match="does not take appointments"):
             engine.add_appointment("A", clock.now)
+
+
+def test_a_late_check_in_does_not_count_its_own_appointment_as_work_ahead(office, clock):
+    """Within the grace after its slot, the appointment is not also booked work before it."""
+    booking = office.add_appointment("B", clock.now)
+    clock.advance(minutes=10)  # 10 minutes late, within late_minutes
+    office.open_desk("1", session="clerk")
+    first = office.check_in(booking.reference).receipt
+    again = office.check_in(booking.reference).receipt  # read back from the stored ticket
+    assert first.ticket.number == again.ticket.number
+    assert first.estimated_wait_minutes == again.estimated_wait_minutes == 0
+
+
+def test_a_new_appointment_is_news_to_the_screens(office, db_path, clock):
+    """Adding one changes the estimates: the kiosk and counters must learn of it."""
+    watcher = Engine(db_path, clock=clock)
+    try:
+        watcher.store.data_version()
+        before = watcher.store.data_version()
+        office.add_appointment("A", clock.now + timedelta(minutes=30))
+        for _ in range(50):  # PostgreSQL's NOTIFY arrives over the socket
+            if watcher.store.data_version() != before:
+                break
+            time.sleep(0.02)
+        assert watcher.store.data_version() != before
+    finally:
+        watcher.close()

@@ -88,6 +88,21 @@ def test_closed_service_says_when_it_opens(new_database, clock):
         assert engine.issue_ticket("C").ticket.number == "C001"
 
 
+def test_a_retried_request_gets_its_ticket_even_once_the_service_has_closed(new_database, clock):
+    """The tap committed at 15:59 but its answer was lost; the kiosk asks again at 16:01."""
+    config = default_config_text().replace(
+        "daily_limit = 40", 'daily_limit = 40\nhours = { tue = "13:00-16:00" }'
+    )
+    clock.now = clock.now.replace(hour=14, minute=59)  # 15:59 local
+    with Engine(new_database(), clock=clock) as engine:
+        engine.init(config)
+        first = engine.issue_ticket("C", request_key="tap-1").ticket
+        clock.advance(minutes=2)
+        assert engine.issue_ticket("C", request_key="tap-1").ticket == first
+        with pytest.raises(Refused, match="closed now"):
+            engine.issue_ticket("C", request_key="tap-2")
+
+
 def test_counter_calls_the_oldest_arrival_across_its_services(office, clock):
     office.issue_ticket("B")
     clock.advance(minutes=1)
