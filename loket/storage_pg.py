@@ -44,7 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from loket.errors import NotAllowed, StorageError
-from loket.storage import SCHEMA_VERSION, Store
+from loket.storage import SCHEMA_VERSION, Plan, Store, first_value, planned
 
 DEFAULT_OFFICE = "main"
 IDLE = psycopg.pq.TransactionStatus.IDLE
@@ -53,6 +53,22 @@ OFFICE_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")
 CONNECT_TIMEOUT_S = 5
 # A pulled cable answers nothing: without these a screen's idle connection would wait for
 # the operating system's two hours before anyone noticed. (Unix sockets ignore them.)
+# Every transaction REPEATABLE READ (see the top). A device that goes silent inside a
+# transaction (a pulled cable, a frozen PC) would hold its office's lock until the server's
+# own TCP keepalive gave up, two hours by default: the server ends such a transaction after
+# 10 s, notices a dead peer within about 25 s, and a writer waits at most 10 s for the
+# lock before it says so (the app shows "one moment" and tries again).
+SESSION_OPTIONS = " ".join(
+    f"-c {setting}"
+    for setting in (
+        "default_transaction_isolation=repeatable\\ read",
+        "idle_in_transaction_session_timeout=10s",
+        "lock_timeout=10s",
+        "tcp_keepalives_idle=10",
+        "tcp_keepalives_interval=5",
+        "tcp_keepalives_count=3",
+    )
+)
 KEEPALIVES = {
     "keepalives": 1,
     "keepalives_idle": 10,
@@ -229,7 +245,7 @@ def connect(url: str, **options) -> psycopg.Connection:
             url,
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
-            options="-c default_transaction_isolation=repeatable\\ read",
+            options=SESSION_OPTIONS,
             # No prepared statements: psycopg's, in pipeline mode, were found gone on the
             # server ("prepared statement _pg3_1 does not exist"); PgBouncer drops them too.
             prepare_threshold=None,
@@ -277,11 +293,14 @@ class PgStore(Store):
         office: str | None = None,
     ) -> PgStore:
         conn = connect(url)
+        store = None
         try:
             office = office or _only_office(conn, url, create)
             store = cls(conn, url, office)
             store._prepare(create, setup)
         except BaseException as error:
+            if store is not None:
+                store.close()  # leaves its pipeline first, quietly
             conn.close()
             if isinstance(error, psycopg.Error):
                 raise storage_error(error, url) from None
@@ -397,6 +416,7 @@ class PgStore(Store):
         return storage_error(error, self.path)
 
     def _many(self, query: str, rows: Sequence[Sequence]) -> None:
+        self._changed = self._changed or query.startswith(CHANGES)
         self._wait()
         self.round_trips += 1
         try:
@@ -499,6 +519,11 @@ class PgStore(Store):
             raise storage_error(error, self.path) from None
         return self._changes
 
+    @planned
+    def new_ticket_id(self) -> Plan:
+        """The id the next ticket gets, from its sequence (which `loket copy` moves on)."""
+        return Plan("SELECT nextval(pg_get_serial_sequence('tickets', 'id'))", (), first_value)
+
     def present(self, column: str, values) -> set[str]:
         assert column in ("uid", "reference")
         rows = self._q(f"SELECT {column} FROM appointments WHERE {column} = ANY(?)", [list(values)])
@@ -564,9 +589,10 @@ def storage_error(error: psycopg.Error, where: str) -> StorageError:
     return StorageError(f"database error at {where}: {text}")
 
 
-# Least privilege: one role per kind of device (`loket init --roles`). Group roles without
-# a password; the city gives each device a login in one of them (README).
-DEVICE_ROLES = ("loket_display", "loket_kiosk", "loket_counter")
+# Least privilege: one role per kind of device and office (`loket init --roles`), so that
+# a device of one office can do nothing in another. Group roles without a password; the
+# city gives each device a login in one of them (README).
+DEVICE_KINDS = ("display", "kiosk", "counter")
 QUEUE_TABLES = "tickets, events, numbers, line_counts, counter_counts, counters"
 # The display reads numbers, counters and events; of appointments only what the
 # waiting-time estimate needs, never a name, reference or booking UID.
@@ -575,15 +601,34 @@ DISPLAY_TABLES = (
     "schema_version, settings, tickets, events, numbers, line_counts, counter_counts, "
     "counters, problems"
 )
+# Settings a display may not read: the key that signs QR codes (with it, anyone at the
+# TV's PC could forge a ticket's code and bring a no-show back into the line).
+SECRET_SETTINGS = "('qr_secret')"
+
+
+def device_roles(schema: str) -> list[str]:
+    """The roles of `loket init --roles` for one office: loket_NAME_display and so on."""
+    return [f"{schema}_{kind}" for kind in DEVICE_KINDS]
 
 
 def grant_statements(schema: str) -> list[str]:
-    """The grants of each device role on one office's schema."""
-    devices = "loket_kiosk, loket_counter"
+    """The grants of each device role on one office's schema.
+
+    Kiosks and counters get the same: both change tickets, which is all that calling and
+    issuing are to the tables (the apps, not the database, keep them to their own work).
+    """
+    display, kiosk, counter = device_roles(schema)
+    devices = f"{kiosk}, {counter}"
     return [
-        f"GRANT USAGE ON SCHEMA {schema} TO {', '.join(DEVICE_ROLES)}",
-        f"GRANT SELECT ON {DISPLAY_TABLES} TO loket_display",
-        f"GRANT SELECT ({PUBLIC_APPOINTMENT_COLUMNS}) ON appointments TO loket_display",
+        f"GRANT USAGE ON SCHEMA {schema} TO {display}, {devices}",
+        f"GRANT SELECT ON {DISPLAY_TABLES} TO {display}",
+        f"GRANT SELECT ({PUBLIC_APPOINTMENT_COLUMNS}) ON appointments TO {display}",
+        "ALTER TABLE settings ENABLE ROW LEVEL SECURITY",
+        "DROP POLICY IF EXISTS public_settings ON settings",
+        f"CREATE POLICY public_settings ON settings FOR SELECT TO {display} "
+        f"USING (key NOT IN {SECRET_SETTINGS})",
+        "DROP POLICY IF EXISTS device_settings ON settings",
+        f"CREATE POLICY device_settings ON settings FOR SELECT TO {devices} USING (true)",
         # Kiosks and counters change the queue; loading a config, importing appointments
         # and erasing names stay with the owner who runs `loket init`.
         f"GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {devices}",
@@ -596,20 +641,19 @@ def grant_statements(schema: str) -> list[str]:
 
 
 def create_roles(store: PgStore) -> list[str]:
-    """Create the device roles (once per server) and grant them this office; their names."""
+    """Create this office's device roles (if new) and grant them the office; their names."""
+    roles = device_roles(store.schema)
     with store.write():
         existing = {
             row[0]
-            for row in store._q(
-                "SELECT rolname FROM pg_roles WHERE rolname = ANY(?)", [list(DEVICE_ROLES)]
-            )
+            for row in store._q("SELECT rolname FROM pg_roles WHERE rolname = ANY(?)", [roles])
         }
-        for role in DEVICE_ROLES:
+        for role in roles:
             if role not in existing:
                 store._q(f"CREATE ROLE {role} NOLOGIN")
         for statement in grant_statements(store.schema):
             store._q(statement)
-    return list(DEVICE_ROLES)
+    return roles
 
 
 # `loket copy`: a SQLite office's whole history into a new office on PostgreSQL. In the

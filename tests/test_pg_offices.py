@@ -86,12 +86,16 @@ def connect_as(pg_cluster, url: str, login: str, role: str) -> str:
 
 def test_the_display_role_reads_calls_but_never_names_and_writes_nothing(pg_cluster, city, clock):
     with Engine(city, clock=clock) as office:
-        assert office.create_device_roles() == ["loket_display", "loket_kiosk", "loket_counter"]
+        assert office.create_device_roles() == [
+            "loket_main_display",
+            "loket_main_kiosk",
+            "loket_main_counter",
+        ]
         booking = office.add_appointment("A", clock.now, name="Jan Peeters")
         office.check_in(booking.reference)
         office.open_desk("1", session="clerk")
         office.call_next("1")
-    tv = connect_as(pg_cluster, city, "tv1", "loket_display")
+    tv = connect_as(pg_cluster, city, "tv1", "loket_main_display")
     with Engine(tv, clock=clock, create=False) as display:
         assert [call.number for call in display.calls_today(5)] == ["R001"]
         assert display.waiting_counts()["A"] == 0
@@ -100,6 +104,9 @@ def test_the_display_role_reads_calls_but_never_names_and_writes_nothing(pg_clus
         for column in ("name", "reference", "uid"):
             with pytest.raises(StorageError, match="may not"):
                 display.store._q(f"SELECT {column} FROM appointments").fetchall()
+        # The key that signs ticket codes is not the display's to read: it could forge them.
+        assert display.store.setting("config") is not None
+        assert display.store.setting("qr_secret") is None
 
 
 def test_the_display_role_shows_the_morning_while_yesterday_is_still_open(pg_cluster, city, clock):
@@ -107,7 +114,7 @@ def test_the_display_role_shows_the_morning_while_yesterday_is_still_open(pg_clu
         office.create_device_roles()
         office.issue_ticket("A")  # left waiting overnight: only a writer may close it
     clock.advance(days=1)
-    tv = connect_as(pg_cluster, city, "tv2", "loket_display")
+    tv = connect_as(pg_cluster, city, "tv2", "loket_main_display")
     with Engine(tv, clock=clock, create=False) as display:
         assert display.status().services[0].waiting == 0
         assert display.calls_today(5) == []
@@ -117,7 +124,7 @@ def test_the_kiosk_role_issues_and_checks_in_but_cannot_load_a_config(pg_cluster
     with Engine(city, clock=clock) as office:
         office.create_device_roles()
         booking = office.add_appointment("A", clock.now, name="An Claes")
-    kiosk = connect_as(pg_cluster, city, "kiosk1", "loket_kiosk")
+    kiosk = connect_as(pg_cluster, city, "kiosk1", "loket_main_kiosk")
     with Engine(kiosk, clock=clock, create=False) as device:
         assert device.issue_ticket("B").ticket.number == "B001"
         assert device.check_in(booking.reference).receipt.ticket.number == "R001"
@@ -125,6 +132,17 @@ def test_the_kiosk_role_issues_and_checks_in_but_cannot_load_a_config(pg_cluster
             device.init(DEMO.read_text().replace("Stadhuis Demo", "Overgenomen"))
         with pytest.raises(StorageError, match="may not"):
             device.add_appointment("A", clock.now, name="Ingevoerd Door Kiosk")
+
+
+def test_a_device_of_one_office_can_do_nothing_in_another(pg_cluster, city, clock):
+    for name in ("gent", "deurne"):
+        with Engine(city, clock=clock, office=name) as office:
+            office.create_device_roles()
+    kiosk = connect_as(pg_cluster, city, "kiosk_gent", "loket_gent_kiosk")
+    with Engine(kiosk, clock=clock, office="gent", create=False) as gent:
+        assert gent.issue_ticket("A").ticket.number == "A001"
+    with pytest.raises(StorageError, match="holds no Loket office 'deurne'"):  # unseen
+        Engine(kiosk, clock=clock, office="deurne", create=False)
 
 
 def test_roles_are_refused_on_sqlite_in_one_sentence(tmp_path, capsys):
