@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,3 +68,11 @@ def operation_engine(path: str, clock, app_engine: Engine | None = None) -> Iter
 
 _kept: dict[str, Engine] = {}
 _kept_lock = threading.Lock()
+
+
+@atexit.register
+def _close_kept() -> None:
+    """Close the kept engines while Python still can (psycopg complains at its teardown)."""
+    with _kept_lock:
+        while _kept:
+            _kept.popitem()[1].close(checkpoint=False)
