@@ -21,7 +21,6 @@ On its own: `.venv/bin/python benchmarks/pg_figures.py` (BENCH_QUICK=1 for a sho
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 import random
 import statistics
@@ -30,6 +29,7 @@ import uuid
 from datetime import timedelta
 
 import display_figures  # benchmarks/ is this script's folder
+from timing import race, span
 
 from loket.config import default_config_text
 from loket.engine import Engine
@@ -108,20 +108,9 @@ def raw_database(cluster: Cluster) -> str:
 
 def throughput(worker, url: str, processes: int) -> tuple[float, int, int]:
     """Rows per second of `processes` workers started together; rows written; errors."""
-    ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Barrier(processes), ctx.Queue()
-    workers = [
-        ctx.Process(target=worker, args=(url, SECONDS, seed, start, results))
-        for seed in range(processes)
-    ]
-    for process in workers:
-        process.start()
-    reports = [results.get(timeout=300) for _ in workers]
-    for process in workers:
-        process.join()
-    began, ended = min(r[0] for r in reports), max(r[1] for r in reports)
+    reports = race(worker, url, processes, SECONDS)
     written = sum(r[2] for r in reports)
-    return written / (ended - began), written, sum(r[3] for r in reports)
+    return written / span(reports), written, sum(r[3] for r in reports)
 
 
 def ticket_faults(url: str, issued: int) -> tuple[int, int]:

@@ -24,7 +24,6 @@ to try the benchmark; its figures are not the goals' measurements.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import platform
 import random
@@ -43,7 +42,7 @@ import pg_figures
 import promise_figures
 import scale_figures
 import simulate_figures
-from timing import process_times
+from timing import process_times, race, span
 
 from loket.config import default_config_text
 from loket.engine import Engine
@@ -161,20 +160,8 @@ def raw_database(folder: str, name: str) -> str:
 
 def throughput(worker, path: str, processes: int) -> tuple[float, int]:
     """Writes per second of `processes` workers started together; and their error count."""
-    ctx = multiprocessing.get_context("spawn")
-    start, results = ctx.Barrier(processes), ctx.Queue()
-    workers = [
-        ctx.Process(target=worker, args=(path, TICKETS_EACH, seed, start, results))
-        for seed in range(processes)
-    ]
-    for process in workers:
-        process.start()
-    reports = [results.get(timeout=300) for _ in workers]
-    for process in workers:
-        process.join()
-    began = min(r[0] for r in reports)
-    ended = max(r[1] for r in reports)
-    return processes * TICKETS_EACH / (ended - began), sum(r[2] for r in reports)
+    reports = race(worker, path, processes, TICKETS_EACH)
+    return processes * TICKETS_EACH / span(reports), sum(r[2] for r in reports)
 
 
 def duplicate_numbers(path: str) -> int:

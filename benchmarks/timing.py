@@ -1,7 +1,9 @@
-"""Timing whole commands, as a person starting them would wait for them."""
+"""Timing whole commands, as a person starting them would wait for them, and processes
+that race each other."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
 import time
@@ -24,3 +26,25 @@ def process_times(command: list[str], runs: int, pycache: str | None) -> list[fl
         subprocess.run(command, check=True, capture_output=True, env=env)
         times.append((time.perf_counter() - began) * 1000)
     return times
+
+
+def race(worker, target: str, processes: int, amount) -> list[tuple]:
+    """Start `processes` workers together on `target`; their reports, each beginning with
+    (began, ended). Each worker gets (target, amount, seed, start barrier, results queue)."""
+    ctx = multiprocessing.get_context("spawn")
+    start, results = ctx.Barrier(processes), ctx.Queue()
+    workers = [
+        ctx.Process(target=worker, args=(target, amount, seed, start, results))
+        for seed in range(processes)
+    ]
+    for process in workers:
+        process.start()
+    reports = [results.get(timeout=300) for _ in workers]
+    for process in workers:
+        process.join()
+    return reports
+
+
+def span(reports: list[tuple]) -> float:
+    """Seconds from the first worker's start to the last one's end."""
+    return max(r[1] for r in reports) - min(r[0] for r in reports)
