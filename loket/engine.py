@@ -430,19 +430,12 @@ class Engine:
         if not svc.walk_in:
             raise Refused(f"service {svc.code} ({svc.name('en')}) takes appointments only")
         self._refuse_if_closed(svc, now)
-        day = self.today(now)
-        due = rules.due_at(self.office, svc.code, WALK_IN, priority, now)
-        seq, ticket_id, *facts = self.store.fetch(
-            self.store.take_number.plan(svc.code, day),
-            self.store.new_ticket_id.plan(),
-            *self._receipt_plans(svc.code, day, due, now),
-        )
+        ticket, facts = self._numbered(svc, now, WALK_IN, priority)
         if self._limit_reached(svc, facts[0].get(svc.code, Line())):
             raise Refused(
                 f"service {svc.code} has reached its daily limit of {svc.daily_limit} "
                 + ("ticket" if svc.daily_limit == 1 else "tickets")
             )
-        ticket = self._new_ticket(svc, now, WALK_IN, priority, None, seq, ticket_id)
         receipt = self._receipt_from(ticket, now, facts, LAST_ID)
         self._refuse_if_full_today(svc, receipt, now)
         self._store_ticket(ticket, request_key)
@@ -480,27 +473,31 @@ class Engine:
             return None
         return closes
 
-    def _insert_ticket(self, svc: Service, now: datetime, kind: str, appointment_at=None) -> Ticket:
-        """A new ticket, numbered and stored in the open transaction."""
-        seq, ticket_id = self.store.fetch(
-            self.store.take_number.plan(self._series(svc, kind), self.today(now)),
-            self.store.new_ticket_id.plan(),
-        )
-        ticket = self._new_ticket(svc, now, kind, False, appointment_at, seq, ticket_id)
-        self._store_ticket(ticket)
-        return ticket
-
-    def _series(self, svc: Service, kind: str) -> str:
-        prefix = self.office.appointment_prefix
-        return prefix if kind == APPOINTMENT and prefix else svc.code
-
-    def _new_ticket(
-        self, svc: Service, now: datetime, kind: str, priority: bool, appointment_at, seq, id
-    ) -> Ticket:
-        series = self._series(svc, kind)
+    def _numbered(
+        self,
+        svc: Service,
+        now: datetime,
+        kind: str,
+        priority: bool = False,
+        appointment: Appointment | None = None,
+    ) -> tuple[Ticket, list]:
+        """A new ticket, numbered but not yet stored (`_store_ticket`), and the answers its
+        receipt needs (`_receipt_from` with LAST_ID), read together with its number: on
+        PostgreSQL one round trip. `appointment`: the one it is for, if any."""
         day = self.today(now)
-        return Ticket(
-            id=id,
+        appointment_at = appointment.starts_at if kind == APPOINTMENT else None
+        due = rules.due_at(self.office, svc.code, kind, priority, now, appointment_at)
+        prefix = self.office.appointment_prefix
+        series = prefix if kind == APPOINTMENT and prefix else svc.code
+        seq, ticket_id, *facts = self.store.fetch(
+            self.store.take_number.plan(series, day),
+            self.store.new_ticket_id.plan(),
+            *self._receipt_plans(
+                svc.code, day, due, now, appointment=appointment and appointment.id
+            ),
+        )
+        ticket = Ticket(
+            id=ticket_id,
             number=self.office.format_number(series, seq),
             series=series,
             seq=seq,
@@ -511,8 +508,9 @@ class Engine:
             status=WAITING,
             arrived_at=now,
             appointment_at=appointment_at,
-            due_at=rules.due_at(self.office, svc.code, kind, priority, now, appointment_at),
+            due_at=due,
         )
+        return ticket, facts
 
     def _store_ticket(self, ticket: Ticket, request_key: str | None = None) -> None:
         fields = {f.name: getattr(ticket, f.name) for f in dataclass_fields(Ticket)}
@@ -957,22 +955,19 @@ class Engine:
         local = self.local(now)
         services = self.office.services.values()
         dues = [rules.due_at(self.office, svc.code, WALK_IN, False, now) for svc in services]
-        facts = self.store.fetch(
-            *self._floor_plans(day),
-            *[
-                plan
-                for svc, due in zip(services, dues, strict=True)
-                for plan in self._line_plans(svc.code, day, due, now)
-            ],
-            *more,
-        )
-        floor_facts, per_service = facts[:4], facts[4 : 4 + 2 * len(dues)]
+        floor_plans = self._floor_plans(day)
+        line_plans = [
+            self._line_plans(svc.code, day, due, now)
+            for svc, due in zip(services, dues, strict=True)
+        ]
+        facts = iter(self.store.fetch(*floor_plans, *(p for ps in line_plans for p in ps), *more))
+        floor_facts = [next(facts) for _ in floor_plans]
         lines = floor_facts[0]
         floor = self._floor(now, *floor_facts)
         result = []
-        for index, (svc, due) in enumerate(zip(services, dues, strict=True)):
+        for svc, due, plans in zip(services, dues, line_plans, strict=True):
             line = lines.get(svc.code, Line())
-            near, booked = per_service[2 * index : 2 * index + 2]
+            near, booked = (next(facts) for _ in plans)
             ahead = self._ahead(svc.code, day, due, lines, near, LAST_ID)
             work = replace(floor, ahead=ahead, appointments=booked)
             minutes = rules.estimate(self.office, svc.code, work)
@@ -999,7 +994,7 @@ class Engine:
                     full_today=closes is not None,
                 )
             )
-        return result, facts[4 + 2 * len(dues) :]
+        return result, list(facts)
 
     def status(self, recent: int = 10, upcoming: int = 10) -> Status:
         """Lines (with their next `upcoming` tickets), counters and recent calls, in one snapshot."""
@@ -1340,17 +1335,7 @@ class Engine:
             return _with(outcome, ACCEPTED, receipt=self._check_in_on_time(appointment, svc, now))
 
     def _check_in_on_time(self, appointment: Appointment, svc: Service, now) -> Receipt:
-        """A ticket for the appointment, its number and receipt read together (as `_issue`)."""
-        day = self.today(now)
-        due = rules.due_at(self.office, svc.code, APPOINTMENT, False, now, appointment.starts_at)
-        seq, ticket_id, *facts = self.store.fetch(
-            self.store.take_number.plan(self._series(svc, APPOINTMENT), day),
-            self.store.new_ticket_id.plan(),
-            *self._receipt_plans(svc.code, day, due, now, appointment=appointment.id),
-        )
-        ticket = self._new_ticket(
-            svc, now, APPOINTMENT, False, appointment.starts_at, seq, ticket_id
-        )
+        ticket, facts = self._numbered(svc, now, APPOINTMENT, appointment=appointment)
         self._store_ticket(ticket)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)
         return self._receipt_from(ticket, now, facts, LAST_ID)
@@ -1392,9 +1377,10 @@ class Engine:
             )
         if self._limit_reached(svc, self.store.line(svc.code, self.today(now))):
             return _with(outcome, TOO_LATE, reason=f"service {svc.code} has no tickets left today")
-        ticket = self._insert_ticket(svc, now, WALK_IN)
+        ticket, facts = self._numbered(svc, now, WALK_IN, appointment=appointment)
+        self._store_ticket(ticket)
         self.store.update_appointment(appointment.id, ticket_id=ticket.id)
-        return _with(outcome, TOO_LATE, receipt=self._receipt(ticket, now))
+        return _with(outcome, TOO_LATE, receipt=self._receipt_from(ticket, now, facts, LAST_ID))
 
     def purge(self) -> int:
         """Erase names of appointments older than retention_days; returns how many."""
