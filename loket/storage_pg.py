@@ -378,12 +378,15 @@ class PgStore(Store):
         with suppress(psycopg.Error):
             block.__exit__(type(error) if error else None, error, None)
 
+    def _sql(self, query: str) -> str:
+        """Store's `?` placeholders as psycopg's `%s` (a literal % doubled), once per query."""
+        sql = self._queries.get(query)
+        if sql is None:
+            sql = self._queries[query] = query.replace("%", "%%").replace("?", "%s")
+        return sql
+
     def _q(self, query: str, params: Sequence = ()):
-        sql = query
-        if params:
-            sql = self._queries.get(query) or self._queries.setdefault(
-                query, query.replace("%", "%%").replace("?", "%s")
-            )
+        sql = self._sql(query) if params else query  # without parameters nothing is formatted
         try:
             if self._pipeline is None:
                 self._enter_pipeline()
@@ -421,7 +424,7 @@ class PgStore(Store):
         self.round_trips += 1
         try:
             with self.conn.cursor() as cursor:
-                cursor.executemany(query.replace("?", "%s"), rows)
+                cursor.executemany(self._sql(query), rows)
         except psycopg.Error as error:
             raise self._failed(error) from None
 
@@ -440,9 +443,8 @@ class PgStore(Store):
         except BaseException:
             self._roll_back()
             raise
-        if (
-            self._changed
-        ):  # as SQLite's data_version: a transaction that wrote nothing is news to nobody
+        # As SQLite's data_version: a transaction that wrote nothing is news to nobody.
+        if self._changed:
             self._q(f"NOTIFY {self.schema}")
         self._q("COMMIT")
         self._wait()
