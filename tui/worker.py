@@ -46,23 +46,20 @@ def operation_engine(path: str, clock, app_engine: Engine | None = None) -> Iter
     with _kept_lock:
         engine = _kept.pop(path, None) or Engine(path, clock=clock, create=False)
         engine.clock = clock
-        broken = True
+        kept = True
         try:
             if app_engine is None:
                 engine.refresh_config()  # `loket init --config` may have changed the office
             else:
                 engine.take_office_of(app_engine)
             yield engine
-            broken = False
         except StorageError:
-            raise  # its connection may be broken: the next operation opens a new one
-        except BaseException:
-            broken = False  # a refusal or a bug: the transaction rolled back, the engine is fine
+            kept = False  # its connection may be broken: the next operation opens a new one
+            engine.close(checkpoint=False)
             raise
         finally:
-            if broken:
-                engine.close(checkpoint=False)
-            else:
+            # After a refusal or a bug the transaction rolled back: the engine is fine.
+            if kept:
                 _kept[path] = engine
 
 
