@@ -896,6 +896,7 @@ async def test_a_lone_digit_takes_its_service_after_a_short_wait_and_shows_it_wa
         assert isinstance(app.screen, StartScreen)
         assert app.screen.query_one("#service-B").has_class("pressed")
         await pilot.pause(BUTTON_BOX_SECONDS)
+        await settle(pilot)
         assert app.screen.query_one("#number").text == "B001"
         app.back_to_start()
         await settle(pilot)
