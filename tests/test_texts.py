@@ -16,6 +16,7 @@ SAMPLE = {
     "ticket": "XY9999",
     "count": "999",
     "button": "9",
+    "items": "Identiteitskaart, pasfoto, oude kaart",
 }
 
 

@@ -121,7 +121,7 @@ TEXTS: dict[str, str] = {
     "tomorrow_at": "morgen um {time} Uhr",
     "unavailable": "Einen Moment bitte. Der Ticketautomat ist gleich wieder da.",
     "bring": "Bitte mitbringen: {items}",
-    "online_hint": "Schon gewusst? Sie können dies auch online beantragen: {url}",
+    "online_hint": "Schon gewusst? Sie können dies auch online beantragen.",
     "follow_on_phone": "Verfolgen Sie Ihre Reihenfolge auf dem Handy",
     "staff_pin": "Personal: PIN eingeben",
     "staff_title": "Personal",

@@ -118,7 +118,7 @@ TEXTS: dict[str, str] = {
     "tomorrow_at": "tomorrow at {time}",
     "unavailable": "One moment please. The ticket machine will be back shortly.",
     "bring": "Bring: {items}",
-    "online_hint": "Did you know? You can also request this online: {url}",
+    "online_hint": "Did you know? You can also request this online.",
     "follow_on_phone": "Follow your turn on your phone",
     "staff_pin": "Staff: enter the PIN",
     "staff_title": "Staff",

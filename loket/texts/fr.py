@@ -123,7 +123,7 @@ TEXTS: dict[str, str] = {
     "tomorrow_at": "demain à {time}",
     "unavailable": "Un instant, s'il vous plaît. La borne revient bientôt.",
     "bring": "À apporter : {items}",
-    "online_hint": "Le saviez-vous ? Vous pouvez aussi faire cette demande en ligne : {url}",
+    "online_hint": "Le saviez-vous ? Vous pouvez aussi faire cette demande en ligne.",
     "follow_on_phone": "Suivez votre tour sur votre téléphone",
     "staff_pin": "Personnel : entrez le code PIN",
     "staff_title": "Personnel",

@@ -121,7 +121,7 @@ TEXTS: dict[str, str] = {
     "tomorrow_at": "morgen om {time}",
     "unavailable": "Even geduld. De ticketautomaat werkt zo weer.",
     "bring": "Breng mee: {items}",
-    "online_hint": "Wist u dat? U kunt dit ook online aanvragen: {url}",
+    "online_hint": "Wist u dat? U kunt dit ook online aanvragen.",
     "follow_on_phone": "Volg uw beurt op uw gsm",
     "staff_pin": "Personeel: geef de pincode in",
     "staff_title": "Personeel",
