@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import MAXYEAR, MINYEAR, UTC, date, datetime, time, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -34,10 +34,18 @@ class Service:
     hours: dict[int, tuple[tuple[time, time], ...]] | None = None
     target_minutes: int = 15
     """A walk-in is due to be called this long after arriving (see loket.rules)."""
+    bring: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """What a visitor should bring, per language (documents, a photo...)."""
+    online_url: str | None = None
+    """Where this service can be requested online instead (click-call-connect)."""
 
     def name(self, language: str) -> str:
         """The service's name in `language`, else in the first language it has."""
         return self.names.get(language) or next(iter(self.names.values()))
+
+    def bring_in(self, language: str) -> tuple[str, ...]:
+        """What to bring, in `language`, else in the first language the list has."""
+        return self.bring.get(language) or next(iter(self.bring.values()), ())
 
     def is_open(self, local: datetime) -> bool:
         """Whether the service takes visitors at this local time."""
@@ -104,6 +112,24 @@ class DisplaySettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """`loket serve`: the visitor's phone page, the join page and their limits."""
+
+    public_url: str = ""
+    """The address visitors' phones reach the server at; "" prints no phone QR codes."""
+    join: bool = False
+    """Whether a poster's QR lets visitors take a ticket from the waiting room (/join)."""
+    near_turn: int = 3
+    """The phone page alerts once this many visitors or fewer are ahead."""
+    more_time_places: int = 3
+    """"I need more time" moves a ticket this many places back, once."""
+    join_per_minute: int = 10
+    """Tickets /join hands out per minute, for the whole office."""
+    join_per_phone: int = 2
+    """Tickets one phone may take through /join per day."""
+
+
+@dataclass(frozen=True)
 class CheckinPolicy:
     """When an appointment holder may check in, and what happens when late."""
 
@@ -149,6 +175,7 @@ class Office:
     display: DisplaySettings = field(default_factory=DisplaySettings)
     routing: RoutingRules = field(default_factory=RoutingRules)
     no_show: NoShowPolicy = field(default_factory=NoShowPolicy)
+    web: WebSettings = field(default_factory=WebSettings)
     appointment_prefix: str = ""
     """Appointment tickets' own series (R: R001, R002...); "" numbers them with walk-ins."""
     target_wait_minutes: int = 15
@@ -246,6 +273,12 @@ def _refuse_unfit_texts(office: Office) -> None:
         for service in office.services.values()
         for language, name in service.names.items()
     ]
+    named += [
+        (f"services.{service.code}.bring.{language}", item)
+        for service in office.services.values()
+        for language, items in service.bring.items()
+        for item in items
+    ]
     named += [(f"counters.{counter.id}.name", counter.name) for counter in office.counters.values()]
     for where, name in named:
         if CONTROL.search(name):
@@ -289,6 +322,7 @@ class _Reader:
         "counters",
         "kiosk",
         "display",
+        "web",
     }
 
     def __init__(self, raw: dict):
@@ -319,6 +353,7 @@ class _Reader:
             display=self.display(),
             routing=self.routing(),
             no_show=self.no_show(),
+            web=self.web(),
             appointment_prefix=self.appointment_prefix(services),
             target_wait_minutes=target,
             retention_days=_whole(raw, "retention_days", 30, "retention_days"),
@@ -346,7 +381,7 @@ class _Reader:
         services: dict[str, Service] = {}
         keys = {"code", "name", "walk_in", "appointments", "minutes", "daily_limit", "hours"}
         for where, entry in self.tables("services"):
-            _no_unknown_keys(entry, keys | {"target_minutes"}, where)
+            _no_unknown_keys(entry, keys | {"target_minutes", "bring", "online"}, where)
             code = entry.get("code")
             if not isinstance(code, str) or not SERVICE_CODE.fullmatch(code):
                 raise ConfigError(f"{where}.code: must be one or two capital letters, got {code!r}")
@@ -365,6 +400,8 @@ class _Reader:
                 else _whole(entry, "daily_limit", 0, f"{where}.daily_limit", low=1),
                 hours=_hours(entry.get("hours"), f"{where}.hours"),
                 target_minutes=_whole(entry, "target_minutes", target, f"{where}.target_minutes"),
+                bring=_bring(entry.get("bring"), languages, f"{where}.bring"),
+                online_url=_url(entry.get("online"), f"{where}.online") or None,
             )
         return services
 
@@ -510,6 +547,23 @@ class _Reader:
             ),
         )
 
+    def web(self) -> WebSettings:
+        table = _table(self.raw, "web")
+        keys = {f.name for f in fields(WebSettings)}
+        _no_unknown_keys(table, keys, "web")
+        return WebSettings(
+            public_url=_url(table.get("public_url"), "web.public_url").rstrip("/"),
+            join=_flag(table, "join", False, "web"),
+            near_turn=_whole(table, "near_turn", 3, "web.near_turn", high=100),
+            more_time_places=_whole(
+                table, "more_time_places", 3, "web.more_time_places", low=1, high=100
+            ),
+            join_per_minute=_whole(
+                table, "join_per_minute", 10, "web.join_per_minute", low=1, high=1000
+            ),
+            join_per_phone=_whole(table, "join_per_phone", 2, "web.join_per_phone", low=1, high=20),
+        )
+
     def appointment_prefix(self, services: dict[str, Service]) -> str:
         prefix = self.raw.get("appointment_prefix", "")
         if prefix == "":
@@ -637,6 +691,46 @@ def _names(value: object, languages: tuple[str, ...], where: str) -> dict[str, s
         if not isinstance(value[language], str):
             raise ConfigError(f"{where}.{language}: must be a text, got {value[language]!r}")
     return {language: _name(value[language], f"{where}.{language}") for language in languages}
+
+
+MAX_BRING = 6  # a short list: a ticket and a phone screen show it at a glance
+MAX_URL = 200
+
+
+def _bring(value: object, languages: tuple[str, ...], where: str) -> dict[str, tuple[str, ...]]:
+    """What to bring: one list for every language, or a table of language = list."""
+    if value is None:
+        return {}
+    if isinstance(value, list):
+        value = {language: value for language in languages}
+    if not isinstance(value, dict):
+        raise ConfigError(f'{where}: must be a list such as ["ID card"] or a table per language')
+    bring = {}
+    for language, items in value.items():
+        if language not in languages:
+            raise ConfigError(f"{where}.{language}: not one of the office's languages")
+        if not isinstance(items, list) or len(items) > MAX_BRING:
+            raise ConfigError(f"{where}.{language}: must be a list of at most {MAX_BRING} texts")
+        bring[language] = tuple(_name(item, f"{where}.{language}") for item in items)
+    missing = [language for language in languages if language not in bring]
+    if missing:
+        raise ConfigError(f"{where}: no list in {', '.join(missing)}")
+    return bring
+
+
+def _url(value: object, where: str) -> str:
+    """A web address visitors may open: http(s), no spaces; "" when not given."""
+    if value is None or value == "":
+        return ""
+    if (
+        not isinstance(value, str)
+        or not re.fullmatch(r"https?://[^\s/?#]+[^\s]*", value)
+        or len(value) > MAX_URL
+    ):
+        raise ConfigError(
+            f"{where}: must be a web address such as https://www.stad.be/eid, got {value!r}"
+        )
+    return value
 
 
 def _hours(value: object, where: str) -> dict[int, tuple[tuple[time, time], ...]] | None:

@@ -66,6 +66,41 @@ def test_defaults_for_what_the_config_leaves_out():
             "routing.priority_credit_minutes: must be a whole number",
         ),
         (
+            ('online = "https://www.example.be/eid"', 'online = "javascript:alert(1)"'),
+            "services.A.online: must be a web address such as https://www.stad.be/eid",
+        ),
+        (
+            ('public_url = ""', 'public_url = "loket.stad.be"'),
+            "web.public_url: must be a web address",
+        ),
+        (("near_turn = 3 ", "near_turn = -1 "), "web.near_turn: must be a whole number from 0"),
+        (
+            ("more_time_places = 3", "more_time_places = 0"),
+            "web.more_time_places: must be a whole number from 1 to 100",
+        ),
+        (("join = false", "join = 1"), "web.join: must be true or false, got 1"),
+        (
+            (
+                'bring = { nl = ["Uw identiteitskaart", "Een recente pasfoto"], fr',
+                'bring = { nl = "Uw identiteitskaart", fr',
+            ),
+            "services.A.bring.nl: must be a list of at most 6 texts",
+        ),
+        (
+            (
+                'bring = { nl = ["Uw identiteitskaart", "Een recente pasfoto"], fr',
+                'bring = { xx = [], nl = ["Uw identiteitskaart"], fr',
+            ),
+            "services.A.bring.xx: not one of the office's languages",
+        ),
+        (
+            (
+                'bring = { nl = ["Uw identiteitskaart", "Een recente pasfoto"], fr',
+                'bring = { nl = [""], fr',
+            ),
+            "services.A.bring.nl: must be a non-empty text",
+        ),
+        (
             ('transfer = "keep"', 'transfer = "front"'),
             "routing.transfer: must be one of 'keep', 'first', 'last', got 'front'",
         ),
@@ -305,3 +340,28 @@ def test_a_speech_key_that_a_visitor_types_or_staff_use_is_refused(line, message
     with pytest.raises(ConfigError) as error:
         load_config(kiosk_line(line))
     assert str(error.value) == f"invalid office config: {message}"
+
+
+def test_what_to_bring_and_the_online_address_per_service_and_language():
+    office = load_config(default_config_text())
+    passport = office.services["A"]
+    assert passport.bring_in("fr") == ("Votre carte d'identité", "Une photo d'identité récente")
+    assert passport.online_url == "https://www.example.be/eid"
+    assert office.services["C"].bring_in("nl") == () and office.services["C"].online_url is None
+    one_list = load_config(
+        'office = "G"\nlanguages = ["nl", "fr"]\n[[services]]\ncode = "A"\nname = "Alles"\n'
+        'bring = ["eID"]\n[[counters]]\nid = 1\nservices = ["A"]\n'
+    )
+    assert one_list.services["A"].bring == {"nl": ("eID",), "fr": ("eID",)}
+    assert one_list.web.public_url == "" and not one_list.web.join
+
+
+def test_the_public_address_loses_its_trailing_slash():
+    text = default_config_text().replace('public_url = ""', 'public_url = "https://loket.stad.be/"')
+    assert load_config(text).web.public_url == "https://loket.stad.be"
+
+
+def test_a_line_break_in_what_to_bring_is_refused():
+    text = default_config_text().replace('"Een recente pasfoto"', '"Een\\nfoto"')
+    with pytest.raises(ConfigError, match="services.A.bring.nl: must not hold control characters"):
+        load_config(text)
