@@ -251,6 +251,21 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--to-office", metavar="NAME", default="main", help="the new office's name")
     sub = command("backup", cmd_backup, "copy the whole office to a new file, while it runs")
     sub.add_argument("file", help="the backup file to write (must not exist yet)")
+    tokens = command("token", None, "device tokens for the web API: create, list, revoke")
+    token_actions = tokens.add_subparsers(
+        title="actions", metavar="ACTION", required=True, prog="loket token"
+    )
+    sub = token_actions.add_parser(
+        "create", help="a new token (its secret is shown once)", parents=[common]
+    )
+    sub.set_defaults(run=cmd_token_create)
+    sub.add_argument("--role", required=True, metavar="kiosk|counter|integration")
+    sub.add_argument("--name", default="", help="what it is for, e.g. reception tablet")
+    sub = token_actions.add_parser("list", help="every token, revoked ones too", parents=[common])
+    sub.set_defaults(run=cmd_token_list)
+    sub = token_actions.add_parser("revoke", help="refuse a token from now on", parents=[common])
+    sub.set_defaults(run=cmd_token_revoke)
+    sub.add_argument("id", help="the token's id, from `loket token list`")
     sub = command("kiosk", cmd_kiosk, "run the self-service ticket kiosk (full screen)")
     sub.add_argument(
         "--printer",
@@ -1069,6 +1084,48 @@ def cmd_purge(args) -> None:
         args,
         {"purged": count},
         f"erased the names of {_counted(count, 'appointment')} older than {_counted(days, 'day')}",
+    )
+
+
+def cmd_token_create(args) -> None:
+    with _engine(args) as engine:
+        secret = engine.create_device_token(args.role.strip(), args.name)
+        token = max(engine.device_tokens(), key=lambda t: t.id)
+    if args.json:
+        return _emit(args, {**token.to_dict(), "secret": secret}, "")
+    # The secret alone on stdout, so that TOKEN=$(loket token create ...) works; the rest on stderr.
+    print(f"Token {token.id} for {token.role} {printable(token.name)!r}:", file=sys.stderr)
+    print(secret)
+    print("It is shown only this once (Loket keeps only its hash): copy it now.", file=sys.stderr)
+
+
+def cmd_token_list(args) -> None:
+    with _engine(args) as engine:
+        tokens = engine.device_tokens()
+        local = engine.local
+    if args.json:
+        return _emit(args, {"tokens": [t.to_dict() for t in tokens]}, "")
+    from rich.table import Table
+
+    table = Table("Id", "Role", "Name", "Created", "Revoked")
+    for t in tokens:
+        revoked = "" if t.revoked_at is None else f"{local(t.revoked_at):%Y-%m-%d %H:%M}"
+        table.add_row(
+            str(t.id), t.role, for_rich(t.name), f"{local(t.created_at):%Y-%m-%d %H:%M}", revoked
+        )
+    _console().print(table)
+
+
+def cmd_token_revoke(args) -> None:
+    if not args.id.strip().isdigit():
+        raise LoketError(f"{args.id!r} is not a token id: see `loket token list`")
+    with _engine(args) as engine:
+        token = engine.revoke_device_token(int(args.id))
+    _emit(
+        args,
+        token.to_dict(),
+        f"Token {token.id} ({token.role} {printable(token.name)!r}) is revoked: "
+        "devices using it are refused from now on",
     )
 
 

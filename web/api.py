@@ -7,7 +7,6 @@ sent as `Authorization: Bearer <secret>`. Every answer is JSON; an error is
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import json
@@ -19,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Match, Route
 
+from loket import texts
 from loket.errors import LoketError, Refused, StorageError
 from web.limits import RateLimit
 
@@ -219,14 +219,16 @@ async def calls(request: Request) -> JSONResponse:
 
 
 def _call_data(engine, event) -> dict:
-    counter = engine.office.counters.get(event.counter or "")
+    desk = engine.office.counters.get(event.counter or "")
+    language = engine.office.languages[0]
+    name = desk.name if desk else f"{texts.text(language, 'display_counter')} {event.counter}"
     return {
         "id": event.id,
         "action": event.action,
         "number": event.number,
         "service": event.service,
         "counter": event.counter,
-        "counter_name": counter.name if counter else event.counter,
+        "counter_name": name,
         **_times(engine, event.at, "at"),
     }
 
@@ -237,53 +239,69 @@ async def calls_stream(request: Request) -> Response:
     last = request.headers.get("last-event-id", "").strip()
     if last and not last.isdigit():
         raise ApiError(400, "Last-Event-ID must be an event id (a whole number).")
-    after = int(last) if last else await _call(request, lambda engine: engine.last_event_id())
+    if last:  # a reconnect: what it missed, read once from the engine
+        missed = await _call(request, functools.partial(_calls_after, after=int(last)))
+        after = int(last)
+    else:
+        missed = []
+        board = request.app.state.live.board
+        after = board.last_event_id if board else await _call(request, _last_event_id)
     return StreamingResponse(
-        _call_events(request, after),
+        _call_events(request.app.state.live, missed, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _call_events(request: Request, after: int) -> AsyncIterator[str]:
-    """The stream's text: `retry`, then events as they happen, a comment to keep it alive."""
-    yield f"retry: {RETRY_SECONDS * 1000}\n\n"
-    available = True
-    while True:
-        try:
-            events = await _call(request, functools.partial(_calls_after, after=after))
-        except StorageError:
-            if available:
-                yield _sse("unavailable", {"error": UNAVAILABLE})
-            available = False
-            events = []
-        else:
-            available = True
-        for event in events:
-            after = event["id"]
-            yield _sse(event["action"], event, event["id"])
-        # While the database is gone, try again soon rather than at the next keep-alive.
-        wait = KEEP_ALIVE_SECONDS if available else RETRY_SECONDS
-        if not await _changed(request.app.state.live, wait):
-            yield ": keep-alive\n\n"
+def _last_event_id(engine) -> int:
+    return engine.last_event_id()
 
 
 def _calls_after(engine, after: int) -> list[dict]:
     return [_call_data(engine, e) for e in engine.events_after(after, CALL_ACTIONS)]
 
 
+async def _call_events(live, missed: list[dict], after: int) -> AsyncIterator[str]:
+    """The stream's text: `retry`, the calls missed, then each new call as the shared board
+    shows it (no database read per client), and a comment now and then to keep it open."""
+    yield f"retry: {RETRY_SECONDS * 1000}\n\n"
+    for call in missed:
+        yield _sse(call["action"], call, call["id"])
+        after = call["id"]
+    available = True
+    while True:
+        seen, board = live.generation, live.board
+        if board is None:
+            if available:
+                yield _sse("unavailable", {"error": UNAVAILABLE})
+            available = False
+        else:
+            available = True
+            for call in reversed(board.calls):  # the board lists them newest first
+                if call.id > after:
+                    yield _sse(call.action, _board_call(call, board.timezone), call.id)
+                    after = call.id
+        if await live.next_change(seen, KEEP_ALIVE_SECONDS) == seen:
+            yield ": keep-alive\n\n"
+
+
+def _board_call(call, timezone) -> dict:
+    """A call from the live board, in the same shape as `_call_data`."""
+    return {
+        "id": call.id,
+        "action": call.action,
+        "number": call.number,
+        "service": call.service,
+        "counter": call.counter,
+        "counter_name": call.counter_name,
+        "at": call.at.astimezone(UTC).isoformat(),
+        "at_local": call.at.astimezone(timezone).isoformat(),
+    }
+
+
 def _sse(name: str, data: dict, event_id: int | None = None) -> str:
     head = "" if event_id is None else f"id: {event_id}\n"
     return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-async def _changed(live, timeout: float) -> bool:
-    """Wait until the office changes (True) or `timeout` seconds pass (False)."""
-    try:
-        await asyncio.wait_for(live.changed(), timeout)
-    except TimeoutError:
-        return False
-    return True
 
 
 # writes (device tokens)
