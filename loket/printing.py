@@ -1,4 +1,4 @@
-"""Ticket printing on an 80 mm thermal ESC/POS printer, with a file printer for tests and dev."""
+"""Ticket printing on a 58 or 80 mm thermal ESC/POS printer, with a file printer for tests and dev."""
 
 from __future__ import annotations
 
@@ -16,13 +16,14 @@ from loket.errors import LoketError
 if TYPE_CHECKING:
     from PIL import Image
 
-    from loket.config import Office
+    from loket.config import Office, Service
     from loket.model import Receipt
 
-COLUMNS = 42  # font A on 80 mm paper
+COLUMNS = 42  # font A on 80 mm paper, for a profile that does not say (58 mm: 32)
 NUMBER_SIZE = 3  # width and height multiplier of the ticket number
 QR_MM = 30
-PREVIEW_WIDTH = 576  # dots of an 80 mm printer at 203 dpi
+PREVIEW_WIDTH = 576  # dots of an 80 mm printer at 203 dpi, for a profile that does not say
+BRING_ITEMS = 3  # a ticket lists only the first few; the phone page has them all
 SPEC_HELP = "use none, file:DIR, network:HOST[:PORT] or usb:VENDOR:PRODUCT"
 
 
@@ -43,6 +44,13 @@ class PrintedTicket:
     position_line: str
     footer: str
     qr_text: str
+    """The ticket's signed code, scanned back at the kiosk ("I'm here")."""
+    bring: str = ""
+    online_hint: str = ""
+    online_url: str = ""
+    phone_hint: str = ""
+    visitor_url: str | None = None
+    """The visitor's phone page (`[web] public_url`), printed as a QR of its own."""
 
 
 def parse_spec(spec: str) -> tuple[str, ...]:
@@ -89,6 +97,19 @@ def ticket_lines(receipt: Receipt, office: Office, language: str) -> dict[str, s
     }
 
 
+def service_notes(service: Service, language: str) -> dict[str, str]:
+    """What to bring (the first few things) and where to do it online; "" for what is not set."""
+    from loket.texts import text
+
+    items = service.bring_in(language)
+    shown = list(items[:BRING_ITEMS]) + (["…"] if len(items) > BRING_ITEMS else [])
+    return {
+        "bring": text(language, "bring", items=" · ".join(shown)) if items else "",
+        "online": text(language, "online_hint") if service.online_url else "",
+        "online-url": service.online_url or "",
+    }
+
+
 def wait_line(receipt: Receipt, office: Office, language: str) -> str:
     """The ticket's promise: a wait for a walk-in, a time for an appointment, or "in a moment"."""
     from loket.model import APPOINTMENT
@@ -114,11 +135,14 @@ def to_five_minutes(moment: datetime) -> datetime:
     return down + timedelta(minutes=5) if past >= timedelta(minutes=2.5) else down
 
 
-def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTicket:
-    """The ticket as the printer lays it out, in `language`."""
+def printed_ticket(
+    receipt: Receipt, office: Office, language: str, visitor_url: str | None = None
+) -> PrintedTicket:
+    """The ticket as the printer lays it out, in `language`, with the phone page's QR if any."""
     from loket.texts import text
 
     lines = ticket_lines(receipt, office, language)
+    notes = service_notes(office.services[receipt.ticket.service], language)
     return PrintedTicket(
         office=office.name,
         number=receipt.ticket.number,
@@ -129,6 +153,11 @@ def printed_ticket(receipt: Receipt, office: Office, language: str) -> PrintedTi
         wait_line=lines["wait"],
         footer=text(language, "print_footer"),
         qr_text=receipt.code,
+        bring=notes["bring"],
+        online_hint=notes["online"],
+        online_url=notes["online-url"],
+        phone_hint=text(language, "follow_on_phone") if visitor_url else "",
+        visitor_url=visitor_url,
     )
 
 
@@ -181,12 +210,13 @@ def ticket_bytes(ticket: PrintedTicket, profile: str = "default") -> bytes:
     from escpos.printer import Dummy
 
     p = Dummy(profile=profile)
+    sheet = paper(p.profile)
     p.hw("INIT")
     p.set(align="center")
     bold = False
-    for style, text in _layout(ticket):
+    for style, text in _layout(ticket, sheet.columns):
         if style == "qr":
-            image = _qr_image(text, _module_dots(text, _dpi(p.profile)), ink=1)
+            image = _qr_image(text, _module_dots(text, sheet), ink=1)
             # GS v 0 is a raster of 1 = dark bits; own command so python-escpos prints no warning
             head = b"\x1dv0\x00" + struct.pack("<HH", (image.width + 7) // 8, image.height)
             p._raw(head + image.tobytes())
@@ -205,29 +235,54 @@ def ticket_bytes(ticket: PrintedTicket, profile: str = "default") -> bytes:
     return p.output
 
 
-def ticket_preview(ticket: PrintedTicket) -> Image.Image:
-    """A black-on-white picture of the ticket as an 80 mm printer prints it."""
+def ticket_preview(ticket: PrintedTicket, profile: str = "default") -> Image.Image:
+    """A black-on-white picture of the ticket as the profile's printer prints it."""
     from PIL import Image, ImageDraw, ImageFont
 
+    sheet = paper(_escpos_capabilities().get_profile(profile))
+    size = sheet.dots / sheet.columns * 1.45  # a font this size fills a line of `columns`
     fonts = {
-        "number": ImageFont.load_default(size=72),
-        "title": ImageFont.load_default(size=24),
-        "text": ImageFont.load_default(size=20),
+        "number": ImageFont.load_default(size=round(size * NUMBER_SIZE * 1.2)),
+        "title": ImageFont.load_default(size=round(size * 1.2)),
+        "text": ImageFont.load_default(size=round(size)),
     }
-    canvas = Image.new("1", (PREVIEW_WIDTH, 4000), 1)
+    canvas = Image.new("1", (sheet.dots, 6000), 1)
     draw = ImageDraw.Draw(canvas)
     y = 24
-    for style, text in _layout(ticket):
+    for style, text in _layout(ticket, sheet.columns):
         if style == "qr":
-            image = _qr_image(text, _module_dots(text, 203), ink=0)
-            canvas.paste(image, ((PREVIEW_WIDTH - image.width) // 2, y))
+            image = _qr_image(text, _module_dots(text, sheet), ink=0)
+            canvas.paste(image, ((sheet.dots - image.width) // 2, y))
             y += image.height + 12
             continue
         font = fonts[style]
         _, top, _, bottom = font.getbbox("Ag")  # same height for every line, blank ones too
-        draw.text((PREVIEW_WIDTH // 2, y - top), text, font=font, fill=0, anchor="ma")
+        draw.text((sheet.dots // 2, y - top), text, font=font, fill=0, anchor="ma")
         y += bottom - top + (16 if style == "number" else 8)
-    return canvas.crop((0, 0, PREVIEW_WIDTH, y + 40))
+    return canvas.crop((0, 0, sheet.dots, y + 40))
+
+
+@dataclass(frozen=True)
+class Paper:
+    """A printer's line: characters of its font A, dots, and dots per inch."""
+
+    columns: int = COLUMNS
+    dots: int = PREVIEW_WIDTH
+    dpi: int = 203
+
+
+def paper(profile) -> Paper:
+    """What a python-escpos profile says of its paper; 80 mm at 203 dpi where it says nothing."""
+    data = profile.profile_data
+    columns = data.get("fonts", {}).get("0", {}).get("columns")
+    dots = data.get("media", {}).get("width", {}).get("pixels")
+    dpi = data.get("media", {}).get("dpi")
+    # Some profiles list a column count of a font that is not font A (12 on 80 mm paper).
+    return Paper(
+        columns if isinstance(columns, int) and 24 <= columns <= 64 else COLUMNS,
+        dots if isinstance(dots, int) and dots >= 256 else PREVIEW_WIDTH,
+        dpi if isinstance(dpi, int) else 203,
+    )
 
 
 class TicketPrinter:
@@ -254,7 +309,7 @@ class TicketPrinter:
         name = re.sub(r"[^A-Za-z0-9_-]", "_", ticket.number)
         stem = folder / f"{name}-{datetime.now():%Y%m%d-%H%M%S-%f}"
         stem.with_suffix(".bin").write_bytes(data)
-        ticket_preview(ticket).save(stem.with_suffix(".png"), format="PNG")
+        ticket_preview(ticket, self.profile).save(stem.with_suffix(".png"), format="PNG")
 
     def _send_network(self, data: bytes, ticket: PrintedTicket) -> None:
         _escpos_capabilities()
@@ -281,8 +336,11 @@ class TicketPrinter:
             device.close()
 
 
-def _layout(ticket: PrintedTicket) -> list[tuple[str, str]]:
-    """The ticket as (style, line) pairs, text wrapped to the paper width."""
+def _layout(ticket: PrintedTicket, columns: int = COLUMNS) -> list[tuple[str, str]]:
+    """The ticket as (style, line) pairs, text wrapped to `columns`."""
+    notes = [("text", line) for line in (ticket.bring, ticket.online_hint) if line]
+    notes += [("url", ticket.online_url)] if ticket.online_url else []
+    phone = [("text", ticket.phone_hint), ("qr", ticket.visitor_url), ("text", "")]
     rows = [
         ("title", ticket.office),
         ("text", ""),
@@ -293,6 +351,8 @@ def _layout(ticket: PrintedTicket) -> list[tuple[str, str]]:
         ("text", ticket.position_line),
         ("text", ticket.wait_line),
         ("text", ""),
+        *([*notes, ("text", "")] if notes else []),
+        *(phone if ticket.visitor_url else []),
         ("qr", ticket.qr_text),
         ("text", ticket.footer),
     ]
@@ -301,20 +361,18 @@ def _layout(ticket: PrintedTicket) -> list[tuple[str, str]]:
         if style == "qr":
             lines.append((style, text))
             continue
-        width = COLUMNS // NUMBER_SIZE if style == "number" else COLUMNS
+        width = columns // NUMBER_SIZE if style == "number" else columns
         text = "".join(c for c in text if c.isprintable() or c.isspace())
-        lines += [(style, line) for line in textwrap.wrap(text, width) or [""]]
+        # An address is cut only where the line ends, never at its dashes.
+        wrapped = textwrap.wrap(text, width, break_on_hyphens=style != "url")
+        lines += [("text" if style == "url" else style, line) for line in wrapped or [""]]
     return lines
 
 
-def _dpi(profile) -> int:
-    dpi = profile.profile_data.get("media", {}).get("dpi")
-    return dpi if isinstance(dpi, int) else 203
-
-
-def _module_dots(text: str, dpi: int) -> int:
-    """Dots per QR module so that the code is about QR_MM wide."""
-    return max(1, round(QR_MM / 25.4 * dpi / len(qr.matrix(text))))
+def _module_dots(text: str, sheet: Paper) -> int:
+    """Dots per QR module so that the code is about QR_MM wide, and never wider than the paper."""
+    modules = len(qr.matrix(text))
+    return max(1, min(round(QR_MM / 25.4 * sheet.dpi / modules), sheet.dots // modules))
 
 
 def _qr_image(text: str, module: int, ink: int) -> Image.Image:

@@ -378,3 +378,145 @@ def test_every_promise_fits_the_paper_in_every_language(language, minutes, kind)
     lines = parse(ticket_bytes(ticket))["lines"]
     assert max(len(line) for line in lines) <= 42
     assert len(ticket.wait_line) <= 42  # on one line of its own, never wrapped
+
+
+# what to bring, the online address and the phone page's QR (issue 13)
+
+VISITOR_URL = "https://loket.stad.be/t/" + "k3Xq-9_Zp" * 5 + "?lang=nl"
+NARROW = "POS-5890"
+"""A 58 mm printer: 32 characters and 384 dots a line."""
+
+
+def served(number: str, language: str, visitor_url: str | None = None) -> PrintedTicket:
+    """The demo office's ticket `number` (its letter is its service), as the kiosk prints it."""
+    from dataclasses import replace
+
+    walk_in = receipt(10, number=number)
+    walk_in = replace(walk_in, ticket=replace(walk_in.ticket, service=number[0]))
+    return printed_ticket(walk_in, office(), language, visitor_url)
+
+
+def printed_text(data: bytes, profile: str = "default") -> list[str]:
+    """The ticket's lines as the printer shows them, in the code pages the bytes select."""
+    from loket.printing import _escpos_capabilities
+
+    pages = _escpos_capabilities().get_profile(profile).profile_data["codePages"]
+    lines, page, i, line = [], "cp437", 0, bytearray()
+    while i < len(data):
+        cmd = data[i : i + 2]
+        if cmd == b"\x1bt":
+            page = pages[str(data[i + 2])].lower().replace("_", "-")
+            i += 3
+        elif cmd == b"\x1dv":
+            xbytes = int.from_bytes(data[i + 4 : i + 6], "little")
+            i += 8 + xbytes * int.from_bytes(data[i + 6 : i + 8], "little")
+        elif cmd in ONE_ARG or cmd == b"\x1dV":
+            i += 3
+        elif cmd == b"\x1b@":
+            i += 2
+        elif data[i] == 0x0A:
+            lines.append(line.decode(page))
+            line = bytearray()
+            i += 1
+        else:
+            line.append(data[i])
+            i += 1
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("language", "bring", "hint"),
+    [
+        ("nl", "Breng mee: Uw identiteitskaart · Een recente pasfoto",
+         "Wist u dat? U kunt dit ook online aanvragen."),
+        ("fr", "À apporter : Votre carte d'identité · Une photo d'identité récente",
+         "Le saviez-vous ? Vous pouvez aussi faire cette demande en ligne."),
+        ("en", "Bring: Your ID card · A recent passport photo",
+         "Did you know? You can also request this online."),
+        ("de", "Bitte mitbringen: Ihr Personalausweis · Ein aktuelles Passfoto",
+         "Schon gewusst? Sie können dies auch online beantragen."),
+    ],
+)  # fmt: skip
+def test_the_ticket_says_what_to_bring_and_where_to_do_it_online(language, bring, hint):
+    ticket = served("A012", language)
+    assert (ticket.bring, ticket.online_hint) == (bring, hint)
+    assert ticket.online_url == "https://www.example.be/eid"
+
+    lines = printed_text(ticket_bytes(ticket))
+    text = " ".join(lines)
+    assert " ".join(bring.split()) in text and " ".join(hint.split()) in text
+    assert "https://www.example.be/eid" in lines  # on a line of its own
+    assert lines.index(ticket.wait_line) < lines.index("https://www.example.be/eid")
+
+
+def test_a_service_with_nothing_to_bring_and_no_online_address_prints_neither():
+    ticket = served("C012", "en")
+    assert (ticket.bring, ticket.online_hint, ticket.online_url) == ("", "", "")
+    text = " ".join(printed_text(ticket_bytes(ticket)))
+    assert "Bring" not in text and "online" not in text and "http" not in text
+
+
+def test_a_long_list_to_bring_shows_its_first_three_things():
+    from loket.printing import service_notes
+
+    config = default_config_text().replace(
+        'bring = { nl = ["Uw identiteitskaart", "Een recente pasfoto"], fr = ["Votre carte '
+        'd\'identité", "Une photo d\'identité récente"], en = ["Your ID card", "A recent '
+        'passport photo"], de = ["Ihr Personalausweis", "Ein aktuelles Passfoto"] }',
+        'bring = ["ID", "Foto", "Oude kaart", "PIN-brief", "Attest"]',
+    )
+    notes = service_notes(load_config(config).services["A"], "nl")
+    assert notes["bring"] == "Breng mee: ID · Foto · Oude kaart · …"
+
+
+def test_with_a_public_url_the_paper_carries_the_phone_pages_qr_and_the_kiosks_code():
+    ticket = served("A012", "nl", VISITOR_URL)
+    assert ticket.phone_hint == "Volg uw beurt op uw gsm"
+
+    data = ticket_bytes(ticket)
+    phone, kiosk = parse(data)["images"]
+    assert decode(phone) == [VISITOR_URL]
+    assert decode(kiosk) == [ticket.qr_text]  # still scanned back at the kiosk: "I'm here"
+    # the caption stands right above the phone's code, not above the kiosk's
+    caption = data.index(b"Volg uw beurt op uw gsm\n")
+    assert data.index(b"\x1dv0", caption) == caption + len(b"Volg uw beurt op uw gsm\n")
+
+
+def test_without_a_public_url_the_paper_has_only_the_kiosks_code():
+    ticket = served("A012", "nl")
+    assert ticket.phone_hint == ""
+    (image,) = parse(ticket_bytes(ticket))["images"]
+    assert decode(image) == [ticket.qr_text]
+    assert "Volg uw beurt op uw gsm" not in printed_text(ticket_bytes(ticket))
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "en", "de"])
+@pytest.mark.parametrize(("profile", "columns", "dots"), [("default", 42, 576), (NARROW, 32, 384)])
+def test_the_whole_ticket_fits_58_and_80_mm_paper(language, profile, columns, dots):
+    long_url = "https://www.example-stad.be/e-loket/aanvragen/identiteitskaart-en-paspoort"
+    ticket = served("A107", language, VISITOR_URL)
+    from dataclasses import replace
+
+    ticket = replace(ticket, online_url=long_url)
+    data = ticket_bytes(ticket, profile)
+
+    printed = parse(data)
+    assert max(len(line) for line in printed["lines"]) <= columns
+    for image, text in zip(printed["images"], [VISITOR_URL, ticket.qr_text], strict=True):
+        assert ImageOps.invert(image).getbbox()[2] <= dots  # no dark dot beyond the paper
+        assert decode(image) == [text]
+    lines = printed_text(data)
+    # the address wraps only where the line is full, never at a dash: joined, it is whole
+    start = next(i for i, line in enumerate(lines) if line.startswith("https://www.example"))
+    cut = [long_url[i : i + columns] for i in range(0, len(long_url), columns)]
+    assert lines[start : start + len(cut)] == cut
+
+
+def test_the_58_mm_preview_is_384_dots_wide_and_both_codes_decode(tmp_path):
+    ticket = served("A012", "fr", VISITOR_URL)
+    open_printer(f"file:{tmp_path}", profile=NARROW).print_ticket(ticket)
+
+    _, (png,) = printed_files(tmp_path)
+    with Image.open(png) as preview:
+        assert preview.width == 384
+        assert sorted(decode(preview)) == sorted([VISITOR_URL, ticket.qr_text])
