@@ -94,6 +94,32 @@ def read_ticket_code(secret: str, text: str) -> tuple[str, str] | None:
     return number, f"{compact_day[:4]}-{compact_day[4:6]}-{compact_day[6:]}"
 
 
+VISITOR_TOKEN = re.compile(rf"(\d{{1,18}})-(\d{{8}})-([A-Z2-7]{{{TAG_LENGTH}}})")
+
+
+def visitor_token(secret: str, ticket) -> str:
+    """The unguessable part of a ticket's phone page address: its id, day and a signature.
+
+    Only this office can make one; it names one ticket of one service day, which is when it
+    stops working.
+    """
+    compact_day = ticket.service_day.replace("-", "")
+    return f"{ticket.id}-{compact_day}-{_tag(secret, f'visit {ticket.id}', compact_day)}"
+
+
+def read_visitor_token(secret: str, text: str) -> tuple[int, str] | None:
+    """(ticket id, YYYY-MM-DD) of a phone page token; None if it is not one or is forged."""
+    match = VISITOR_TOKEN.fullmatch(text.strip().upper())
+    if match is None:
+        return None
+    ticket_id, compact_day, tag = match.groups()
+    import hmac
+
+    if not hmac.compare_digest(tag, _tag(secret, f"visit {int(ticket_id)}", compact_day)):
+        return None
+    return int(ticket_id), f"{compact_day[:4]}-{compact_day[4:6]}-{compact_day[6:]}"
+
+
 MAX_UID_PARTS = 8
 
 

@@ -46,9 +46,11 @@ from loket.model import (
     WALK_IN,
     Appointment,
     CounterState,
+    DeviceToken,
     Event,
     Receipt,
     Ticket,
+    Visit,
     to_text,
     utc_now,
 )
@@ -250,6 +252,8 @@ class Engine:
         self.clock = clock
         self._days_closed_before: str | None = None
         self._qr_secret: str | None = None
+        self.public_url: str | None = None
+        """Overrides the office's `[web] public_url` (`loket serve --public-url`)."""
         self.store = open_store(
             path,
             create=create,
@@ -770,8 +774,11 @@ class Engine:
             return f"it was missed more than {policy.reinstate_minutes} minutes ago"
         return None
 
-    def _due_behind(self, ticket: Ticket, places: int, now: datetime) -> datetime:
-        """A due time behind the first `places` tickets of its line (all of a shorter line).
+    def _due_behind(
+        self, ticket: Ticket, places: int, now: datetime, after: tuple | None = None
+    ) -> datetime:
+        """A due time behind the first `places` tickets of its line (all of a shorter line);
+        `after`: the first `places` after this (due, id) key, instead of after the head.
 
         Just after the last of them by (due, id); when the next one is due at the same
         moment (tickets due together keep their order by id), before all of those due at
@@ -781,12 +788,12 @@ class Engine:
         """
         day, service = ticket.service_day, ticket.service
         newcomer = rules.due_at(self.office, service, WALK_IN, False, now) + TICK
-        key = self.store.key_in_line(service, day, places)
+        key = self.store.key_in_line(service, day, places, after=after)
         if key is None:
             last = self.store.key_in_line(service, day, 0, last=True)
             return min(ticket.due_at, now) if last is None else min(_after(last, ticket), newcomer)
         due = _after(key, ticket)
-        following = self.store.key_in_line(service, day, places + 1)
+        following = self.store.key_in_line(service, day, places + 1, after=after)
         if following is not None and (due, ticket.id) > following:
             due = key[0] if ticket.id < key[1] else key[0] - TICK
         return min(due, newcomer)
@@ -808,6 +815,123 @@ class Engine:
             finished_at=None,
         )
         return self._receipt(moved, now)
+
+    # the visitor's phone
+
+    def visitor_token(self, ticket: Ticket) -> str:
+        """The signed token of the ticket's phone page (valid on its service day)."""
+        return codes.visitor_token(self._secret(), ticket)
+
+    def visitor_url(self, ticket: Ticket, language: str) -> str | None:
+        """The address of the ticket's phone page; None while the office has no public_url."""
+        base = (self.public_url or self.office.web.public_url).rstrip("/")
+        if not base:
+            return None
+        return f"{base}/t/{self.visitor_token(ticket)}?lang={language}"
+
+    def visit(self, token: str) -> Visit:
+        """The ticket a phone page follows: its state, place in line and estimated wait."""
+        now = self.clock()
+        with self.store.read():
+            return self._visit(self._ticket_of_token(token, now), now)
+
+    def leave_line(self, token: str) -> Visit:
+        """The visitor went home: the ticket is cancelled, so no counter calls them."""
+        now = self.clock()
+        with self._changing(now):
+            ticket = self._ticket_of_token(token, now)
+            if ticket.status != WAITING:
+                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
+            cancelled = self._move(ticket, now, "cancel", CANCELLED, finished_at=now)
+            return self._visit(cancelled, now)
+
+    def postpone(self, token: str) -> Visit:
+        """ "I need more time": the ticket lets `[web] more_time_places` tickets of its line
+        pass, once (never behind where a newcomer would be)."""
+        now = self.clock()
+        with self._changing(now):
+            ticket = self._ticket_of_token(token, now)
+            if ticket.status != WAITING:
+                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
+            if ticket.postponed:
+                raise Refused(f"{ticket.number} was moved back once already")
+            places = self.office.web.more_time_places
+            due = self._due_behind(ticket, places, now, after=(ticket.due_at, ticket.id))
+            moved = self._move(ticket, now, "postpone", WAITING, due_at=due, postponed=1)
+            return self._visit(moved, now)
+
+    def _ticket_of_token(self, token: str, now: datetime) -> Ticket:
+        found = codes.read_visitor_token(self._secret(), token)
+        ticket = None if found is None else self.store.ticket(found[0])
+        if ticket is None or ticket.service_day != found[1]:
+            raise Refused("this link is not a ticket of this office")
+        if ticket.service_day != self.today(now):
+            raise Refused(f"this ticket was for {ticket.service_day}: it is no longer valid")
+        return ticket
+
+    def _visit(self, ticket: Ticket, now: datetime) -> Visit:
+        """A ticket as its phone page shows it (inside a transaction)."""
+        svc = self.office.services.get(ticket.service)
+        names = dict(svc.names) if svc else {}
+        visit = Visit(
+            ticket,
+            names,
+            bring=dict(svc.bring) if svc else {},
+            online_url=svc.online_url if svc else None,
+        )
+        if ticket.status == CALLED:
+            desk = self.office.counters.get(ticket.counter)
+            return replace(visit, counter_name=desk.name if desk else ticket.counter)
+        if ticket.status != WAITING or svc is None:
+            return visit
+        receipt = self._receipt(ticket, now)
+        ahead = receipt.position - 1
+        return replace(
+            visit,
+            ahead=ahead,
+            estimated_wait_minutes=receipt.estimated_wait_minutes,
+            can_postpone=not ticket.postponed,
+            near_turn=ahead <= self.office.web.near_turn,
+        )
+
+    # web API clients
+
+    def create_device_token(self, role: str, name: str = "") -> str:
+        """A new token for a web API client; the secret is returned once, only its hash kept."""
+        if role not in DEVICE_ROLES:
+            raise Refused(f"unknown role {role!r}: choose {', '.join(DEVICE_ROLES)}")
+        import secrets
+
+        secret = f"loket_{secrets.token_urlsafe(32)}"
+        now = self.clock()
+        with self._changing(now):
+            self.store.add_device_token(role, name.strip() or role, _token_hash(secret), now)
+            self.store.add_event(now, "token_created", to_state=role)
+        return secret
+
+    def device_tokens(self) -> list[DeviceToken]:
+        with self.store.read():
+            return self.store.device_tokens()
+
+    def revoke_device_token(self, token_id: int) -> DeviceToken:
+        """The token stops working at once (it stays listed, revoked)."""
+        now = self.clock()
+        with self._changing(now):
+            token = self.store.device_token("id", token_id)
+            if token is None:
+                raise Refused(f"no token {token_id}")
+            if token.revoked_at is None:
+                self.store.revoke_device_token(token_id, now)
+                self.store.add_event(now, "token_revoked", to_state=token.role)
+            return self.store.device_token("id", token_id)
+
+    def device_role(self, secret: str) -> str | None:
+        """The role of a web API client's token; None for an unknown or revoked one."""
+        if not secret or len(secret) > 200:
+            return None
+        with self.store.read():
+            token = self.store.device_token("hash", _token_hash(secret))
+        return None if token is None or token.revoked_at is not None else token.role
 
     def pause(self, counter: str) -> CounterState:
         """Close the counter for a while; it stops counting for wait estimates."""
@@ -1453,6 +1577,16 @@ def _heard_of(held: Presence, now: datetime) -> bool:
     """Whether the app holding a counter said it was there within the timeout."""
     first, last = _presence_window(now)
     return held.seen_at is not None and first <= held.seen_at <= last
+
+
+DEVICE_ROLES = ("kiosk", "counter", "integration")
+
+
+def _token_hash(secret: str) -> str:
+    """What is stored of a device token: SHA-256 is enough for 256 random bits."""
+    import hashlib
+
+    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 def _after(key: tuple[datetime, int], ticket: Ticket) -> datetime:

@@ -57,6 +57,8 @@ class Ticket:
     """When it is due to be called: the calling order (loket.rules)."""
     reinstated: int = 0
     """How often it came back into the line after a no-show."""
+    postponed: int = 0
+    """How often the visitor asked for more time on their phone (once at most)."""
 
     def to_dict(self) -> dict:
         """Plain JSON-ready fields, times as ISO 8601 UTC."""
@@ -173,3 +175,55 @@ def _jsonable(data: dict) -> dict:
     return {
         key: to_text(value) if isinstance(value, datetime) else value for key, value in data.items()
     }
+
+
+@dataclass(frozen=True)
+class DeviceToken:
+    """A web API client's token (`loket token create`); only its hash is stored."""
+
+    id: int
+    role: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    def to_dict(self) -> dict:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One ticket as its visitor's phone page shows it: no personal data, nothing else."""
+
+    ticket: Ticket
+    service_names: dict[str, str]
+    ahead: int = 0
+    """Waiting tickets called before it (0 once it is no longer waiting)."""
+    estimated_wait_minutes: int | None = None
+    counter_name: str | None = None
+    """The counter calling it, while it is called."""
+    can_postpone: bool = False
+    near_turn: bool = False
+    """Waiting with `[web] near_turn` or fewer ahead: the page alerts its visitor."""
+    bring: dict[str, tuple[str, ...]] | None = None
+    online_url: str | None = None
+
+    @property
+    def state(self) -> str:
+        return self.ticket.status
+
+    def to_dict(self) -> dict:
+        return {
+            "number": self.ticket.number,
+            "service": self.ticket.service,
+            "service_names": self.service_names,
+            "state": self.state,
+            "ahead": self.ahead,
+            "estimated_wait_minutes": self.estimated_wait_minutes,
+            "counter_name": self.counter_name,
+            "can_postpone": self.can_postpone,
+            "near_turn": self.near_turn,
+            "bring": {lang: list(items) for lang, items in (self.bring or {}).items()},
+            "online_url": self.online_url,
+            "service_day": self.ticket.service_day,
+        }

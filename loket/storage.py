@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from loket.errors import Refused, StorageError
-from loket.model import Appointment, Event, Ticket, from_text, to_text
+from loket.model import Appointment, DeviceToken, Event, Ticket, from_text, to_text
 
 BUSY_TIMEOUT_MS = 10_000
 # SQLite's default (1,000 pages) checkpoints inside a commit every ~150 calls, adding ~2 ms
@@ -227,11 +227,28 @@ MIGRATIONS.append(
         "CREATE UNIQUE INDEX tickets_request ON tickets (request_key) WHERE request_key IS NOT NULL",
     ]
 )
+MIGRATIONS.append(
+    [
+        # "I need more time" on the visitor's phone moves a ticket back once.
+        "ALTER TABLE tickets ADD COLUMN postponed INTEGER NOT NULL DEFAULT 0",
+        # The web API's device tokens: only a hash is kept, so a copy of the database
+        # (a backup, `loket copy`) lets nobody act as a kiosk.
+        """CREATE TABLE device_tokens (
+            id INTEGER PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('kiosk', 'counter', 'integration')),
+            name TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        )""",
+    ]
+)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 TICKET_COLUMNS = (
     "id, number, series, seq, service_day, service, kind, priority, status, arrived_at, "
-    "appointment_at, counter, first_called_at, called_at, recalls, finished_at, due_at, reinstated"
+    "appointment_at, counter, first_called_at, called_at, recalls, finished_at, due_at, reinstated, "
+    "postponed"
 )
 APPOINTMENT_COLUMNS = "id, reference, uid, service, starts_at, day, name, status, ticket_id"
 
@@ -790,13 +807,18 @@ class Store:
         params = [value for code in services for value in (day, code, limit)]
         return Plan(query or None, params, lambda rows: [_ticket(row) for row in rows or ()])
 
-    def key_in_line(self, service: str, day: str, place: int, last: bool = False):
-        """(due time, id) of the waiting ticket at `place` (1: the head), or of the last one."""
+    def key_in_line(
+        self, service: str, day: str, place: int, last: bool = False, after: tuple | None = None
+    ):
+        """(due time, id) of the waiting ticket at `place` (1: the head), or of the last one;
+        `after`: counted from the ticket after this (due, id) key instead of from the head."""
         order = "DESC" if last else ""
+        behind = "" if after is None else "AND (due_at, id) > (?, ?) "
+        keys = () if after is None else (to_text(after[0]), after[1])
         row = self._q(
             "SELECT due_at, id FROM tickets WHERE status = 'waiting' AND service_day = ? "
-            f"AND service = ? ORDER BY due_at {order}, id {order} LIMIT 1 OFFSET ?",
-            (day, service, 0 if last else place - 1),
+            f"AND service = ? {behind}ORDER BY due_at {order}, id {order} LIMIT 1 OFFSET ?",
+            (day, service, *keys, 0 if last else place - 1),
         ).fetchone()
         return None if row is None else (from_text(row[0]), row[1])
 
@@ -924,6 +946,30 @@ class Store:
         )
 
     # appointments
+
+    def add_device_token(self, role: str, name: str, digest: str, at: datetime) -> None:
+        self._q(
+            "INSERT INTO device_tokens (role, name, hash, created_at) VALUES (?, ?, ?, ?)",
+            (role, name, digest, to_text(at)),
+        )
+
+    def device_tokens(self) -> list[DeviceToken]:
+        rows = self._q(f"SELECT {TOKEN_COLUMNS} FROM device_tokens ORDER BY id")
+        return [_device_token(row) for row in rows]
+
+    def device_token(self, column: str, value) -> DeviceToken | None:
+        """The token with this id or hash (`column`: "id" or "hash")."""
+        assert column in ("id", "hash")
+        row = self._q(
+            f"SELECT {TOKEN_COLUMNS} FROM device_tokens WHERE {column} = ?", (value,)
+        ).fetchone()
+        return None if row is None else _device_token(row)
+
+    def revoke_device_token(self, token_id: int, at: datetime) -> None:
+        self._q(
+            "UPDATE device_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            (to_text(at), token_id),
+        )
 
     def update_appointment(self, appointment_id: int, **fields) -> None:
         assignments = ", ".join(f"{column} = ?" for column in fields)
@@ -1068,7 +1114,15 @@ def _ticket(row) -> Ticket:
         finished_at=from_text(row[15]),
         due_at=from_text(row[16]),
         reinstated=row[17],
+        postponed=row[18],
     )
+
+
+TOKEN_COLUMNS = "id, role, name, created_at, revoked_at"
+
+
+def _device_token(row) -> DeviceToken:
+    return DeviceToken(row[0], row[1], row[2], from_text(row[3]), from_text(row[4]))
 
 
 def _appointment(row) -> Appointment:
