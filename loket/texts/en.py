@@ -332,7 +332,7 @@ TEXTS: dict[str, str] = {
     "web_more_time": "I need more time",
     "web_more_time_done": "You have moved back a few places. We will call you a little later.",
     "web_leave": "Leave the line",
-    "web_leave_confirm": "Do you really want to leave the line? Number {number} will be cancelled.",
+    "web_leave_confirm": "Really leave the line? Number {number} will be cancelled.",
     "web_leave_yes": "Yes, leave the line",
     "web_leave_no": "No, keep my place",
     "web_left": "You have left the line. Thank you for letting us know.",

@@ -317,7 +317,7 @@ TEXTS: dict[str, str] = {
     # `loket serve` : l'écran TV, la page du visiteur sur son téléphone et /join
     "web_sound_off": "Le son est coupé : cliquez ici ou appuyez sur OK pour entendre les appels.",
     "web_unavailable_title": "Un instant s'il vous plaît",
-    "web_unavailable": "Un instant s'il vous plaît : la file d'attente est momentanément injoignable. Votre ticket reste valable.",
+    "web_unavailable": "Un instant s'il vous plaît : la file est injoignable. Votre ticket reste valable.",
     "web_language": "Langue",
     "web_alerts_on": "M'avertir par un son",
     "web_your_number": "Votre numéro",
@@ -359,7 +359,7 @@ TEXTS: dict[str, str] = {
         "one": "Vous avez déjà pris {count} ticket avec ce téléphone aujourd'hui. Utilisez la borne.",
         "other": "Vous avez déjà pris {count} tickets avec ce téléphone aujourd'hui. Utilisez la borne.",
     },
-    "web_join_busy": "Beaucoup de tickets sont pris en ce moment. Réessayez dans une minute, ou utilisez la borne.",
+    "web_join_busy": "Beaucoup de tickets sont pris en ce moment. Réessayez dans une minute ou utilisez la borne.",
     "web_join_closed": "Ce service ne délivre pas de tickets en ce moment. Adressez-vous à l'accueil.",
 }
 

@@ -360,7 +360,7 @@ TEXTS: dict[str, str] = {
         "one": "U hebt vandaag al {count} ticket genomen met deze gsm. Gebruik de ticketautomaat.",
         "other": "U hebt vandaag al {count} tickets genomen met deze gsm. Gebruik de ticketautomaat.",
     },
-    "web_join_busy": "Er worden nu veel tickets genomen. Probeer het over een minuut opnieuw, of gebruik de ticketautomaat.",
+    "web_join_busy": "Er worden nu veel tickets genomen. Probeer over een minuut opnieuw of gebruik de automaat.",
     "web_join_closed": "Deze dienst geeft nu geen tickets. Vraag het aan het onthaal.",
 }
 
