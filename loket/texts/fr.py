@@ -359,7 +359,7 @@ TEXTS: dict[str, str] = {
         "one": "Vous avez déjà pris {count} ticket avec ce téléphone aujourd'hui. Utilisez la borne.",
         "other": "Vous avez déjà pris {count} tickets avec ce téléphone aujourd'hui. Utilisez la borne.",
     },
-    "web_join_busy": "Beaucoup de tickets sont pris en ce moment. Réessayez dans une minute ou utilisez la borne.",
+    "web_join_busy": "Beaucoup de tickets sont pris. Réessayez dans une minute ou utilisez la borne.",
     "web_join_closed": "Ce service ne délivre pas de tickets en ce moment. Adressez-vous à l'accueil.",
 }
 
