@@ -433,3 +433,21 @@ def test_ten_minute_visits_count_as_exactly_ten_minutes(office, clock):
     line = office.store.line("A", office.today())
     # Whole seconds: julianday's floating point once made 10 minutes 10.0000001.
     assert (line.served, line.service_seconds) == (3, 1800)
+
+
+def test_an_office_of_schema_5_gains_more_time_and_device_tokens(tmp_path):
+    path = tmp_path / "old.db"
+    clock = Clock()
+    with Engine(path, clock=clock) as office:
+        office.issue_ticket("A")
+        clock.advance(seconds=30)
+        office.issue_ticket("A")
+    with sqlite3.connect(path, isolation_level=None) as conn:  # as the previous Loket left it
+        conn.execute("ALTER TABLE tickets DROP COLUMN postponed")
+        conn.execute("DROP TABLE device_tokens")
+        conn.execute("PRAGMA user_version = 5")
+    with Engine(path, clock=clock, create=False) as upgraded:
+        first = upgraded.ticket("A001")
+        assert upgraded.postpone(upgraded.visitor_token(first)).ahead == 1
+        secret = upgraded.create_device_token("integration")
+        assert upgraded.device_role(secret) == "integration"

@@ -171,3 +171,19 @@ def test_copy_moves_a_sqlite_office_with_its_history_checked_by_counts(tmp_path,
         assert [c.number for c in after.recent_calls] == [c.number for c in before.recent_calls]
         assert moved.issue_ticket("A").ticket.number == "A003"  # the numbering goes on
         assert moved.store.count_rows("tickets") == 5  # new ids follow the copied ones
+
+
+def test_an_office_of_schema_5_gains_more_time_and_device_tokens(city, clock):
+    with Engine(city, clock=clock) as office:
+        office.issue_ticket("A")
+        clock.advance(seconds=30)
+        office.issue_ticket("A")
+        with office.store.write():  # as the previous Loket left it
+            office.store._q("ALTER TABLE tickets DROP COLUMN postponed")
+            office.store._q("DROP TABLE device_tokens")
+            office.store._q("UPDATE schema_version SET version = 5")
+    with Engine(city, clock=clock, create=False) as upgraded:
+        first = upgraded.ticket("A001")
+        assert upgraded.postpone(upgraded.visitor_token(first)).ahead == 1
+        secret = upgraded.create_device_token("integration")
+        assert upgraded.device_role(secret) == "integration"
