@@ -445,6 +445,7 @@ def test_an_office_of_schema_5_gains_more_time_and_device_tokens(tmp_path):
     with sqlite3.connect(path, isolation_level=None) as conn:  # as the previous Loket left it
         conn.execute("ALTER TABLE tickets DROP COLUMN postponed")
         conn.execute("DROP TABLE device_tokens")
+        conn.execute("DELETE FROM _sqlite_migrations WHERE name = '0006'")
         conn.execute("PRAGMA user_version = 5")
     with Engine(path, clock=clock, create=False) as upgraded:
         first = upgraded.ticket("A001")
