@@ -324,9 +324,23 @@ def _parser() -> argparse.ArgumentParser:
         "--history", type=int, default=6, metavar="N", help="earlier calls shown (default 6)"
     )
     sub.add_argument("--log", metavar="FILE", help="where outages and sound problems are logged")
+    sub = command("serve", cmd_serve, "the web server: TV display, visitors' phone pages, API")
+    sub.add_argument("--host", default="127.0.0.1", help="address to listen on (default loopback)")
+    sub.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080)")
+    sub.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address phones reach this server at, for the tickets' QR codes "
+        "(default: the office's [web] public_url)",
+    )
     sub = command("demo", cmd_demo, "kiosk, counter 1 and display side by side in tmux")
     sub.add_argument(
         "--detach", action="store_true", help="start the demo session but do not attach to it"
+    )
+    sub.add_argument(
+        "--web",
+        action="store_true",
+        help="also run `loket serve` in the demo and print the web display's address",
     )
     sub.add_argument("--session", default="loket-demo", help="the tmux session's name")
     return parser
@@ -413,6 +427,13 @@ def _codes(text: str) -> frozenset[str]:
     if not codes:
         raise argparse.ArgumentTypeError("expected codes separated by commas, such as A,B")
     return codes
+
+
+def _port(text: str) -> int:
+    """An argparse type: a TCP port, 1 to 65535."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("expected a port number from 1 to 65535")
+    return int(text)
 
 
 def _count(most: int):
@@ -1247,6 +1268,23 @@ def cmd_display(args) -> int:
         history=args.history,
         **kwargs,
     ).run()
+    return 0
+
+
+def cmd_serve(args) -> int:
+    """The web server, until Ctrl+C; starlette and uvicorn are imported here only."""
+    _pass_office_on(args)
+    path = database_path(args.db)
+    from loket.storage import is_url
+
+    if not is_url(path) and not os.path.exists(path):
+        raise LoketError(f"no database at {path}: create it with `loket --db {path} init`")
+    public_url = args.public_url
+    if public_url is not None and not public_url.startswith(("http://", "https://")):
+        raise LoketError(f"--public-url {public_url}: expected an address starting with https://")
+    from web.server import serve
+
+    serve(path, args.office, args.host, args.port, public_url, clock=args.clock)
     return 0
 
 
