@@ -1293,12 +1293,17 @@ def cmd_demo(args) -> int:
     from loket import demo
 
     path = args.db or demo.temporary_database()  # removed again when the demo ends
-    session = demo.start(path, args.session, clock=args.clock, remove_folder=args.db is None)
+    port = demo.free_port() if args.web else None
+    session = demo.start(
+        path, args.session, clock=args.clock, remove_folder=args.db is None, web_port=port
+    )
+    web = demo.web_url(port)
     if args.detach:
-        _emit(
-            args, {"session": session, "database": path}, f"tmux session {session}, database {path}"
-        )
+        human = f"tmux session {session}, database {path}" + (f", web display {web}" if web else "")
+        _emit(args, {"session": session, "database": path, **({"web": web} if web else {})}, human)
         return 0
+    if web:
+        print(f"Web display: {web}", flush=True)
     demo.attach(session)
     return 0
 

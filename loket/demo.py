@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -71,8 +72,12 @@ def temporary_database() -> str:
     return os.path.join(tempfile.mkdtemp(prefix="loket-demo-"), "loket.db")
 
 
-def start(path: str, session: str, clock=None, remove_folder: bool = False) -> str:
+def start(
+    path: str, session: str, clock=None, remove_folder: bool = False, web_port: int | None = None
+) -> str:
     """Seed the database and start the tmux session with the three apps; returns its name.
+
+    With `web_port`, `loket serve` runs in the session's second window, on that port.
 
     With `remove_folder` the database's folder is the demo's own: removed when the session
     ends, or at once when the demo cannot start (even on Ctrl+C). On PostgreSQL the apps'
@@ -84,7 +89,7 @@ def start(path: str, session: str, clock=None, remove_folder: bool = False) -> s
         path = os.path.abspath(path)
         folder = os.path.dirname(path)
     try:
-        session_id = _start(path, session, clock, folder)
+        session_id = _start(path, session, clock, folder, web_port)
     except BaseException:
         if remove_folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -94,7 +99,7 @@ def start(path: str, session: str, clock=None, remove_folder: bool = False) -> s
     return session
 
 
-def _start(path: str, session: str, clock, folder: str) -> str:
+def _start(path: str, session: str, clock, folder: str, web_port: int | None = None) -> str:
     """Start the demo's tmux session; returns its id, which no later session reuses."""
     tmux = shutil.which("tmux")
     if tmux is None:
@@ -137,7 +142,11 @@ def _start(path: str, session: str, clock, folder: str) -> str:
             _tmux(tmux, "split-window", "-h", "-t", window, *environment, shlex.join(command))
         _tmux(tmux, "select-layout", "-t", window, "even-horizontal")
         _tmux(tmux, "select-pane", "-t", f"{window}.1")  # the counter takes the keys first
-        options = _session_options(appointments, session, path)
+        if web_port is not None:
+            serve = [*loket, "serve", "--port", str(web_port)]
+            _tmux(tmux, "new-window", "-d", "-t", f"={session}:", "-n", "web", *environment,
+                  shlex.join(serve))  # fmt: skip
+        options = _session_options(appointments, session, path, web_url(web_port))
         for option, value in options.items():
             _tmux(tmux, "set-option", "-t", session, option, value)
     except BaseException:
@@ -183,7 +192,26 @@ def _running(pid: int) -> bool:
     return True
 
 
-def _session_options(appointments: list[str], session: str, path: str) -> dict[str, str]:
+def web_url(port: int | None) -> str | None:
+    """The web display's address in the demo, when it runs `loket serve`."""
+    return None if port is None else f"http://127.0.0.1:{port}/display"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (8080 when it is free)."""
+    for port in (8080, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return probe.getsockname()[1]
+    raise LoketError("no free port on 127.0.0.1 for the web display")
+
+
+def _session_options(
+    appointments: list[str], session: str, path: str, web: str | None = None
+) -> dict[str, str]:
     """tmux options of the demo session: mouse, and two status lines.
 
     The first names the appointments to check in with, the second how another shell
@@ -198,7 +226,8 @@ def _session_options(appointments: list[str], session: str, path: str) -> dict[s
         "status-right-length": "150",
         "status": "2",
         "status-format[1]": f"#[align=left] In another shell: export {shell_line(path)}"
-        "   (Ctrl-b c: a shell here with it set)",
+        "   (Ctrl-b c: a shell here with it set)"
+        + (f"   Web display: {web} (Ctrl-b n: its server)" if web else ""),
     }
 
 
