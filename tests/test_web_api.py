@@ -373,14 +373,26 @@ def serving(app):
         thread.join(timeout=10)
 
 
+@contextmanager
+def streaming(app, path: str):
+    """The lines of an event stream of the app on a real server."""
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+        http.stream("GET", path) as stream,
+    ):
+        yield stream.iter_lines()
+
+
 def read_events(lines, count: int) -> list[dict]:
     """The next `count` events (id, event, data) of a server-sent event stream."""
     events, event = [], {}
     for line in lines:
-        if line == "" and "event" in event:
-            events.append(event)
-            if len(events) == count:
-                return events
+        if line == "":  # the end of one event (or of the `retry` advice)
+            if "event" in event:
+                events.append(event)
+                if len(events) == count:
+                    return events
             event = {}
         elif line and not line.startswith(":"):
             field, _, value = line.partition(": ")
@@ -417,6 +429,40 @@ def test_the_call_stream_sends_calls_and_recalls_and_resumes_after_a_reconnect(
         ]
         bad = http.get(f"{API}/calls/stream", headers={"Last-Event-ID": "x"})
         assert bad.status_code == 400
+
+
+def test_the_call_stream_says_when_the_database_is_gone_and_carries_on_after(
+    office, db_path, clock, backend, request
+):
+    clerks_at(office, "2")
+    office.issue_ticket("C")
+    with streaming(create_app(db_path, clock), f"{API}/calls/stream") as lines:
+        with database_gone(db_path, backend, request):
+            (gone,) = read_events(lines, 1)
+        # A new connection: the test's own engine lost its connection to a stopped server.
+        assert main(["--db", str(db_path), "call", "2"], clock=clock) == 0
+        (call,) = read_events(lines, 1)
+    assert gone == {"event": "unavailable", "data": {"error": api.UNAVAILABLE}}
+    assert (call["event"], call["data"]["number"]) == ("call", "C001")
+
+
+@contextmanager
+def database_gone(db_path, backend, request):
+    """The database is unreachable inside the block: a stopped server, a moved file."""
+    if backend == "postgresql":
+        cluster = request.getfixturevalue("pg_cluster")
+        cluster.stop()
+        try:
+            yield
+        finally:
+            cluster.start()
+    else:
+        moved = db_path.with_name("moved.db")
+        db_path.rename(moved)
+        try:
+            yield
+        finally:
+            moved.rename(db_path)
 
 
 def client_call(http, event_id: int) -> dict:

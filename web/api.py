@@ -239,15 +239,13 @@ async def calls_stream(request: Request) -> Response:
     last = request.headers.get("last-event-id", "").strip()
     if last and not last.isdigit():
         raise ApiError(400, "Last-Event-ID must be an event id (a whole number).")
-    if last:  # a reconnect: what it missed, read once from the engine
-        missed = await _call(request, functools.partial(_calls_after, after=int(last)))
+    board = request.app.state.live.board
+    if last:  # a reconnect: it resumes after the last call it had
         after = int(last)
     else:
-        missed = []
-        board = request.app.state.live.board
         after = board.last_event_id if board else await _call(request, _last_event_id)
     return StreamingResponse(
-        _call_events(request.app.state.live, missed, after),
+        _call_events(request.app.state.live, after),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -257,17 +255,10 @@ def _last_event_id(engine) -> int:
     return engine.last_event_id()
 
 
-def _calls_after(engine, after: int) -> list[dict]:
-    return [_call_data(engine, e) for e in engine.events_after(after, CALL_ACTIONS)]
-
-
-async def _call_events(live, missed: list[dict], after: int) -> AsyncIterator[str]:
-    """The stream's text: `retry`, the calls missed, then each new call as the shared board
-    shows it (no database read per client), and a comment now and then to keep it open."""
+async def _call_events(live, after: int) -> AsyncIterator[str]:
+    """The stream's text: `retry`, then each call after `after` as the shared board shows it
+    (today's calls: no database read per client), and a comment now and then to keep it open."""
     yield f"retry: {RETRY_SECONDS * 1000}\n\n"
-    for call in missed:
-        yield _sse(call["action"], call, call["id"])
-        after = call["id"]
     available = True
     while True:
         seen, board = live.generation, live.board

@@ -285,7 +285,7 @@ PATHS = {
             "operationId": "calls_stream",
             "summary": "Server-sent events: `call` and `recall` as they happen (public)",
             "description": "Each event's `id` is the event id and its `data` a Call. Reconnecting "
-            "with `Last-Event-ID` resumes after that event. While the database is gone the stream "
+            "with `Last-Event-ID` resumes after that event (among today's calls). While the database is gone the stream "
             "sends one `unavailable` event and carries on when it is back; a comment line keeps "
             "the connection alive every 15 seconds.",
             "tags": ["public"],
