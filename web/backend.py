@@ -49,6 +49,8 @@ class Backend:
         return await loop.run_in_executor(self._thread, self._run, fn)
 
     def _run(self, fn: Callable[[Engine], T]) -> T:
+        if self._engine is None and time.monotonic() - self._failed_at < REOPEN_SECONDS:
+            raise StorageError(self.problem or "the database is unavailable")
         try:
             result = fn(self._open())
         except StorageError as error:
@@ -60,8 +62,6 @@ class Backend:
     def _open(self) -> Engine:
         if self._engine is not None:
             return self._engine
-        if time.monotonic() - self._failed_at < REOPEN_SECONDS:
-            raise StorageError(self.problem or "the database is unavailable")
         engine = Engine(self.db, clock=self.clock, create=False, office=self.office)
         if self.public_url:
             engine.public_url = self.public_url
