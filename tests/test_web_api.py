@@ -288,7 +288,10 @@ def test_an_unknown_path_and_a_wrong_method_answer_in_json(office, client):
     wrong = client.get(f"{API}/tickets")
     assert wrong.status_code == 405 and wrong.headers["allow"] == "POST"
     assert wrong.json() == {"error": "GET is not allowed here (allowed: POST)."}
-    assert client.delete(f"{API}/services").status_code == 405
+    deleted = client.delete(f"{API}/services")
+    assert (deleted.status_code, deleted.headers["allow"]) == (405, "GET, HEAD")
+    assert deleted.json()["error"].startswith("DELETE is not allowed here")
+    assert client.put(f"{API}/nothing").json() == {"error": "There is no such API endpoint."}
 
 
 def test_a_bug_is_a_500_without_details_and_a_lost_database_a_503(office, client, monkeypatch):
@@ -444,6 +447,21 @@ def test_the_call_stream_says_when_the_database_is_gone_and_carries_on_after(
         (call,) = read_events(lines, 1)
     assert gone == {"event": "unavailable", "data": {"error": api.UNAVAILABLE}}
     assert (call["event"], call["data"]["number"]) == ("call", "C001")
+
+
+def test_a_call_made_through_the_api_reaches_the_call_stream(office, db_path, clock):
+    clerks_at(office, "1")
+    office.issue_ticket("A")
+    headers = token(office, "counter")
+    app = create_app(db_path, clock)
+    with (
+        serving(app) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+        http.stream("GET", f"{API}/calls/stream") as stream,
+    ):
+        assert http.post(f"{API}/counters/1/next", headers=headers).status_code == 200
+        (call,) = read_events(stream.iter_lines(), 1)
+    assert (call["event"], call["data"]["number"]) == ("call", "A001")
 
 
 @contextmanager

@@ -464,4 +464,7 @@ def routes(check_ins_per_minute: int = CHECK_INS_PER_MINUTE) -> list[BaseRoute]:
         ),
         Route("/openapi.json", openapi_document, methods=["GET"]),
     ]
-    return [*api, Route("/{path:path}", _not_found(api))]
+    # Last, for every method: JSON for what no route above takes (a function endpoint would
+    # otherwise answer only GET, and Starlette's plain-text 405 would answer the rest).
+    every = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return [*api, Route("/{path:path}", _not_found(api), methods=every)]
