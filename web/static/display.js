@@ -18,6 +18,7 @@
   // For tests and for staff at the browser's console: what was queued and what was played.
   window.loketAnnounced = [];
   window.loketPlayed = [];
+  window.loketBoards = 0;  // boards received over the event stream
 
   function setClock(data) {
     if (typeof data.now_ms === "number") {
@@ -40,6 +41,7 @@
   }
 
   function showBoard(data) {
+    window.loketBoards += 1;
     setClock(data);
     document.getElementById("board").innerHTML = data.html;
     body.classList.remove("unavailable");
