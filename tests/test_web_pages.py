@@ -302,6 +302,18 @@ def test_join_is_limited_per_phone_and_per_minute(db_path, clock):
         assert engine.waiting_counts()["A"] == 3
 
 
+def test_what_the_server_itself_changes_reaches_the_display(db_path, clock):
+    """data_version tells of other connections' commits only: the server's own count too."""
+    join_office(db_path, clock).close()
+    with TestClient(create_app(db_path, clock=clock), follow_redirects=False) as client:
+        waiting_a = '<span class="code">A</span><span class="count">{}</span>'
+        assert waiting_a.format(0) in client.get("/display").text
+        token = post_join(client).headers["location"].split("/")[2].split("?")[0]
+        assert eventually(lambda: waiting_a.format(1) in client.get("/display").text)
+        assert client.post(f"/t/{token}/leave").status_code == 303
+        assert eventually(lambda: waiting_a.format(0) in client.get("/display").text)
+
+
 def test_a_phones_count_is_signed_and_of_today():
     limits = JoinLimits(b"k" * 32)
     cookie = limits.sign("2026-12-01:2")

@@ -39,6 +39,8 @@ class Backend:
         """Why it did not, in one sentence ("" while it works)."""
         self.opened = 0
         """How often an engine was opened: a new one is a fresh start for change watchers."""
+        self.calls = 0
+        """Calls run so far: a watcher learns from it that others used the engine meanwhile."""
         self._engine: Engine | None = None
         self._failed_at = -REOPEN_SECONDS
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loket-engine")
@@ -49,6 +51,7 @@ class Backend:
         return await loop.run_in_executor(self._thread, self._run, fn)
 
     def _run(self, fn: Callable[[Engine], T]) -> T:
+        self.calls += 1
         if self._engine is None and time.monotonic() - self._failed_at < REOPEN_SECONDS:
             raise StorageError(self.problem or "the database is unavailable")
         try:

@@ -69,6 +69,8 @@ class _Followed:
 
     opened: int = -1
     version: object = None
+    engine_calls: int = 0
+    newest_event: int = 0
     day: str = ""
     last_event_id: int = 0
     calls: deque[Call] = field(default_factory=lambda: deque(maxlen=KEPT_CALLS))
@@ -146,7 +148,7 @@ class Live:
         followed = self._followed
         if not engine.store.same_file():
             raise StorageError(f"the database {engine.path} was moved, deleted or replaced")
-        version = engine.store.data_version()
+        version = (engine.store.data_version(), self._own_writes(engine))
         fresh = followed.opened != self.backend.opened or engine.today() != followed.day
         if not fresh and version == followed.version:
             return None
@@ -156,6 +158,18 @@ class Live:
             self._read_new_calls(engine)
         followed.opened, followed.version = self.backend.opened, version
         return self._board(engine)
+
+    def _own_writes(self, engine: Engine) -> int:
+        """The newest event id, read again only when pages or the API used the engine since
+        the last look: data_version tells of other connections' commits, never of this one's
+        (a ticket from /join or the API would not reach the displays). One indexed read per
+        poll at most, and none while the server is idle."""
+        followed = self._followed
+        used = self.backend.calls != followed.engine_calls + 1  # +1: this look itself
+        followed.engine_calls = self.backend.calls
+        if used:
+            followed.newest_event = engine.last_event_id()
+        return followed.newest_event
 
     def _load_today(self, engine: Engine) -> None:
         """Today's calls so far (at start, after a reopen and at midnight)."""
