@@ -17,6 +17,8 @@
    beside the figures before issue 11 (promise_figures.py, promise_before.json).
 10. The same office on PostgreSQL: issuance beside a raw ceiling, calls, round trips per
    operation and the call to the display (pg_figures.py, a throwaway durable server).
+11. `loket serve`: /api/v1/services requests per second beside a plain Starlette hello, 300
+   phones following their tickets, and a call to the browser's DOM (web_figures.py).
 
 BENCH_QUICK=1 runs every part with smaller sizes and fewer samples (under a minute or two),
 to try the benchmark; its figures are not the goals' measurements.
@@ -42,6 +44,7 @@ import pg_figures
 import promise_figures
 import scale_figures
 import simulate_figures
+import web_figures
 from timing import process_times, race, span
 
 from loket.config import default_config_text
@@ -543,10 +546,12 @@ def main() -> None:
     simulated = simulate_figures.measure()
     promise = promise_figures.measure(promise_figures.QUICK_DAYS if QUICK else promise_figures.DAYS)
     postgres = pg_figures.measure()
+    web = web_figures.measure()
     text = report(
         issuance, small, large, checkpoint, scale, startup, kiosk, display, imported, simulated
     )
     text += "\n" + pg_figures.section(postgres)
+    text += "\n" + web_figures.section(web)
     text += "\n" + promise_figures.section(promise, promise_figures.load_before())
     print(text)
     out = HERE / "out"
