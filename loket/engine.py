@@ -846,8 +846,9 @@ class Engine:
             return self._visit(cancelled, now)
 
     def postpone(self, token: str) -> Visit:
-        """ "I need more time": the ticket lets `[web] more_time_places` tickets of its line
-        pass, once (never behind where a newcomer would be)."""
+        """A visitor's "I need more time": the ticket lets `[web] more_time_places` tickets
+        of its line pass, once (never behind where a newcomer would be, never forward).
+        Tickets due at the same moment as it (appointments for one slot) all pass it."""
         now = self.clock()
         with self._changing(now):
             ticket = self._ticket_of_token(token, now)
@@ -856,7 +857,8 @@ class Engine:
             if ticket.postponed:
                 raise Refused(f"{ticket.number} was moved back once already")
             places = self.office.web.more_time_places
-            due = self._due_behind(ticket, places, now, after=(ticket.due_at, ticket.id))
+            behind = self._due_behind(ticket, places, now, after=(ticket.due_at, ticket.id))
+            due = max(behind, ticket.due_at + TICK)
             moved = self._move(ticket, now, "postpone", WAITING, due_at=due, postponed=1)
             return self._visit(moved, now)
 

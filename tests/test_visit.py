@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from loket import codes
@@ -150,3 +152,20 @@ def test_device_tokens_refuse_an_unknown_role_or_id(office):
     with pytest.raises(Refused, match="no token 7"):
         office.revoke_device_token(7)
     assert office.device_tokens() == []
+
+
+def test_more_time_among_tickets_due_at_one_moment_lets_them_all_pass(office):
+    tickets = [office.issue_ticket("A").ticket for _ in range(6)]  # the clock stands still
+    assert office.postpone(office.visitor_token(tickets[0])).ahead == 5
+    assert line(office) == ["A002", "A003", "A004", "A005", "A006", "A001"]
+
+
+def test_more_time_never_brings_a_ticket_forward(office, clock):
+    office.add_appointment("A", clock.now + timedelta(hours=3), name="Jan")
+    (appointment,) = office.appointments()
+    clock.advance(hours=2, minutes=30)  # early: due after walk-ins who come now
+    ticket = office.check_in(appointment.reference).receipt.ticket
+    walk_ins(office, 2)
+    moved = office.postpone(office.visitor_token(ticket))
+    assert office.ticket(ticket.number).due_at > ticket.due_at
+    assert moved.ahead == 2
