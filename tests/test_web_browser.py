@@ -18,8 +18,8 @@ from loket.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "test-artifacts" / "screens"
+# Every wait is bounded, never timed: how fast a call reaches the TV is a `make bench` figure.
 WAIT_MS = 10_000
-CALL_SHOWN_MS = 1_000  # the figure: a call is on the TV within a second of its commit
 BROWSER_ARGS = [
     "--no-sandbox",
     "--disable-background-networking",
@@ -143,9 +143,7 @@ def screenshot(page, name: str) -> Path:
 # the TV display
 
 
-def test_a_call_shows_on_the_display_within_a_second_and_a_recall_is_said_again(
-    browser, office_file
-):
+def test_a_call_shows_on_the_display_and_a_recall_is_said_again(browser, office_file):
     loket(office_file, "ticket", "A")
     with (
         serving(office_file) as url,
@@ -157,7 +155,7 @@ def test_a_call_shows_on_the_display_within_a_second_and_a_recall_is_said_again(
         wait_until(
             page,
             "document.getElementById('now-number')?.textContent === 'A001'",
-            timeout=CALL_SHOWN_MS,
+            timeout=WAIT_MS,
         )
         assert "Loket 1" in page.inner_text("#now-counter")
         assert "fresh" in page.get_attribute("#now", "class")  # highlighted
@@ -295,7 +293,7 @@ def test_a_call_reaches_the_display_on_postgresql(browser, pg_cluster):
             wait_until(
                 page,
                 "document.getElementById('now-number')?.textContent === 'B001'",
-                timeout=CALL_SHOWN_MS,
+                timeout=WAIT_MS,
             )
     finally:
         pg_cluster.drop_database(url_of_db)
