@@ -295,9 +295,15 @@ class Guidance:
             t("priority_button") + "." if receipt.ticket.priority else "",
             self.ahead(receipt.position),
             self.wait(receipt),
+            self.bring(receipt.ticket.service),
             self.printer_state(screen),
         ]
         return " ".join(part for part in parts if part)
+
+    def bring(self, code: str) -> str:
+        """What to bring, every item: the screen shows the first few, but who listens cannot read."""
+        items = self.app.office.services[code].bring_in(self.app.language)
+        return spoken(self.app.t("bring", items=", ".join(items))) if items else ""
 
     def printer_state(self, screen: TicketScreen) -> str:
         """Take the ticket, wait for the call, or (the printer failed) note the number."""

@@ -1,4 +1,4 @@
-"""The ticket screen: the number in big glyphs, place in line, wait, and the ticket's QR code."""
+"""The ticket screen: the number in big glyphs, place in line, wait, what to bring, and a QR code."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from textual.widgets import Static
 from kiosk.base import KioskScreen
 from loket import glyphs, qr
 from loket.model import Receipt
-from loket.printing import ticket_lines
+from loket.printing import service_notes, ticket_lines
 
 IGNORE_TAPS_SECONDS = 1.5
 # The number grows with the screen up to half its height: the lines under it must still fit.
 NUMBER_SHARE_OF_HEIGHT = 0.5
+NOTES = ("bring", "online", "online-url")
+"""What to bring and where to do it online (loket.printing.service_notes), under the ticket."""
 
 
 class TicketNumber(Static):
@@ -45,6 +47,7 @@ class TicketScreen(KioskScreen):
         self.message: str | None = None
         self.printing = False
         self.print_failed = False
+        self.visitor_url: str | None = None
         self.shown_at = 0.0
         self.timer = None
 
@@ -56,14 +59,23 @@ class TicketScreen(KioskScreen):
                 yield Static(id="your-number", markup=False)
                 with Center(id="number-row"):  # align centres a column's widest child only
                     yield TicketNumber(id="number")
-                for name in ("service", "position", "wait", "issued", "print-state", "continue"):
+                lines = ("service", "position", "wait", "issued", *NOTES, "print-state", "continue")
+                for name in lines:
                     yield Static(id=name, markup=False)
             with Middle(id="qr-box"):
+                yield Static(id="qr-caption", markup=False)
                 yield Static(id="qr", markup=False)
 
-    def show(self, receipt: Receipt, message: str | None = None, printing: bool = False) -> None:
-        """Show this ticket (now, or as soon as the screen is built)."""
+    def show(
+        self,
+        receipt: Receipt,
+        message: str | None = None,
+        printing: bool = False,
+        visitor_url: str | None = None,
+    ) -> None:
+        """Show this ticket (now, or as soon as the screen is built), with its phone page if any."""
         self.receipt, self.message, self.printing = receipt, message, printing
+        self.visitor_url = visitor_url
         self.print_failed = False
         if self.is_mounted:
             self._fill()
@@ -78,17 +90,23 @@ class TicketScreen(KioskScreen):
         message.display = bool(self.message)
         message.update(self.message or "")
         self.query_one("#number", TicketNumber).show(ticket.number)
+        # The same words the printer gets; the phone page's QR instead of the kiosk's own code,
+        # which only a printed ticket needs (scanned back here: "I'm here").
+        code = qr.as_text(self.visitor_url or self.receipt.code)
         lines = {
-            **ticket_lines(
-                self.receipt, app.office, app.language
-            ),  # the same words the printer gets
+            **ticket_lines(self.receipt, app.office, app.language),
+            **service_notes(app.office.services[ticket.service], app.language),
             "your-number": app.t("your_number"),
             "print-state": app.t(self._print_state()),
             "continue": app.t("touch_to_continue"),
-            "qr": qr.as_text(self.receipt.code),
+            "qr-caption": app.t("follow_on_phone") if self.visitor_url else "",
+            "qr": code,
         }
         for widget_id, text in lines.items():
-            self.query_one(f"#{widget_id}", Static).update(text)
+            widget = self.query_one(f"#{widget_id}", Static)
+            widget.update(text)
+            widget.display = bool(text)
+        self.query_one("#qr-caption").styles.width = len(code.partition("\n")[0])
         self.query_one("#print-state").set_class(self.print_failed, "warning")
         self.call_after_refresh(self._fit_number)
 

@@ -1350,3 +1350,122 @@ async def test_erasing_next_to_the_fields_dash_erases_a_character(make_kiosk):
         assert (field.value, field.cursor_position) == ("7KQ3-X", 3)
         await pilot.press("right", "delete")  # just before the dash
         assert (field.value, field.typed) == ("7KQ3", "7kq3")
+
+
+# what to bring, the online address and the phone page (issue 13)
+
+PUBLIC_URL = "https://loket.stad.be"
+WEB_CONFIG = default_config_text().replace('public_url = ""', f'public_url = "{PUBLIC_URL}"', 1)
+"""The demo office whose tickets carry a QR of the visitor's phone page."""
+NOTES = ("bring", "online", "online-url")
+
+
+def decoded_screen_qr(app) -> str:
+    import zxingcpp
+
+    (decoded,) = zxingcpp.read_barcodes(text_qr_to_image(str(app.screen.query_one("#qr").render())))
+    return decoded.text
+
+
+async def test_the_ticket_screen_says_what_to_bring_and_where_to_do_it_online(make_kiosk):
+    app = make_kiosk()
+    async with app.run_test(size=SIZE) as pilot:
+        await button_box(pilot, "1")
+        text = screen_text(app)
+        assert "Breng mee: Uw identiteitskaart · Een recente pasfoto" in text
+        assert "Wist u dat? U kunt dit ook online aanvragen." in text
+        assert str(app.screen.query_one("#online-url").render()) == "https://www.example.be/eid"
+        # without a public address the QR is the ticket's own signed code, uncaptioned
+        assert decoded_screen_qr(app) == app.screen.receipt.code
+        assert not app.screen.query_one("#qr-caption").display
+        app.end_visit()
+        await pilot.click("#language-en")
+        await button_box(pilot, "3")  # civil registry: nothing to bring, not online
+        assert [app.screen.query_one(f"#{name}").display for name in NOTES] == [False] * 3
+        assert "Bring" not in screen_text(app) and "online" not in screen_text(app)
+
+
+async def test_with_a_public_url_the_screen_shows_the_phone_pages_qr_in_the_visitors_language(
+    make_kiosk, office
+):
+    app = make_kiosk(WEB_CONFIG)
+    office.refresh_config()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.click("#language-fr")
+        await button_box(pilot, "2")
+        ticket = app.screen.receipt.ticket
+        link = decoded_screen_qr(app)
+        assert link == f"{PUBLIC_URL}/t/{office.visitor_token(ticket)}?lang=fr"
+        assert str(app.screen.query_one("#qr-caption").render()) == (
+            "Suivez votre tour sur votre téléphone"
+        )
+    token = link.removeprefix(f"{PUBLIC_URL}/t/").partition("?")[0]
+    assert office.visit(token).ticket.number == "B001"  # the page follows this very ticket
+
+
+async def test_with_a_public_url_the_paper_has_the_phone_pages_qr_and_the_code_scanned_back(
+    make_kiosk, office, tmp_path
+):
+    import zxingcpp
+    from PIL import Image, ImageOps
+
+    out = tmp_path / "printed"
+    app = make_kiosk(WEB_CONFIG, printer=f"file:{out}")
+    office.refresh_config()
+    async with app.run_test(size=SIZE) as pilot:
+        await button_box(pilot, "1")
+        await app.workers.wait_for_complete()
+        receipt = app.screen.receipt
+        (png,) = out.glob("A001-*.png")
+        framed = ImageOps.expand(Image.open(png).convert("L"), border=40, fill=255)
+        found = sorted(code.text for code in zxingcpp.read_barcodes(framed))
+        link = office.visitor_url(receipt.ticket, "nl")
+        assert found == sorted([link, receipt.code])
+        (data,) = [path.read_bytes() for path in out.glob("A001-*.bin")]
+        assert b"Volg uw beurt op uw gsm" in data and b"https://www.example.be/eid" in data
+        office.call_next("1")
+        office.no_show("1")  # away when called: the paper's own code brings them back
+        app.end_visit()
+        await scan(pilot, receipt.code)
+        assert "Welkom terug: u staat opnieuw in de rij." in screen_text(app)
+
+
+async def test_a_public_url_that_cannot_be_signed_just_now_still_gives_the_ticket(
+    make_kiosk, monkeypatch, caplog
+):
+    from loket.errors import StorageError
+
+    app = make_kiosk(WEB_CONFIG)
+
+    def key_unreadable(ticket, language):
+        raise StorageError("database is locked")
+
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app.engine, "visitor_url", key_unreadable)
+        await button_box(pilot, "1")
+        assert app.screen.query_one("#number").text == "A001"
+        assert decoded_screen_qr(app) == app.screen.receipt.code
+        assert not app.screen.query_one("#qr-caption").display
+    assert "A001 without its phone page: database is locked" in caplog.text
+
+
+@pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
+async def test_every_line_of_the_fullest_ticket_and_its_phone_qr_are_whole_at_every_size(
+    make_kiosk, office, clock, size
+):
+    """A check-in's welcome, what to bring, the online hint and its address, and the QR."""
+    app = make_kiosk(WEB_CONFIG)
+    office.refresh_config()
+    booking = booked(office, clock, 5, service="A")
+    async with app.run_test(size=size) as pilot:
+        await pilot.click("#language-de")  # German has the longest lines
+        await scan(pilot, booking.qr_payload)
+        screen = app.screen
+        assert screen.query_one("#message").display
+        for name in ("message", "service", *NOTES, "position", "wait", "continue", "qr-caption"):
+            widget = screen.query_one(f"#{name}")
+            assert shown_in(app, widget) == " ".join(str(widget.render()).split()), (size, name)
+        qr = screen.query_one("#qr").region
+        assert screen.region.contains_region(qr), size
+        assert not qr.overlaps(screen.query_one("#ticket-text").region), size
+        assert decoded_screen_qr(app) == office.visitor_url(screen.receipt.ticket, "de")

@@ -96,6 +96,20 @@ def test_ticket_screen_large(kiosk, snap_compare):
     assert snap_compare(kiosk(), terminal_size=LARGE, run_before=button_box_2)
 
 
+WEB_CONFIG = default_config_text().replace(
+    'public_url = ""', 'public_url = "https://loket.stad.be"', 1
+)
+"""The demo office whose tickets carry a QR of the visitor's phone page."""
+
+
+def test_ticket_screen_with_the_phone_pages_qr(kiosk, snap_compare):
+    assert snap_compare(kiosk(WEB_CONFIG), terminal_size=(80, 24), run_before=button_box_1)
+
+
+def test_ticket_screen_with_the_phone_pages_qr_large(kiosk, snap_compare):
+    assert snap_compare(kiosk(WEB_CONFIG), terminal_size=LARGE, run_before=button_box_2)
+
+
 def test_printer_fault_marked_for_staff(kiosk, snap_compare, tmp_path):
     blocked = tmp_path / "printed"
     blocked.write_text("a file where the printer's folder should be")

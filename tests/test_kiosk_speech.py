@@ -139,16 +139,21 @@ async def test_the_speech_key_says_the_start_screen_and_each_language_in_its_own
 TICKET_SENTENCES = {
     "nl": "Uw nummer is A 1. Nog eens, traag: A, 0, 0, 1. Identiteitskaart en paspoort. "
     "Er wacht niemand voor u. U wordt zo meteen afgeroepen. "
+    "Breng mee: Uw identiteitskaart, Een recente pasfoto. "
     "Wacht tot uw nummer wordt afgeroepen. Druk op 9 om dit opnieuw te horen.",
     "fr": "Votre numéro est A 1. Encore une fois, lentement : A, 0, 0, 1. "
     "Carte d'identité et passeport. Personne n'attend avant vous. "
-    "Vous serez appelé dans un instant. Attendez que votre numéro soit appelé. "
+    "Vous serez appelé dans un instant. "
+    "À apporter : Votre carte d'identité, Une photo d'identité récente. "
+    "Attendez que votre numéro soit appelé. "
     "Appuyez sur 9 pour réécouter.",
     "en": "Your number is A 1. Once more, slowly: A, 0, 0, 1. ID card and passport. "
     "Nobody is waiting before you. You will be called in a moment. "
+    "Bring: Your ID card, A recent passport photo. "
     "Wait until your number is called. Press 9 to hear this again.",
     "de": "Ihre Nummer ist A 1. Noch einmal langsam: A, 0, 0, 1. Personalausweis und Reisepass. "
     "Vor Ihnen wartet niemand. Sie werden gleich aufgerufen. "
+    "Bitte mitbringen: Ihr Personalausweis, Ein aktuelles Passfoto. "
     "Warten Sie, bis Ihre Nummer aufgerufen wird. Drücken Sie 9, um dies noch einmal zu hören.",
 }
 
@@ -191,12 +196,14 @@ async def test_a_printer_that_fails_at_once_is_said_in_the_ticket_never_take_you
     make_kiosk, said_folder, tmp_path, monkeypatch
 ):
     app = make_kiosk(printer=f"file:{tmp_path}/printed")
-    monkeypatch.setattr(app, "print_ticket", lambda receipt, screen: screen.printer_failed("A001"))
+    monkeypatch.setattr(
+        app, "print_ticket", lambda receipt, screen, link=None: screen.printer_failed("A001")
+    )
     async with app.run_test(size=SIZE) as pilot:
         await speech_on(pilot, "en")
         await button_box(pilot, "1")
     ticket = said(said_folder)[-1]
-    assert ticket.endswith(f"in a moment. {NOTE_A1} Press 9 to hear this again.")
+    assert ticket.endswith(f"passport photo. {NOTE_A1} Press 9 to hear this again.")
     assert "Take your ticket" not in ticket
     assert sum(NOTE_A1 in sentence for sentence in said(said_folder)) == 1
 
@@ -205,7 +212,7 @@ async def test_a_printer_that_fails_after_the_ticket_was_said_is_said_once_after
     make_kiosk, said_folder, tmp_path, monkeypatch
 ):
     app = make_kiosk(printer=f"file:{tmp_path}/printed")
-    monkeypatch.setattr(app, "print_ticket", lambda receipt, screen: None)
+    monkeypatch.setattr(app, "print_ticket", lambda receipt, screen, link=None: None)
     async with app.run_test(size=SIZE) as pilot:
         await speech_on(pilot, "en")
         await button_box(pilot, "1")
@@ -232,6 +239,7 @@ async def test_a_priority_ticket_by_ear(make_kiosk, said_folder, office):
         "Moving and address.",
         "Your number is B 1. Once more, slowly: B, 0, 0, 1. Moving and address. "
         "Priority ticket. Nobody is waiting before you. You will be called in a moment. "
+        "Bring: Your ID card, The lease or deed of the new home. "
         "Wait until your number is called. Press 9 to hear this again.",
     ]
     assert [(t.number, t.priority) for t in office.store.all_tickets()] == [("B001", True)]
