@@ -69,6 +69,22 @@ def test_services_show_each_line_and_wait_in_every_language_without_a_token(offi
     assert {"open", "estimated_wait_minutes", "tickets_left"} <= set(services["A"])
 
 
+def test_services_are_read_once_per_change_and_follow_every_change(office, client):
+    def waiting() -> int:
+        return client.get(f"{API}/services").json()["services"][0]["waiting"]
+
+    app = client.app
+    assert waiting() == 0
+    first = app.state.services_answer
+    assert waiting() == 0 and app.state.services_answer is first  # no change: no new read
+    generation = app.state.live.generation
+    office.issue_ticket("A")  # another connection, as a kiosk would
+    deadline = time.monotonic() + 10
+    while app.state.live.generation == generation and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert waiting() == 1
+
+
 def test_calls_name_the_counter_newest_first_and_no_visitor(office, client, clock):
     busy_morning(office, clock)  # an appointment of "Not Shown" is among the calls
     answer = client.get(f"{API}/calls", params={"limit": 3})

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -175,10 +176,21 @@ def _times(engine, moment: datetime | None, name: str) -> dict:
 # public reads
 
 
+# A city's website may ask for the waiting times on every page view: the answer is read
+# once per change of the queue, and again after this many seconds (estimates age).
+SERVICES_FRESH_SECONDS = 5
+
+
 @_guarded
 async def services(request: Request) -> JSONResponse:
     """Every service with its line and estimated wait (public)."""
-    return JSONResponse(await _call(request, _services))
+    state = request.app.state
+    key = (state.live.generation, int(time.monotonic() // SERVICES_FRESH_SECONDS))
+    cached = getattr(state, "services_answer", None)
+    if cached is None or cached[0] != key:
+        cached = (key, await _call(request, _services))
+        state.services_answer = cached
+    return JSONResponse(cached[1])
 
 
 def _services(engine) -> dict:
