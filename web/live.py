@@ -16,6 +16,8 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from starlette.responses import StreamingResponse
+
 from loket import texts
 from loket.engine import Engine
 from loket.errors import StorageError
@@ -217,3 +219,22 @@ class Live:
             day=self._followed.day,
             read_at=engine.now(),
         )
+
+
+def counted_stream(request, stream) -> StreamingResponse:
+    """A server-sent event stream, counted in app.state.streams (for /healthz) while open."""
+    state = request.app.state
+
+    async def counted():
+        state.streams += 1
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            state.streams -= 1
+
+    return StreamingResponse(
+        counted(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

@@ -26,14 +26,13 @@ from starlette.responses import (
     JSONResponse,
     RedirectResponse,
     Response,
-    StreamingResponse,
 )
 
 from loket import texts
 from loket.announce import announcement, speech_command
 from loket.errors import LoketError, Refused, StorageError
 from web.limits import RateLimit
-from web.live import Board, Call
+from web.live import Board, Call, counted_stream
 
 log = logging.getLogger("loket.web")
 
@@ -169,7 +168,7 @@ async def display_events(request: Request) -> Response:
     live = request.app.state.live
     filters = DisplayFilters.from_query(request.query_params, live.board)
     last = request.headers.get("last-event-id", "")
-    return _event_stream(
+    return counted_stream(
         request, _display_stream(request, filters, int(last) if last.isdigit() else None)
     )
 
@@ -365,7 +364,7 @@ async def visit_events(request: Request) -> Response:
     """The visitor page's server-sent events: the page's main part anew at each change."""
     token = request.path_params["token"]
     lang = _language(request)
-    return _event_stream(request, _visit_stream(request, token, lang))
+    return counted_stream(request, _visit_stream(request, token, lang))
 
 
 async def _visit_stream(request: Request, token: str, lang: str):
@@ -580,22 +579,3 @@ def _message(lang: str, title: str, sentence: str, status: int, **fields) -> HTM
 def _sse(name: str, data: dict, event_id: int | None = None) -> str:
     head = "" if event_id is None else f"id: {event_id}\n"
     return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _event_stream(request: Request, stream) -> StreamingResponse:
-    """A server-sent event stream, counted for /healthz while it is open."""
-    state = request.app.state
-
-    async def counted():
-        state.streams += 1
-        try:
-            async for chunk in stream:
-                yield chunk
-        finally:
-            state.streams -= 1
-
-    return StreamingResponse(
-        counted(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
