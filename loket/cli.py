@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from contextlib import suppress
 from datetime import date, datetime, time
@@ -1111,7 +1112,7 @@ def cmd_purge(args) -> None:
 def cmd_token_create(args) -> None:
     with _engine(args) as engine:
         secret = engine.create_device_token(args.role.strip(), args.name)
-        token = max(engine.device_tokens(), key=lambda t: t.id)
+        token = engine.device_token_for(secret)
     if args.json:
         return _emit(args, {**token.to_dict(), "secret": secret}, "")
     # The secret alone on stdout, so that TOKEN=$(loket token create ...) works; the rest on stderr.
@@ -1138,7 +1139,7 @@ def cmd_token_list(args) -> None:
 
 
 def cmd_token_revoke(args) -> None:
-    if not args.id.strip().isdigit():
+    if not re.fullmatch(r"[0-9]{1,18}", args.id.strip()):
         raise LoketError(f"{args.id!r} is not a token id: see `loket token list`")
     with _engine(args) as engine:
         token = engine.revoke_device_token(int(args.id))

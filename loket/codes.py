@@ -94,7 +94,8 @@ def read_ticket_code(secret: str, text: str) -> tuple[str, str] | None:
     return number, f"{compact_day[:4]}-{compact_day[4:6]}-{compact_day[6:]}"
 
 
-VISITOR_TOKEN = re.compile(rf"(\d{{1,18}})-(\d{{8}})-([A-Z2-7]{{{TAG_LENGTH}}})")
+# One spelling per ticket: ASCII digits without leading zeros, the tag in capitals.
+VISITOR_TOKEN = re.compile(rf"([1-9][0-9]{{0,17}})-([0-9]{{8}})-([A-Z2-7]{{{TAG_LENGTH}}})")
 
 
 def visitor_token(secret: str, ticket) -> str:
@@ -109,7 +110,7 @@ def visitor_token(secret: str, ticket) -> str:
 
 def read_visitor_token(secret: str, text: str) -> tuple[int, str] | None:
     """(ticket id, YYYY-MM-DD) of a phone page token; None if it is not one or is forged."""
-    match = VISITOR_TOKEN.fullmatch(text.strip().upper())
+    match = VISITOR_TOKEN.fullmatch(text)
     if match is None:
         return None
     ticket_id, compact_day, tag = match.groups()

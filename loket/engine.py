@@ -927,12 +927,16 @@ class Engine:
                 self.store.add_event(now, "token_revoked", to_state=token.role)
             return self.store.device_token("id", token_id)
 
-    def device_role(self, secret: str) -> str | None:
-        """The role of a web API client's token; None for an unknown or revoked one."""
+    def device_token_for(self, secret: str) -> DeviceToken | None:
+        """The token with this secret, revoked or not; None for an unknown one."""
         if not secret or len(secret) > 200:
             return None
         with self.store.read():
-            token = self.store.device_token("hash", _token_hash(secret))
+            return self.store.device_token("hash", _token_hash(secret))
+
+    def device_role(self, secret: str) -> str | None:
+        """The role of a web API client's token; None for an unknown or revoked one."""
+        token = self.device_token_for(secret)
         return None if token is None or token.revoked_at is not None else token.role
 
     def pause(self, counter: str) -> CounterState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -169,3 +170,31 @@ def test_more_time_never_brings_a_ticket_forward(office, clock):
     moved = office.postpone(office.visitor_token(ticket))
     assert office.ticket(ticket.number).due_at > ticket.due_at
     assert moved.ahead == 2
+
+
+def test_a_ticket_has_one_token_spelling(office):
+    (ticket,) = walk_ins(office, 1)
+    token = office.visitor_token(ticket)
+    number, day, tag = token.split("-")
+    assert office.visit(token).ticket.number == "A001"
+    for other in (f"0{number}-{day}-{tag}", f"{number}-{day}-{tag.lower()}", f" {token}"):
+        with pytest.raises(Refused, match="not a ticket of this office"):
+            office.visit(other)
+    arabic_one = "\u0661"  # a digit to str.isdigit(), not to a URL
+    with pytest.raises(Refused, match="not a ticket of this office"):
+        office.visit(f"{arabic_one}-{day}-{tag}")
+
+
+def test_token_create_names_the_token_it_made_and_revoke_wants_plain_digits(
+    office, db_path, capsys
+):
+    from loket.cli import main
+
+    office.create_device_token("counter", "desk 4")
+    assert main(["--db", str(db_path), "--json", "token", "create", "--role", "kiosk"]) == 0
+    made = json.loads(capsys.readouterr().out)
+    assert (made["id"], made["role"], made["name"]) == (2, "kiosk", "kiosk")
+    assert office.device_token_for(made["secret"]).id == 2
+    assert main(["--db", str(db_path), "token", "revoke", "\u00b2"]) == 1
+    assert "'²' is not a token id" in capsys.readouterr().err
+    assert all(t.revoked_at is None for t in office.device_tokens())
