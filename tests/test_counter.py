@@ -1154,3 +1154,24 @@ def running(pid: int) -> bool:
             return stat.read().rpartition(")")[2].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+async def test_a_desk_ticket_carries_the_phone_page_when_the_office_has_one(
+    make_counter, office, tmp_path
+):
+    from loket.config import default_config_text
+    from tests.test_printing import decode, parse
+
+    office.init(
+        default_config_text().replace('public_url = ""', 'public_url = "https://loket.example"')
+    )
+    out = tmp_path / "printed"
+    app = make_counter(printer=f"file:{out}")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await press(pilot, "i", "down", "enter")  # B
+        await settle(pilot)
+    (printed,) = out.glob("B001-*.bin")
+    codes = [text for image in parse(printed.read_bytes())["images"] for text in decode(image)]
+    phone = f"https://loket.example/t/{office.visitor_token(office.ticket('B001'))}?lang=nl"
+    assert phone in codes
