@@ -113,6 +113,7 @@ def test_the_office_gets_units_for_each_program_and_each_nightly_job():
         "loket-kiosk.service",
         "loket-display.service",
         "loket-counter@.service",
+        "loket-serve.service",
         "loket-purge.service",
         "loket-purge.timer",
         "loket-backup.service",
