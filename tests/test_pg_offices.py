@@ -187,3 +187,30 @@ def test_an_office_of_schema_5_gains_more_time_and_device_tokens(city, clock):
         assert upgraded.postpone(upgraded.visitor_token(first)).ahead == 1
         secret = upgraded.create_device_token("integration")
         assert upgraded.device_role(secret) == "integration"
+
+
+def test_the_web_server_runs_on_a_kiosk_login(pg_cluster, city, clock):
+    """`loket serve` with the kiosk role: phone pages, their buttons and the API's checks."""
+    from starlette.testclient import TestClient
+
+    from web.server import create_app
+
+    with Engine(city, clock=clock) as office:
+        office.create_device_roles()
+        secret = office.create_device_token("integration", "booking system")
+        waiting = [office.issue_ticket("A").ticket for _ in range(2)]
+        token = office.visitor_token(waiting[0])
+    web = connect_as(pg_cluster, city, "web1", "loket_main_kiosk")
+    with TestClient(create_app(web, clock=clock)) as client:
+        assert client.get(f"/t/{token}").status_code == 200
+        moved = client.post(f"/t/{token}/more-time", follow_redirects=False)
+        assert moved.status_code == 303
+        issued = client.post(
+            "/api/v1/tickets",
+            json={"service": "B"},
+            headers={"Authorization": f"Bearer {secret}"},
+        )
+        assert issued.status_code == 201 and issued.json()["number"] == "B001"
+        assert client.get("/display").status_code == 200
+    with Engine(city, clock=clock) as office:
+        assert office.ticket("A001").postponed == 1
