@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from loket.cli import main
+from loket.config import default_config_text
 from loket.errors import StorageError
 from loket.storage import is_url
 from tests.conftest import busy_morning, clerks_at
@@ -98,7 +99,7 @@ def test_calls_name_the_counter_newest_first_and_no_visitor(office, client, cloc
     assert "Not Shown" not in answer.text
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", ""])
+@pytest.mark.parametrize("limit", ["0", "101", "ten", "-1", "", "²", "٣", "1" * 5000])
 def test_a_bad_calls_limit_is_a_400_with_a_sentence(client, limit):
     answer = client.get(f"{API}/calls", params={"limit": limit})
     assert answer.status_code == 400
@@ -134,6 +135,23 @@ def test_a_retried_request_key_gets_the_same_ticket(office, client):
     assert first["number"] == again["number"] == "B001"
     assert first["priority"] is True and first["visitor_url"] is None
     assert office.services()[1].issued_today == 1
+
+
+def test_a_kiosk_token_gets_priority_tickets_only_when_the_kiosk_offers_them(
+    office, db_path, clock
+):
+    wish = {"service": "A", "priority": True}
+    with TestClient(create_app(db_path, clock)) as client:
+        refused = client.post(f"{API}/tickets", json=wish, headers=token(office, "kiosk"))
+        desk = client.post(f"{API}/tickets", json=wish, headers=token(office, "integration"))
+    assert (refused.status_code, refused.json()) == (403, {"error": api.KIOSK_PRIORITY_REFUSED})
+    assert desk.status_code == 201 and desk.json()["priority"] is True
+    assert office.waiting_counts()["A"] == 1
+    office.init(default_config_text().replace("\npriority = false", "\npriority = true"))
+    assert office.office.kiosk.priority
+    with TestClient(create_app(db_path, clock)) as client:
+        offered = client.post(f"{API}/tickets", json=wish, headers=token(office, "kiosk"))
+    assert offered.status_code == 201 and offered.json()["priority"] is True
 
 
 def test_a_write_without_a_token_is_refused_and_changes_nothing(office, client):
@@ -259,6 +277,31 @@ def test_check_in_attempts_are_limited_per_client(office, client):
     assert answer.json()["error"].startswith("Too many check-in attempts: try again in ")
     other = client.post(f"{API}/check-ins", json={"code": "ZZZZ-ZZZZ"}, headers=tablet)
     assert other.status_code == 200
+    # The kiosk's refused attempt used up nothing: the tablet has the address's other 29.
+    for _ in range(api.CHECK_INS_PER_ADDRESS - api.CHECK_INS_PER_MINUTE - 1):
+        answer = client.post(f"{API}/check-ins", json={"code": "ZZZZ-ZZZZ"}, headers=tablet)
+        assert answer.status_code == 200
+    # More tokens from one address do not multiply the guesses.
+    third = client.post(
+        f"{API}/check-ins", json={"code": "ZZZZ-ZZZZ"}, headers=token(office, "kiosk")
+    )
+    assert third.status_code == 429 and 1 <= int(third.headers["retry-after"]) <= 60
+
+
+def test_a_token_has_one_check_in_budget_whatever_address_it_claims(office, db_path, clock):
+    kiosk = token(office, "kiosk")
+    # Behind a proxy (`loket serve --behind-proxy`), X-Forwarded-For is the client's address.
+    with (
+        serving(create_app(db_path, clock), proxy_headers=True) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+    ):
+        for _ in range(api.CHECK_INS_PER_MINUTE):
+            answer = http.post(f"{API}/check-ins", json={"code": "ZZZZ-ZZZZ"}, headers=kiosk)
+            assert answer.status_code == 200
+        for i in range(5):
+            headers = {**kiosk, "X-Forwarded-For": f"10.9.{i}.1"}
+            answer = http.post(f"{API}/check-ins", json={"code": "ZZZZ-ZZZZ"}, headers=headers)
+            assert answer.status_code == 429, i
 
 
 # counters
@@ -344,6 +387,12 @@ def test_the_openapi_document_and_the_routes_agree(client):
     described = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert described == served
     assert doc["components"]["securitySchemes"]["deviceToken"]["scheme"] == "bearer"
+    for action in ("next", "recall", "done"):
+        assert (
+            "any counter" in doc["paths"][f"/counters/{{counter}}/{action}"]["post"]["description"]
+        )
+    priority = doc["components"]["schemas"]["NewTicket"]["properties"]["priority"]
+    assert "[kiosk] priority" in priority["description"]
     for path, ops in doc["paths"].items():
         for method, op in ops.items():
             writes = method == "post"
@@ -371,14 +420,24 @@ def _refs(node):
 
 
 @contextmanager
-def serving(app):
-    """The app on a real uvicorn server on a free loopback port, in a thread; yields its URL."""
+def serving(app, proxy_headers: bool = False):
+    """The app on a real uvicorn server on a free loopback port, in a thread; yields its URL.
+
+    With `proxy_headers`, X-Forwarded-For from loopback names the client, as behind a proxy."""
     import uvicorn
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips="127.0.0.1",
+    )
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -448,6 +507,29 @@ def test_the_call_stream_sends_calls_and_recalls_and_resumes_after_a_reconnect(
         ]
         bad = http.get(f"{API}/calls/stream", headers={"Last-Event-ID": "x"})
         assert bad.status_code == 400
+
+
+@pytest.mark.parametrize("last", [b"x", b"\xb2", b"-1", b"9" * 5000])
+def test_a_bad_last_event_id_is_a_400_with_a_sentence(client, last):
+    answer = client.get(f"{API}/calls/stream", headers={"Last-Event-ID": last})
+    assert (answer.status_code, answer.json()) == (
+        400,
+        {"error": "Last-Event-ID must be an event id (a whole number)."},
+    )
+
+
+def test_healthz_counts_the_call_streams_while_they_are_open(office, db_path, clock):
+    app = create_app(db_path, clock)
+    with serving(app) as url, httpx.Client(base_url=url, timeout=10) as http:
+        assert http.get("/healthz").json()["event_streams"] == 0
+        with http.stream("GET", f"{API}/calls/stream") as stream:
+            lines = stream.iter_lines()  # kept: a dropped iterator closes the stream
+            assert next(lines) == "retry: 2000"  # the stream is open
+            assert http.get("/healthz").json()["event_streams"] == 1
+        deadline = time.monotonic() + 10
+        while http.get("/healthz").json()["event_streams"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert http.get("/healthz").json()["event_streams"] == 0
 
 
 def test_the_call_stream_says_when_the_database_is_gone_and_carries_on_after(
@@ -582,6 +664,7 @@ def test_a_rate_limit_slides_over_the_last_minute_per_key():
     limit = RateLimit(3, clock=clock)
     assert [limit.allow("kiosk") for _ in range(4)] == [True, True, True, False]
     assert limit.allow("tablet") and limit.retry_after("tablet") == 0
+    assert limit.retry_after("a stranger") == 0 and len(limit) == 2  # asking remembers nobody
     assert limit.retry_after("kiosk") == 60
     clock.now += 30
     assert not limit.allow("kiosk") and limit.retry_after("kiosk") == 30

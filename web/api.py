@@ -11,30 +11,39 @@ import functools
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
 from loket import texts
 from loket.errors import LoketError, Refused, StorageError
 from web.limits import RateLimit
+from web.live import counted_stream
 
 log = logging.getLogger("loket.web.api")
 
 MAX_BODY_BYTES = 10_000
 CHECK_INS_PER_MINUTE = 30
-"""Per client (token and address): a kiosk scans one visitor every few seconds at most,
-while someone guessing appointment references would need thousands of tries."""
+"""Per device token, from every address together: a kiosk scans one visitor every few
+seconds at most, while someone guessing appointment references would need thousands of tries."""
+CHECK_INS_PER_ADDRESS = 60
+"""Per client address, whatever the tokens: a few devices may share one address (a kiosk LAN
+behind NAT), but more tokens from one place do not multiply the guesses."""
 MAX_CALLS = 100
 KEEP_ALIVE_SECONDS = 15
 RETRY_SECONDS = 2
 CALL_ACTIONS = ("call", "recall")
 KIOSK_ROLES = ("kiosk", "integration")
 COUNTER_ROLES = ("counter",)
+KIOSK_PRIORITY_REFUSED = (
+    "A kiosk token may not issue priority tickets: this office's kiosk does not offer them "
+    "([kiosk] priority)."
+)
 UNAVAILABLE = "the office's database cannot be reached right now; try again in a moment"
 
 CHECK_IN_SENTENCES = {
@@ -122,7 +131,7 @@ async def _role(request: Request, allowed: tuple[str, ...]) -> str:
 async def _body(request: Request, fields: dict[str, type]) -> dict:
     """The request's JSON object, with only `fields` (of their types); at most MAX_BODY_BYTES."""
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+    if _whole(length) is not None and int(length) > MAX_BODY_BYTES:
         raise _too_big()
     raw = bytearray()
     async for chunk in request.stream():
@@ -146,6 +155,13 @@ async def _body(request: Request, fields: dict[str, type]) -> dict:
             kind = {str: "a string", bool: "true or false"}[fields[name]]
             raise ApiError(400, f"The field {name!r} must be {kind}.")
     return data
+
+
+def _whole(text: str, most_digits: int = 18) -> int | None:
+    """`text` as a whole number, if it is one in ASCII digits ("²" and "٣" pass isdigit())."""
+    if re.fullmatch(f"[0-9]{{1,{most_digits}}}", text) is None:
+        return None
+    return int(text)
 
 
 def _too_big() -> ApiError:
@@ -218,10 +234,9 @@ def _services(engine) -> dict:
 @_guarded
 async def calls(request: Request) -> JSONResponse:
     """Today's latest calls and recalls, newest first (public; no personal data)."""
-    text = request.query_params.get("limit", "10")
-    if not text.isdigit() or not 1 <= int(text) <= MAX_CALLS:
+    limit = _whole(request.query_params.get("limit", "10"), 3)
+    if limit is None or not 1 <= limit <= MAX_CALLS:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_CALLS}.")
-    limit = int(text)
     return JSONResponse(
         await _call(
             request,
@@ -249,18 +264,15 @@ def _call_data(engine, event) -> dict:
 async def calls_stream(request: Request) -> Response:
     """Server-sent events: each call and recall from now (or after Last-Event-ID)."""
     last = request.headers.get("last-event-id", "").strip()
-    if last and not last.isdigit():
+    resumed = _whole(last)
+    if last and resumed is None:
         raise ApiError(400, "Last-Event-ID must be an event id (a whole number).")
     board = request.app.state.live.board
-    if last:  # a reconnect: it resumes after the last call it had
-        after = int(last)
+    if resumed is not None:  # a reconnect: it resumes after the last call it had
+        after = resumed
     else:
         after = board.last_event_id if board else await _call(request, _last_event_id)
-    return StreamingResponse(
-        _call_events(request.app.state.live, after),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    return counted_stream(request, _call_events(request.app.state.live, after))
 
 
 def _last_event_id(engine) -> int:
@@ -313,7 +325,7 @@ def _sse(name: str, data: dict, event_id: int | None = None) -> str:
 @_guarded
 async def tickets(request: Request) -> JSONResponse:
     """Issue a walk-in ticket, as the kiosk does (kiosk or integration token)."""
-    await _role(request, KIOSK_ROLES)
+    role = await _role(request, KIOSK_ROLES)
     data = await _body(
         request, {"service": str, "priority": bool, "request_key": str, "language": str}
     )
@@ -324,6 +336,10 @@ async def tickets(request: Request) -> JSONResponse:
 
     def issue(engine) -> dict:
         office = engine.office
+        # A reception desk (integration) judges who needs priority; a kiosk is self-service,
+        # so its token may ask only when the office's kiosks offer priority tickets.
+        if priority and role == "kiosk" and not office.kiosk.priority:
+            raise ApiError(403, KIOSK_PRIORITY_REFUSED)
         if service not in office.services:
             raise ApiError(
                 404, f"Unknown service {service!r} (known: {', '.join(office.services)})."
@@ -346,20 +362,26 @@ async def tickets(request: Request) -> JSONResponse:
     return JSONResponse(await _call(request, issue), status_code=201)
 
 
-def _check_ins(limit: RateLimit):
+def _check_ins(per_token: RateLimit, per_address: RateLimit):
     @_guarded
     async def check_ins(request: Request) -> JSONResponse:
         """Check an appointment in by QR payload or reference (kiosk or integration token)."""
         await _role(request, KIOSK_ROLES)
         secret = request.headers["authorization"].partition(" ")[2].strip()
-        client = (hashlib.sha256(secret.encode()).hexdigest(), _address(request))
-        if not limit.allow(client):
-            seconds = limit.retry_after(client)
+        counted = (
+            (per_token, hashlib.sha256(secret.encode()).hexdigest()),
+            (per_address, _address(request)),
+        )
+        # Both must have room before either counts: a refused attempt uses up nothing.
+        seconds = max(limit.retry_after(key) for limit, key in counted)
+        if seconds:
             raise ApiError(
                 429,
                 f"Too many check-in attempts: try again in {seconds} seconds.",
                 {"Retry-After": str(seconds)},
             )
+        for limit, key in counted:
+            limit.allow(key)
         code = _text(await _body(request, {"code": str}), "code", 500, required=True)
         return JSONResponse(await _call(request, lambda engine: _check_in(engine, code)))
 
@@ -462,14 +484,18 @@ def _not_found(api_routes: list[BaseRoute]):
     return not_found
 
 
-def routes(check_ins_per_minute: int = CHECK_INS_PER_MINUTE) -> list[BaseRoute]:
-    """The API's routes, mounted at /api/v1 by web.server.create_app (one rate limit each call)."""
+def routes(
+    check_ins_per_minute: int = CHECK_INS_PER_MINUTE,
+    check_ins_per_address: int = CHECK_INS_PER_ADDRESS,
+) -> list[BaseRoute]:
+    """The API's routes, mounted at /api/v1 by web.server.create_app (new rate limits each call)."""
+    check_ins = _check_ins(RateLimit(check_ins_per_minute), RateLimit(check_ins_per_address))
     api = [
         Route("/services", services, methods=["GET"]),
         Route("/calls", calls, methods=["GET"]),
         Route("/calls/stream", calls_stream, methods=["GET"]),
         Route("/tickets", tickets, methods=["POST"]),
-        Route("/check-ins", _check_ins(RateLimit(check_ins_per_minute)), methods=["POST"]),
+        Route("/check-ins", check_ins, methods=["POST"]),
         *(
             Route(f"/counters/{{counter}}/{action}", _counter_action(action), methods=["POST"])
             for action in ("next", "recall", "done")

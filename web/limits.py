@@ -32,6 +32,8 @@ class RateLimit:
     def retry_after(self, key: Hashable) -> int:
         """Whole seconds until `key` may try again (0: now)."""
         now = self.clock()
+        if key not in self._hits:  # asking must not remember a key: only hits do
+            return 0
         hits = self._recent(key, now)
         if len(hits) < self.per_minute:
             return 0

@@ -5,7 +5,7 @@ A test checks that every route is described here and every path described here e
 
 from __future__ import annotations
 
-from web.api import CHECK_INS_PER_MINUTE, MAX_BODY_BYTES, MAX_CALLS
+from web.api import CHECK_INS_PER_ADDRESS, CHECK_INS_PER_MINUTE, MAX_BODY_BYTES, MAX_CALLS
 
 
 def _ref(name: str) -> dict:
@@ -94,7 +94,13 @@ SCHEMAS = {
     "NewTicket": _object(
         {
             "service": {"type": "string", "description": "the service's code", "examples": ["A"]},
-            "priority": {"type": "boolean", "default": False},
+            "priority": {
+                "type": "boolean",
+                "default": False,
+                "description": "a priority ticket (due sooner): an integration token (a "
+                "reception desk) may always ask; a kiosk token only when the office's config "
+                "sets [kiosk] priority = true, else 403",
+            },
             "request_key": {
                 "type": "string",
                 "maxLength": 100,
@@ -184,7 +190,10 @@ SCHEMAS = {
 RESPONSES = {
     "BadRequest": _error("bad JSON, an unknown field or a bad value"),
     "Unauthorized": _error("no device token, or an unknown or revoked one"),
-    "Forbidden": _error("the device token's role may not do this"),
+    "Forbidden": _error(
+        "the device token's role may not do this (or a kiosk token asked for a priority ticket "
+        "while [kiosk] priority is off)"
+    ),
     "Conflict": _error(
         "refused by the queue rules (closed, daily limit, nobody at the counter...)"
     ),
@@ -221,11 +230,19 @@ def _responses(ok: str, body: dict, *errors: str) -> dict:
 WRITE_ERRORS = ("BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "TooBig")
 
 
+COUNTER_SCOPE = (
+    "A counter token is not tied to one counter: it may act at any counter of the office, "
+    "so give one only to a clerk's own tool, and revoke it (`loket token revoke`) when the "
+    "device is lost."
+)
+
+
 def _counter_action(action: str, summary: str) -> dict:
     return {
         "post": {
             "operationId": f"counter_{action}",
             "summary": summary,
+            "description": COUNTER_SCOPE,
             "tags": ["counters"],
             "security": [{"deviceToken": []}],
             "parameters": [
@@ -285,8 +302,8 @@ PATHS = {
             "operationId": "calls_stream",
             "summary": "Server-sent events: `call` and `recall` as they happen (public)",
             "description": "Each event's `id` is the event id and its `data` a Call. Reconnecting "
-            "with `Last-Event-ID` resumes after that event (among today's calls). While the database is gone the stream "
-            "sends one `unavailable` event and carries on when it is back; a comment line keeps "
+            "with `Last-Event-ID` resumes after that event (among today's calls). While the "
+            "database is gone the stream sends one `unavailable` event and carries on when it is back; a comment line keeps "
             "the connection alive every 15 seconds.",
             "tags": ["public"],
             "security": [],
@@ -295,7 +312,7 @@ PATHS = {
                     "name": "Last-Event-ID",
                     "in": "header",
                     "required": False,
-                    "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                    "schema": {"type": "string", "pattern": "^[0-9]{1,18}$"},
                 }
             ],
             "responses": _responses(
@@ -312,6 +329,8 @@ PATHS = {
         "post": {
             "operationId": "issue_ticket",
             "summary": "Issue a walk-in ticket, as the kiosk does (kiosk or integration token)",
+            "description": "`priority: true` needs an integration token, or a kiosk token when "
+            "the office's config sets [kiosk] priority = true; otherwise 403 and no ticket.",
             "tags": ["devices"],
             "security": [{"deviceToken": []}],
             "requestBody": {
@@ -329,7 +348,8 @@ PATHS = {
             "summary": "Check an appointment in (kiosk or integration token)",
             "description": "Every outcome is a 200 answer: `accepted` says whether the visitor "
             f"has a ticket, `message` why not. At most {CHECK_INS_PER_MINUTE} attempts per minute "
-            "per client (token and address).",
+            f"per device token (from all its addresses together) and {CHECK_INS_PER_ADDRESS} per "
+            "client address (whatever the tokens); a refused attempt counts for neither.",
             "tags": ["devices"],
             "security": [{"deviceToken": []}],
             "requestBody": {
