@@ -7,6 +7,7 @@ Textual, so `loket ticket` starts in well under 150 ms.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import re
@@ -334,6 +335,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the address phones reach this server at, for the tickets' QR codes "
         "(default: the office's [web] public_url)",
     )
+    sub.add_argument(
+        "--behind-proxy",
+        metavar="IP",
+        help="the reverse proxy's address (or network): X-Forwarded-For is believed from it "
+        "only (default: believed from nobody)",
+    )
     sub = command("demo", cmd_demo, "kiosk, counter 1 and display side by side in tmux")
     sub.add_argument(
         "--detach", action="store_true", help="start the demo session but do not attach to it"
@@ -432,7 +439,7 @@ def _codes(text: str) -> frozenset[str]:
 
 def _port(text: str) -> int:
     """An argparse type: a TCP port, 1 to 65535."""
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
+    if not re.fullmatch(r"[0-9]{1,5}", text) or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError("expected a port number from 1 to 65535")
     return int(text)
 
@@ -1283,9 +1290,17 @@ def cmd_serve(args) -> int:
     public_url = args.public_url
     if public_url is not None and not public_url.startswith(("http://", "https://")):
         raise LoketError(f"--public-url {public_url}: expected an address starting with https://")
+    proxy = args.behind_proxy
+    if proxy is not None:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise LoketError(
+                f"--behind-proxy {proxy}: expected the proxy's IP address, e.g. 127.0.0.1"
+            ) from None
     from web.server import serve
 
-    serve(path, args.office, args.host, args.port, public_url, clock=args.clock)
+    serve(path, args.office, args.host, args.port, public_url, clock=args.clock, behind_proxy=proxy)
     return 0
 
 
