@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import socket
@@ -19,7 +20,15 @@ from starlette.testclient import TestClient
 from loket.config import default_config_text
 from loket.engine import Engine
 from tests.conftest import busy_morning, clerks_at
-from web.pages import JoinLimits
+from web.backend import Backend
+from web.limits import RateLimit
+from web.pages import (
+    ADDRESS_PER_MINUTE,
+    ADDRESS_PHONES_PER_DAY,
+    SPEAKING_AT_ONCE,
+    SPEAKING_QUEUED,
+    JoinLimits,
+)
 from web.server import create_app
 
 pytestmark = pytest.mark.backends
@@ -97,6 +106,12 @@ def test_the_display_filters_as_the_terminal_display_does(office, client):
     assert "<ol>" not in no_history
 
 
+def test_the_display_names_the_services_in_its_language(office, client):
+    french = client.get("/display?lang=fr").text
+    assert "Carte d&#39;identité et passeport" in french and "Identiteitskaart" not in french
+    assert "Identiteitskaart en paspoort" in client.get("/display").text
+
+
 @pytest.mark.parametrize(
     "query, sentence",
     [
@@ -104,6 +119,7 @@ def test_the_display_filters_as_the_terminal_display_does(office, client):
         ("voice=klingon", "voice=klingon: expected one of nl, fr, en, de or off"),
         ("history=99", "history=99: expected 0 to 50 earlier calls"),
         ("history=-1", "history=-1: expected 0 to 50 earlier calls"),
+        ("history=%C2%B2", "history=\u00b2: expected 0 to 50 earlier calls"),  # "²" isdigit()
     ],
 )
 def test_a_bad_filter_is_one_sentence(client, query, sentence):
@@ -174,7 +190,8 @@ def test_the_visitors_page_shows_number_place_and_wait_in_their_language(office,
     assert "What to bring" in page.text and "A recent passport photo" in page.text
     assert "Did you know? You can also request this online." in page.text
     assert 'href="https://www.example.be/eid"' in page.text
-    assert '<meta http-equiv="refresh" content="20">' in page.text  # inside <noscript>
+    refresh = f'<meta http-equiv="refresh" content="20; url=/t/{token}?lang=en">'
+    assert refresh in page.text  # inside <noscript>
     french = client.get(f"/t/{token}?lang=fr").text
     assert "1 personne avant vous." in french and "Carte d&#39;identité et passeport" in french
     for language in ("nl", "fr", "de"):
@@ -223,6 +240,20 @@ def test_more_time_moves_the_ticket_back_once(office, client):
     again = client.post(f"/t/{token}/more-time?lang=en")
     assert again.status_code == 409
     assert "That is no longer possible for this ticket." in again.text
+
+
+def test_the_more_time_note_stays_on_the_live_page_but_not_in_its_refresh(office, db_path, clock):
+    ticket, token = walk_in(office)
+    for _ in range(4):
+        office.issue_ticket("A")
+    with served(db_path, clock) as url:
+        answer = httpx.post(f"{url}/t/{token}/more-time?lang=en", timeout=WAIT_SECONDS)
+        page = httpx.get(url + answer.headers["location"], timeout=WAIT_SECONDS).text
+        assert "You have moved back a few places." in page
+        assert f'content="20; url=/t/{token}?lang=en"' in page  # a reload says it no more
+        events = page.split('data-events="')[1].split('"')[0].replace("&amp;", "&")
+        assert "You have moved back a few places." in first_events(url + events, "visit")
+        assert "moved back" not in first_events(f"{url}/t/{token}/events?lang=en", "visit")
 
 
 def test_leaving_the_line_asks_first_then_cancels(office, client):
@@ -333,6 +364,47 @@ def test_join_refuses_an_unknown_or_closed_service(db_path, clock):
         assert "This service does not hand out tickets right now." in post_join(client, "Z").text
 
 
+def test_join_counts_nothing_for_a_service_that_takes_no_ticket_now(db_path, clock):
+    join_office(db_path, clock, per_minute=2).close()
+    with TestClient(create_app(db_path, clock=clock), follow_redirects=False) as client:
+        junk = [post_join(client, code).status_code for code in ("ZZ", "D", "", "ZZ", "D")]
+        assert junk == [400] * 5  # D is by appointment only
+        assert [post_join(client).status_code for _ in range(2)] == [303, 303]
+
+
+def post_join_without_cookie(client, **headers):
+    client.cookies.clear()
+    return client.post(
+        "/join?lang=en",
+        content="service=A",
+        headers={"content-type": "application/x-www-form-urlencoded", **headers},
+    )
+
+
+def test_join_is_limited_per_address_when_the_phone_drops_its_cookie(db_path, clock):
+    join_office(db_path, clock, per_minute=60, per_phone=1).close()
+    with TestClient(create_app(db_path, clock=clock), follow_redirects=False) as client:
+        answers = [post_join_without_cookie(client) for _ in range(ADDRESS_PER_MINUTE + 1)]
+        assert [a.status_code for a in answers] == [303] * ADDRESS_PER_MINUTE + [429]
+        assert 0 < int(answers[-1].headers["retry-after"]) <= 60
+        assert "Many tickets are being taken right now." in answers[-1].text
+        client.app.state.join_limits.per_address = RateLimit(1000)  # as if minutes went by
+        more = [post_join_without_cookie(client) for _ in range(ADDRESS_PHONES_PER_DAY)]
+        assert [a.status_code for a in more] == [303] * 5 + [429] * 5  # 10 a day for 1 a phone
+        assert int(more[-1].headers["retry-after"]) > 3600  # tomorrow
+        clock.advance(days=1)
+        assert post_join_without_cookie(client).status_code == 303
+
+
+@pytest.mark.parametrize("public_url, secure", [("https://loket.example.be", True), (None, False)])
+def test_the_join_cookie_is_secure_when_phones_come_over_https(db_path, clock, public_url, secure):
+    join_office(db_path, clock).close()
+    app = create_app(db_path, clock=clock, public_url=public_url)
+    with TestClient(app, follow_redirects=False) as client:
+        cookie = post_join(client).headers["set-cookie"].lower()
+    assert cookie.startswith("loket_join=") and ("; secure" in cookie) == secure
+
+
 # health and outages
 
 
@@ -388,6 +460,9 @@ def test_pages_say_so_while_the_database_is_gone_and_recover(
         visit = client.get(f"/t/{token}?lang=en")
         assert visit.status_code == 503
         assert "the queue cannot be reached right now" in visit.text
+        # without JavaScript too, the page comes back by itself
+        assert visit.headers["retry-after"] == "10"
+        assert '<meta http-equiv="refresh" content="10">' in visit.text
         assert "Traceback" not in visit.text
     assert eventually(lambda: client.get("/healthz").status_code == 200)
     assert client.get(f"/t/{token}?lang=en").status_code == 200
@@ -404,12 +479,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(db_path, clock):
+def served(db_path, clock, app=None):
     """The app on a real uvicorn server in a thread, so that event streams really stream."""
     import uvicorn
 
     port = free_port()
-    config = uvicorn.Config(create_app(db_path, clock=clock), port=port, log_level="warning")
+    app = app or create_app(db_path, clock=clock)
+    config = uvicorn.Config(app, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -473,12 +549,110 @@ def test_a_visitors_stream_follows_the_ticket_to_the_end(office, db_path, clock)
         stream = stream.iter_lines()
         ((name, waiting),) = read_events(stream, 1)
         assert (name, waiting["state"], waiting["near_turn"]) == ("visit", "waiting", True)
-        clerks_at(office, "2")
+        clerks_at(office, "2")  # more clerks: a shorter estimate, another "waiting" event
         office.call_next("2")
-        ((name, called),) = read_events(stream, 1)
+        called = waiting
+        while called["state"] == "waiting":
+            ((name, called),) = read_events(stream, 1)
         assert called["state"] == "called" and "Go to Loket\u00a02" in called["html"]
         office.finish("2")
         assert [n for n, _ in read_events(stream, 2)] == ["visit", "final"]
+
+
+def test_a_last_event_id_that_is_no_number_starts_the_stream_afresh(office, db_path, clock):
+    with (
+        served(db_path, clock) as url,
+        httpx.stream(
+            "GET", f"{url}/display/events", headers={"Last-Event-ID": b"\xb2"}, timeout=WAIT_SECONDS
+        ) as stream,
+    ):
+        assert stream.status_code == 200  # "²".isdigit(), yet int("²") fails
+        assert [name for name, _ in read_events(stream.iter_lines(), 1)] == ["board"]
+
+
+@contextmanager
+def released(path):
+    """Touch `path` at the end, even when the test failed: no fake espeak-ng is left waiting."""
+    try:
+        yield
+    finally:
+        path.touch()
+
+
+FAKE_ESPEAK = """#!/bin/sh
+echo started >> "$LOKET_TEST_SPOKEN"
+while [ ! -e "$LOKET_TEST_RELEASE" ]; do sleep 0.02; done
+printf 'RIFF-a-fake-wav'
+"""
+
+
+def test_audio_is_made_once_per_call_and_voice_by_two_espeaks_at_most(
+    office, db_path, clock, tmp_path, monkeypatch
+):
+    """Many screens asking for many calls start neither many espeak-ng nor queue forever."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "espeak-ng").write_text(FAKE_ESPEAK)
+    (tmp_path / "bin" / "espeak-ng").chmod(0o755)
+    spoken, release = tmp_path / "spoken", tmp_path / "release"
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:{os.environ['PATH']}")
+    monkeypatch.setenv("LOKET_TEST_SPOKEN", str(spoken))
+    monkeypatch.setenv("LOKET_TEST_RELEASE", str(release))
+    for _ in range(3):
+        office.issue_ticket("A")
+        office.call_next("1")
+    ids = [event.id for event in office.calls_today(3)]
+    wanted = [f"/display/audio/{i}.wav?voice={v}" for i in ids for v in ("nl", "fr", "en", "de")]
+    app = create_app(db_path, clock=clock)
+    with served(db_path, clock, app) as url, released(release):
+        assert eventually(lambda: app.state.live.board.call(ids[0]) is not None)
+        answers = {}
+
+        def ask(n: int, path: str) -> None:
+            answers[n] = httpx.get(url + path, timeout=WAIT_SECONDS * 3)
+
+        asking = [
+            threading.Thread(target=ask, args=(n, path))
+            for n, path in enumerate([wanted[0], *wanted[:SPEAKING_QUEUED]])  # the first twice
+        ]
+        for thread in asking:
+            thread.start()
+        assert eventually(lambda: len(app.state.voice.making) == SPEAKING_QUEUED)
+        one_too_many = httpx.get(url + wanted[SPEAKING_QUEUED], timeout=WAIT_SECONDS)
+        assert one_too_many.status_code == 503 and one_too_many.headers["retry-after"] == "2"
+        assert eventually(lambda: spoken.exists() and len(spoken.read_text().split()) == 2)
+        assert len(spoken.read_text().split()) == SPEAKING_AT_ONCE
+        release.touch()
+        for thread in asking:
+            thread.join()
+    assert [answers[n].status_code for n in sorted(answers)] == [200] * (SPEAKING_QUEUED + 1)
+    assert answers[0].content == answers[1].content == b"RIFF-a-fake-wav"
+    assert len(spoken.read_text().split()) == SPEAKING_QUEUED  # the first made once, for both
+
+
+def test_closing_the_server_leaves_its_event_loop_free(office, db_path):
+    """The engine's close (a checkpoint) runs on its thread while the loop goes on."""
+
+    async def close_and_see() -> list[str]:
+        backend = Backend(db_path)
+        await backend.call(lambda engine: None)  # opens the engine
+        loop, seen = asyncio.get_running_loop(), []
+        engine_close = backend._engine.close
+
+        async def ping() -> str:
+            return "free"
+
+        def close(**options) -> None:
+            try:
+                seen.append(asyncio.run_coroutine_threadsafe(ping(), loop).result(timeout=5))
+            except TimeoutError:
+                seen.append("blocked")
+            engine_close(**options)
+
+        backend._engine.close = close
+        await backend.close()
+        return seen
+
+    assert asyncio.run(close_and_see()) == ["free"]
 
 
 # the command

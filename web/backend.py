@@ -17,6 +17,7 @@ log = logging.getLogger("loket.web")
 
 T = TypeVar("T")
 REOPEN_SECONDS = 1.0  # while the database is gone, one attempt to reopen it per second
+CLOSE_SECONDS = 10.0  # a checkpoint on a slow disk may take a while; shutting down must not hang
 
 
 class Backend:
@@ -85,8 +86,8 @@ class Backend:
                 log.debug("closing the lost engine failed", exc_info=True)
             self._engine = None
 
-    def close(self) -> None:
-        """Close the engine on its thread and stop the thread."""
+    async def close(self) -> None:
+        """Close the engine on its thread and stop the thread, without blocking the event loop."""
 
         def close_engine() -> None:
             if self._engine is not None:
@@ -94,7 +95,8 @@ class Backend:
                 self._engine = None
 
         try:
-            self._thread.submit(close_engine).result(timeout=10)
+            async with asyncio.timeout(CLOSE_SECONDS):
+                await asyncio.wrap_future(self._thread.submit(close_engine))
         except Exception:  # shutting down: nothing left to tell anyone
             log.debug("closing the engine failed", exc_info=True)
         self._thread.shutdown(wait=False)

@@ -52,8 +52,8 @@ class Board:
     language: str
     highlight_seconds: int
     timezone: object
-    services: dict[str, str]
-    """Each service's name in the office's first language, in the config's order."""
+    services: dict[str, dict[str, str]]
+    """Each service's name in every language: {"A": {"nl": ..., "fr": ...}}, in config order."""
     waiting: dict[str, int]
     calls: tuple[Call, ...]
     """Today's calls and recalls, newest first."""
@@ -212,7 +212,10 @@ class Live:
             language=language,
             highlight_seconds=office.display.highlight_seconds,
             timezone=office.timezone,
-            services={code: s.name(language) for code, s in office.services.items()},
+            services={
+                code: {lang: s.name(lang) for lang in texts.LANGUAGES}
+                for code, s in office.services.items()
+            },
             waiting=engine.waiting_counts(),
             calls=tuple(self._followed.calls),
             last_event_id=self._followed.last_event_id,

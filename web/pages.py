@@ -9,12 +9,13 @@ import io
 import json
 import logging
 import math
+import re
 import shutil
 import struct
 import wave
 from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import UTC
+from dataclasses import dataclass, field
+from datetime import UTC, timedelta
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import parse_qs, quote
@@ -77,7 +78,7 @@ class DisplayFilters:
         if voice not in (*VOICES, "off"):
             raise BadRequest(f"voice={voice}: expected one of nl, fr, en, de or off")
         history = query.get("history", "6")
-        if not history.isdigit() or int(history) > MAX_HISTORY:
+        if not _whole_number(history) or int(history) > MAX_HISTORY:
             raise BadRequest(f"history={history}: expected 0 to {MAX_HISTORY} earlier calls")
         lang = query.get("lang") or None
         if lang is not None and lang not in texts.LANGUAGES:
@@ -133,8 +134,8 @@ def render_board(board: Board, filters: DisplayFilters) -> str:
     lang = filters.lang or board.language
     calls = display_calls(board, filters)
     waiting = [
-        (code, name, board.waiting.get(code, 0))
-        for code, name in board.services.items()
+        (code, names[lang], board.waiting.get(code, 0))
+        for code, names in board.services.items()
         if not filters.services or code in filters.services
     ]
     return templates.get_template("display_board.html").render(
@@ -169,7 +170,7 @@ async def display_events(request: Request) -> Response:
     filters = DisplayFilters.from_query(request.query_params, live.board)
     last = request.headers.get("last-event-id", "")
     return counted_stream(
-        request, _display_stream(request, filters, int(last) if last.isdigit() else None)
+        request, _display_stream(request, filters, int(last) if _whole_number(last) else None)
     )
 
 
@@ -236,8 +237,47 @@ def _clock(clock, board: Board | None) -> dict:
 # Spoken calls are WAV files that espeak-ng makes on the server, not the browser's own speech:
 # TV browsers and signage players often have no speech voices at all, and the web page then
 # says each call in the same voice as the terminal display (loket.announce).
-_audio: OrderedDict[tuple[int, str], bytes] = OrderedDict()
 AUDIO_KEPT = 64
+SPEAKING_AT_ONCE = 2  # espeak-ng processes at most: the page is public, the server small
+SPEAKING_QUEUED = 8  # sentences being made or waiting for espeak-ng; beyond, 503 (try later)
+SPEAK_RETRY_SECONDS = 2
+SPEAK_SECONDS = 20
+
+
+class Voice:
+    """The WAVs of recent calls, each made once however many screens ask at the same time."""
+
+    def __init__(self):
+        self.made: OrderedDict[tuple[int, str], bytes] = OrderedDict()
+        self.making: dict[tuple[int, str], asyncio.Task] = {}
+        self.speakers = asyncio.Semaphore(SPEAKING_AT_ONCE)
+
+    async def sound(self, call: Call, voice: str) -> bytes | None:
+        """The call's sentence as WAV; None when espeak-ng is missing or fails, or when
+        SPEAKING_QUEUED other sentences are already being made or waiting for it."""
+        key = (call.id, voice)
+        if key in self.made:
+            return self.made[key]
+        task = self.making.get(key)
+        if task is None:
+            if len(self.making) >= SPEAKING_QUEUED:
+                return None
+            sentence = announcement(call.number, call.counter, voice)
+            task = self.making[key] = asyncio.create_task(self._speak(sentence, voice))
+            task.add_done_callback(lambda done: self._keep(key, done))
+        return await asyncio.shield(task)  # one screen giving up must not stop it for others
+
+    async def _speak(self, sentence: str, voice: str) -> bytes | None:
+        async with self.speakers:
+            return await _speak(sentence, voice)
+
+    def _keep(self, key: tuple[int, str], task: asyncio.Task) -> None:
+        del self.making[key]
+        sound = None if task.cancelled() or task.exception() else task.result()
+        if sound is not None:
+            self.made[key] = sound
+            while len(self.made) > AUDIO_KEPT:
+                self.made.popitem(last=False)
 
 
 async def display_audio(request: Request) -> Response:
@@ -247,15 +287,15 @@ async def display_audio(request: Request) -> Response:
     call = board.call(request.path_params["event_id"]) if board else None
     if voice not in VOICES or call is None:
         return Response("no such announcement", status_code=404, media_type="text/plain")
-    key = (call.id, voice)
-    if key not in _audio:  # several screens asking at once may each make it: harmless
-        sound = await _speak(announcement(call.number, call.counter, voice), voice)
-        if sound is None:
-            return Response("no voice on this server", status_code=503, media_type="text/plain")
-        _audio[key] = sound
-        while len(_audio) > AUDIO_KEPT:
-            _audio.popitem(last=False)
-    return Response(_audio[key], media_type="audio/wav", headers={"Cache-Control": "max-age=86400"})
+    sound = await request.app.state.voice.sound(call, voice)
+    if sound is None:
+        return Response(
+            "no voice on this server right now",
+            status_code=503,
+            media_type="text/plain",
+            headers={"Retry-After": str(SPEAK_RETRY_SECONDS)},
+        )
+    return Response(sound, media_type="audio/wav", headers={"Cache-Control": "max-age=86400"})
 
 
 async def _speak(sentence: str, voice: str) -> bytes | None:
@@ -269,11 +309,18 @@ async def _speak(sentence: str, voice: str) -> bytes | None:
         process = await asyncio.create_subprocess_exec(
             *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
         )
-        async with asyncio.timeout(20):
-            sound, _ = await process.communicate()
-    except (OSError, TimeoutError) as error:
+    except OSError as error:
         log.warning("espeak-ng failed: %s", error)
         return None
+    try:
+        async with asyncio.timeout(SPEAK_SECONDS):
+            sound, _ = await process.communicate()
+    except TimeoutError:
+        log.warning("espeak-ng took longer than %s s", SPEAK_SECONDS)
+        return None
+    finally:
+        if process.returncode is None:  # timed out or cancelled: a hung espeak-ng goes too
+            process.kill()
     return sound if process.returncode == 0 and sound.startswith(b"RIFF") else None
 
 
@@ -337,12 +384,14 @@ async def visit_page(request: Request, note: str = "", status: int = 200) -> Res
         visit = await _visit(request)
     except Refused:
         return _not_found(lang)
+    note_key = "" if note else _note_key(request)
     note = note or _note(request, lang)
     return _page(
         "visit.html",
         status=status,
         lang=lang,
         token=token,
+        note_key=note_key,
         visit=visit,
         main_html=render_visit(visit, lang, token, note),
         t=lambda key, **f: texts.text(lang, key, **f),
@@ -354,20 +403,26 @@ async def visit_page(request: Request, note: str = "", status: int = 200) -> Res
 NOTES = {"more_time": "web_more_time_done", "left": "web_left"}
 
 
+def _note_key(request: Request) -> str:
+    """The button that led here (?note=more_time), or ""."""
+    key = request.query_params.get("note", "")
+    return key if key in NOTES else ""
+
+
 def _note(request: Request, lang: str) -> str:
     """A sentence after a button's redirect (?note=more_time)."""
-    key = NOTES.get(request.query_params.get("note", ""))
-    return texts.text(lang, key) if key else ""
+    key = _note_key(request)
+    return texts.text(lang, NOTES[key]) if key else ""
 
 
 async def visit_events(request: Request) -> Response:
     """The visitor page's server-sent events: the page's main part anew at each change."""
     token = request.path_params["token"]
     lang = _language(request)
-    return counted_stream(request, _visit_stream(request, token, lang))
+    return counted_stream(request, _visit_stream(request, token, lang, _note(request, lang)))
 
 
-async def _visit_stream(request: Request, token: str, lang: str):
+async def _visit_stream(request: Request, token: str, lang: str, note: str):
     live = request.app.state.live
     backend = request.app.state.backend
     yield f"retry: {RETRY_MILLISECONDS}\n\n"
@@ -388,7 +443,8 @@ async def _visit_stream(request: Request, token: str, lang: str):
         except Refused:
             yield _sse("gone", {})
             return
-        html = render_visit(visit, lang, token)
+        # The page's note ("you moved back") stays while the ticket waits, as on the page itself.
+        html = render_visit(visit, lang, token, note if visit.state == "waiting" else "")
         if html != sent:
             sent = html
             yield _sse("visit", _visit_data(visit, html))
@@ -455,17 +511,33 @@ def _not_found(lang: str) -> Response:
 # joining the line from the waiting room
 
 
+ADDRESS_PER_MINUTE = 5  # one address: a phone, or a whole guest wifi behind one router
+ADDRESS_PHONES_PER_DAY = 10  # one address takes at most this many phones' share a day
+
+
 @dataclass
 class JoinLimits:
-    """The office's per-minute limit for /join and the key that signs each phone's count."""
+    """/join's limits: per minute for the office and per address, per day per address and
+    per phone (a signed cookie), and the key that signs that cookie."""
 
     secret: bytes
     per_minute: RateLimit | None = None
+    per_address: RateLimit = field(default_factory=lambda: RateLimit(ADDRESS_PER_MINUTE))
+    day: str = ""
+    taken_by_address: dict[str, int] = field(default_factory=dict)
 
     def office_allows(self, per_minute: int) -> bool:
         if self.per_minute is None or self.per_minute.per_minute != per_minute:
             self.per_minute = RateLimit(per_minute)
         return self.per_minute.allow("office")
+
+    def address_taken_today(self, address: str, day: str) -> int:
+        if day != self.day:
+            self.day, self.taken_by_address = day, {}
+        return self.taken_by_address.get(address, 0)
+
+    def address_took(self, address: str) -> None:
+        self.taken_by_address[address] = self.taken_by_address.get(address, 0) + 1
 
     def sign(self, value: str) -> str:
         signature = hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()[:32]
@@ -477,27 +549,33 @@ class JoinLimits:
         if not value or not hmac.compare_digest(self.sign(value), f"{value}.{signature}"):
             return 0
         cookie_day, _, count = value.partition(":")
-        return int(count) if cookie_day == day and count.isdigit() else 0
+        return int(count) if cookie_day == day and _whole_number(count) else 0
 
 
 JOIN_COOKIE = "loket_join"
+MINUTE = 60
 
 
 async def join(request: Request) -> Response:
     """/join: pick a service and take a ticket, as at the kiosk (only with `[web] join = true`)."""
     backend = request.app.state.backend
+
+    def read(engine):
+        return engine.office, engine.services(), engine.today(), _seconds_to_midnight(engine)
+
     try:
-        office, services = await backend.call(lambda engine: (engine.office, engine.services()))
+        office, services, day, until_tomorrow = await backend.call(read)
     except StorageError:
-        return _message(_language(request), "web_unavailable_title", "web_unavailable", 503)
+        return unavailable(request, _language(request))
     lang = _language(request, office)
     if not office.web.join:
         return _message(lang, "web_not_found_title", "web_join_off", status=404)
-    if request.method == "POST":
-        return await _join_line(request, office, lang)
     open_now = [
         s for s in services if s.walk_in and s.open_now and not s.limit_reached and not s.full_today
     ]
+    if request.method == "POST":
+        codes = {s.code for s in open_now}
+        return await _join_line(request, office, lang, codes, day, until_tomorrow)
     return _page(
         "join.html",
         lang=lang,
@@ -507,29 +585,46 @@ async def join(request: Request) -> Response:
     )
 
 
-async def _join_line(request: Request, office, lang: str) -> Response:
-    """Issue the ticket and go to its page; refused per phone, per minute, or by the rules."""
+def _seconds_to_midnight(engine) -> int:
+    now = engine.local(engine.now())
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1, int((midnight - now).total_seconds()))
+
+
+async def _join_line(
+    request: Request, office, lang: str, open_codes: set[str], day: str, until_tomorrow: int
+) -> Response:
+    """Issue the ticket and go to its page. A service not open now is refused before any
+    count, so that bad requests use up nobody's allowance; then the limits per phone, per
+    address (a day, then a minute) and the office's per minute."""
     limits: JoinLimits = request.app.state.join_limits
-    backend = request.app.state.backend
+    web = office.web
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     code = (form.get("service") or [""])[0].strip().upper()
-    day = await backend.call(lambda engine: engine.today())
-    taken = limits.taken_today(request.cookies.get(JOIN_COOKIE), day)
-    if taken >= office.web.join_per_phone:
-        return _message(lang, "web_join_refused", "web_join_per_phone", 429, count=taken)
-    if not limits.office_allows(office.web.join_per_minute):
-        return _message(lang, "web_join_refused", "web_join_busy", 429)
-    if code not in office.services:
+    if code not in open_codes:
         return _message(lang, "web_join_refused", "web_join_closed", 400)
+    address = request.client.host if request.client else ""
+    taken = limits.taken_today(request.cookies.get(JOIN_COOKIE), day)
+    by_address = limits.address_taken_today(address, day)
+    if taken >= web.join_per_phone or by_address >= web.join_per_phone * ADDRESS_PHONES_PER_DAY:
+        count = max(taken, by_address)
+        return _refused(lang, "web_join_per_phone", until_tomorrow, count=count)
+    if not limits.per_address.allow(address):
+        return _refused(lang, "web_join_busy", limits.per_address.retry_after(address))
+    if not limits.office_allows(web.join_per_minute):
+        return _refused(lang, "web_join_busy", MINUTE)
 
     def take(engine):
         receipt = engine.issue_ticket(code)
-        return engine.visitor_token(receipt.ticket)
+        return engine.visitor_token(
+            receipt.ticket
+        ), engine.public_url or engine.office.web.public_url
 
     try:
-        token = await backend.call(take)
+        token, public_url = await request.app.state.backend.call(take)
     except Refused:
         return _message(lang, "web_join_refused", "web_join_closed", 409)
+    limits.address_took(address)
     response = RedirectResponse(f"/t/{token}?lang={lang}", status_code=303)
     response.set_cookie(
         JOIN_COOKIE,
@@ -537,7 +632,14 @@ async def _join_line(request: Request, office, lang: str) -> Response:
         max_age=86400,
         httponly=True,
         samesite="lax",
+        secure=(public_url or "").startswith("https://"),
     )
+    return response
+
+
+def _refused(lang: str, sentence: str, retry_after: int, **fields) -> HTMLResponse:
+    response = _message(lang, "web_join_refused", sentence, 429, **fields)
+    response.headers["Retry-After"] = str(retry_after)
     return response
 
 
@@ -574,6 +676,29 @@ def _message(lang: str, title: str, sentence: str, status: int, **fields) -> HTM
         title=texts.text(lang, title),
         sentence=texts.text(lang, sentence, **fields),
     )
+
+
+UNAVAILABLE_RETRY_SECONDS = 10
+
+
+def unavailable(request: Request, lang: str) -> HTMLResponse:
+    """503 while the database is gone; a GET page reloads itself, for phones without JavaScript."""
+    refresh = UNAVAILABLE_RETRY_SECONDS if request.method == "GET" else None
+    response = _page(
+        "message.html",
+        status=503,
+        lang=lang,
+        title=texts.text(lang, "web_unavailable_title"),
+        sentence=texts.text(lang, "web_unavailable"),
+        refresh=refresh,
+    )
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    return response
+
+
+def _whole_number(text: str) -> bool:
+    """Only ASCII digits: str.isdigit() also takes "²", which int() then refuses."""
+    return re.fullmatch(r"[0-9]{1,18}", text) is not None
 
 
 def _sse(name: str, data: dict, event_id: int | None = None) -> str:

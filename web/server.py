@@ -76,7 +76,7 @@ def create_app(
             yield
         finally:
             await app.state.live.stop()
-            backend.close()
+            await backend.close()
 
     routes = [
         Route("/", _home, methods=["GET"]),
@@ -104,6 +104,7 @@ def create_app(
     )
     app.state.backend = backend
     app.state.streams = 0
+    app.state.voice = pages.Voice()
     app.state.join_limits = pages.JoinLimits(secrets.token_bytes(32))
     app.add_middleware(SecurityHeaders)
     return app
@@ -120,12 +121,7 @@ async def _bad_request(request: Request, error: Exception) -> Response:
 async def _unavailable(request: Request, error: Exception) -> Response:
     """A page asked while the database is gone: one calm sentence, 503, no details."""
     lang = request.query_params.get("lang", "")
-    return pages._message(
-        lang if lang in pages.texts.LANGUAGES else "nl",
-        "web_unavailable_title",
-        "web_unavailable",
-        503,
-    )
+    return pages.unavailable(request, lang if lang in pages.texts.LANGUAGES else "nl")
 
 
 async def _failed(request: Request, error: Exception) -> Response:
@@ -134,9 +130,18 @@ async def _failed(request: Request, error: Exception) -> Response:
 
 
 def serve(
-    db, office: str | None, host: str, port: int, public_url: str | None = None, clock=None
+    db,
+    office: str | None,
+    host: str,
+    port: int,
+    public_url: str | None = None,
+    clock=None,
+    behind_proxy: str | None = None,
 ) -> None:
-    """Run the web server until Ctrl+C; a missing database or a taken port is a LoketError."""
+    """Run the web server until Ctrl+C; a missing database or a taken port is a LoketError.
+
+    X-Forwarded-For is believed only from `behind_proxy` (the reverse proxy's address):
+    from anyone else, it would let a client pick the address that /join's limits count."""
     import uvicorn
 
     # Fail early, in one sentence: no database there, no office in it.
@@ -148,7 +153,14 @@ def serve(
     app = create_app(db, office=office, public_url=public_url, clock=clock)
     shown = f"[{host}]" if ":" in host else host
     print(f"loket serve: {name} on http://{shown}:{listening.getsockname()[1]}/display", flush=True)
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", access_log=False)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=behind_proxy is not None,
+        forwarded_allow_ips=behind_proxy or "",
+    )
     uvicorn.Server(config).run(sockets=[listening])
 
 
