@@ -667,6 +667,69 @@ def loket(*arguments: str, timeout: float = 20) -> subprocess.CompletedProcess:
     )
 
 
+@contextmanager
+def serving(db_path, clock, *options: str):
+    """`loket serve` in a process of its own, at the test's moment; its address once it answers."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "loket",
+            "--db",
+            str(db_path),
+            "serve",
+            "--port",
+            str(port),
+            *options,
+        ],
+        env={**os.environ, "LOKET_FROZEN_CLOCK": clock.now.isoformat()},
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert eventually(lambda: _answers(f"{url}/healthz")), "loket serve did not start"
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=WAIT_SECONDS)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.mark.parametrize("options", [(), ("--behind-proxy", "127.0.0.1")])
+def test_x_forwarded_for_is_believed_only_from_the_proxy(db_path, clock, options):
+    """Else anyone could send a made-up address with each request and dodge /join's limit."""
+    join_office(db_path, clock, per_minute=60).close()
+    with serving(db_path, clock, *options) as url:
+        answers = [
+            httpx.post(
+                f"{url}/join",
+                content="service=A",
+                headers={
+                    "content-type": "application/x-www-form-urlencoded",
+                    "x-forwarded-for": f"10.9.{n}.1",
+                },
+            ).status_code
+            for n in range(ADDRESS_PER_MINUTE + 1)
+        ]
+    behind_proxy = bool(options)
+    assert answers == [303] * ADDRESS_PER_MINUTE + [303 if behind_proxy else 429]
+
+
+def test_serve_refuses_a_proxy_that_is_no_address(office, db_path):
+    result = loket("--db", str(db_path), "serve", "--behind-proxy", "proxy.local")
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "loket: --behind-proxy proxy.local: expected the proxy's IP address, e.g. 127.0.0.1"
+    )
+
+
 def test_serve_refuses_a_missing_database_in_one_line(tmp_path):
     result = loket("--db", str(tmp_path / "none.db"), "serve", "--port", str(free_port()))
     assert result.returncode == 1
