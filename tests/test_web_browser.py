@@ -6,9 +6,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -198,6 +199,77 @@ def test_the_display_says_one_moment_while_the_server_is_gone_and_recovers(brows
             )
     finally:
         context.close()
+
+
+class Relay:
+    """A TCP relay in front of the server that can drop every open connection at once, as a
+    reverse proxy does with a stream it finds idle for too long."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.open: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.port))
+            self.open += [client, server]
+            for source, sink in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        for connection in self.open:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self.open = []
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+
+WATCH_UNAVAILABLE = """() => {
+  window.seenUnavailable = false;
+  new MutationObserver(() => {
+    if (document.body.classList.contains("unavailable")) window.seenUnavailable = true;
+  }).observe(document.body, {attributes: true});
+}"""
+
+
+def test_a_stream_dropped_and_back_at_once_shows_no_one_moment(browser, office_file):
+    """A proxy that closes an idle stream must not flash "one moment please" on the TV."""
+    loket(office_file, "ticket", "A")
+    loket(office_file, "call", "1")
+    with serving(office_file) as url:
+        relay = Relay(int(url.rsplit(":", 1)[1]))
+        try:
+            with page_at(browser, f"{relay.url}/display", 1280, 720) as page:
+                wait_for_board(page)
+                page.evaluate(WATCH_UNAVAILABLE)
+                relay.cut()
+                wait_for_board(page, 2)  # the stream came back (after the server's 2 s retry)
+                assert page.evaluate("window.seenUnavailable") is False
+                assert page.inner_text("#now-number") == "A001"
+        finally:
+            relay.close()
 
 
 def busy_office(path) -> None:

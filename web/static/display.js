@@ -6,11 +6,14 @@
   const MAX_QUEUED = 10;       // as the terminal display: older announcements are stale
   const STALLED_MS = 90000;    // the server sends a clock event every minute
   const SOUND_MS = 60000;      // a sound that never ends must not stop the queue for good
+  const LOST_MS = 3000;        // a dropped stream that is back within this (a proxy's idle
+                               // timeout, the server's retry of 2 s) shows no "one moment"
   let clockOffset = 0;         // the server's clock minus the browser's, in ms
   let officeOffset = 0;        // the office's offset from UTC, in minutes
   let freshUntil = 0;
   let source = null;
   let lastMessage = Date.now();
+  let lostTimer = null;
   const queue = [];
   let playing = false;
   let blocked = false;
@@ -99,6 +102,15 @@
     body.classList.add("unavailable");
   }
 
+  function lost() {
+    // "One moment" only if the stream is still not back after LOST_MS.
+    if (lostTimer !== null) return;
+    lostTimer = setTimeout(() => {
+      lostTimer = null;
+      if (source.readyState !== EventSource.OPEN) unavailable();
+    }, LOST_MS);
+  }
+
   function connect() {
     lastMessage = Date.now();
     source = new EventSource(body.dataset.events);
@@ -115,9 +127,9 @@
       unavailable();
     });
     source.addEventListener("error", () => {
-      // The server is gone: never a stale screen. EventSource reconnects by itself, except
-      // after an answer that is not an event stream (a proxy's error page): start anew then.
-      unavailable();
+      // The server is gone: never a stale screen for long. EventSource reconnects by itself,
+      // except after an answer that is not an event stream (a proxy's error page): anew then.
+      lost();
       if (source.readyState === EventSource.CLOSED) setTimeout(reconnect, 5000);
     });
   }
