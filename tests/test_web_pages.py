@@ -24,7 +24,6 @@ from web.backend import Backend
 from web.limits import RateLimit
 from web.pages import (
     ADDRESS_PER_MINUTE,
-    ADDRESS_PHONES_PER_DAY,
     SPEAKING_AT_ONCE,
     SPEAKING_QUEUED,
     JoinLimits,
@@ -388,12 +387,10 @@ def test_join_is_limited_per_address_when_the_phone_drops_its_cookie(db_path, cl
         assert [a.status_code for a in answers] == [303] * ADDRESS_PER_MINUTE + [429]
         assert 0 < int(answers[-1].headers["retry-after"]) <= 60
         assert "Many tickets are being taken right now." in answers[-1].text
+        # A guest wifi puts the hall's phones behind one address: no daily cap for it.
         client.app.state.join_limits.per_address = RateLimit(1000)  # as if minutes went by
-        more = [post_join_without_cookie(client) for _ in range(ADDRESS_PHONES_PER_DAY)]
-        assert [a.status_code for a in more] == [303] * 5 + [429] * 5  # 10 a day for 1 a phone
-        assert int(more[-1].headers["retry-after"]) > 3600  # tomorrow
-        clock.advance(days=1)
-        assert post_join_without_cookie(client).status_code == 303
+        more = [post_join_without_cookie(client) for _ in range(25)]
+        assert {a.status_code for a in more} == {303}
 
 
 @pytest.mark.parametrize("public_url, secure", [("https://loket.example.be", True), (None, False)])

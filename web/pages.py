@@ -511,33 +511,24 @@ def _not_found(lang: str) -> Response:
 # joining the line from the waiting room
 
 
-ADDRESS_PER_MINUTE = 5  # one address: a phone, or a whole guest wifi behind one router
-ADDRESS_PHONES_PER_DAY = 10  # one address takes at most this many phones' share a day
+# One address may be a phone, or every phone of the city hall's guest wifi behind one
+# router: a per-minute brake only, never a daily cap that would shut /join for the hall.
+ADDRESS_PER_MINUTE = 5
 
 
 @dataclass
 class JoinLimits:
-    """/join's limits: per minute for the office and per address, per day per address and
-    per phone (a signed cookie), and the key that signs that cookie."""
+    """/join's limits: per minute for the office and per address, per day per phone (a
+    signed cookie), and the key that signs that cookie."""
 
     secret: bytes
     per_minute: RateLimit | None = None
     per_address: RateLimit = field(default_factory=lambda: RateLimit(ADDRESS_PER_MINUTE))
-    day: str = ""
-    taken_by_address: dict[str, int] = field(default_factory=dict)
 
     def office_allows(self, per_minute: int) -> bool:
         if self.per_minute is None or self.per_minute.per_minute != per_minute:
             self.per_minute = RateLimit(per_minute)
         return self.per_minute.allow("office")
-
-    def address_taken_today(self, address: str, day: str) -> int:
-        if day != self.day:
-            self.day, self.taken_by_address = day, {}
-        return self.taken_by_address.get(address, 0)
-
-    def address_took(self, address: str) -> None:
-        self.taken_by_address[address] = self.taken_by_address.get(address, 0) + 1
 
     def sign(self, value: str) -> str:
         signature = hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()[:32]
@@ -596,7 +587,7 @@ async def _join_line(
 ) -> Response:
     """Issue the ticket and go to its page. A service not open now is refused before any
     count, so that bad requests use up nobody's allowance; then the limits per phone, per
-    address (a day, then a minute) and the office's per minute."""
+    address (a minute) and the office's per minute."""
     limits: JoinLimits = request.app.state.join_limits
     web = office.web
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
@@ -605,10 +596,8 @@ async def _join_line(
         return _message(lang, "web_join_refused", "web_join_closed", 400)
     address = request.client.host if request.client else ""
     taken = limits.taken_today(request.cookies.get(JOIN_COOKIE), day)
-    by_address = limits.address_taken_today(address, day)
-    if taken >= web.join_per_phone or by_address >= web.join_per_phone * ADDRESS_PHONES_PER_DAY:
-        count = max(taken, by_address)
-        return _refused(lang, "web_join_per_phone", until_tomorrow, count=count)
+    if taken >= web.join_per_phone:
+        return _refused(lang, "web_join_per_phone", until_tomorrow, count=taken)
     if not limits.per_address.allow(address):
         return _refused(lang, "web_join_busy", limits.per_address.retry_after(address))
     if not limits.office_allows(web.join_per_minute):
@@ -624,7 +613,6 @@ async def _join_line(
         token, public_url = await request.app.state.backend.call(take)
     except Refused:
         return _message(lang, "web_join_refused", "web_join_closed", 409)
-    limits.address_took(address)
     response = RedirectResponse(f"/t/{token}?lang={lang}", status_code=303)
     response.set_cookie(
         JOIN_COOKIE,
