@@ -707,8 +707,10 @@ def _bring(value: object, languages: tuple[str, ...], where: str) -> dict[str, t
         raise ConfigError(f'{where}: must be a list such as ["ID card"] or a table per language')
     bring = {}
     for language, items in value.items():
-        if language not in languages:
-            raise ConfigError(f"{where}.{language}: not one of the office's languages")
+        if language not in LANGUAGES:
+            raise ConfigError(f"{where}.{language}: not one of {', '.join(LANGUAGES)}")
+        if language not in languages:  # kept like a name's: the office may add it back
+            continue
         if not isinstance(items, list) or len(items) > MAX_BRING:
             raise ConfigError(f"{where}.{language}: must be a list of at most {MAX_BRING} texts")
         bring[language] = tuple(_name(item, f"{where}.{language}") for item in items)

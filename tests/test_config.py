@@ -91,7 +91,7 @@ def test_defaults_for_what_the_config_leaves_out():
                 'bring = { nl = ["Uw identiteitskaart", "Een recente pasfoto"], fr',
                 'bring = { xx = [], nl = ["Uw identiteitskaart"], fr',
             ),
-            "services.A.bring.xx: not one of the office's languages",
+            "services.A.bring.xx: not one of nl, fr, en, de",
         ),
         (
             (
@@ -365,3 +365,12 @@ def test_a_line_break_in_what_to_bring_is_refused():
     text = default_config_text().replace('"Een recente pasfoto"', '"Een\\nfoto"')
     with pytest.raises(ConfigError, match="services.A.bring.nl: must not hold control characters"):
         load_config(text)
+
+
+def test_what_to_bring_in_a_language_the_office_does_not_offer_is_ignored():
+    text = default_config_text().replace(
+        'languages = ["nl", "fr", "en", "de"]', 'languages = ["nl"]'
+    )
+    assert load_config(text).services["A"].bring == {
+        "nl": ("Uw identiteitskaart", "Een recente pasfoto")
+    }
