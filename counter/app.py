@@ -935,17 +935,14 @@ class CounterApp(App):
         else:
             self.print_ticket(
                 receipt,
-                printed_ticket(receipt, self.office, self.language, self.visitor_link(receipt)),
+                printed_ticket(
+                    receipt,
+                    self.office,
+                    self.language,
+                    self.engine.visitor_url(receipt.ticket, self.language),
+                ),
                 self.office.kiosk.printer_profile,
             )
-
-    def visitor_link(self, receipt: Receipt) -> str | None:
-        """The ticket's phone page; None without `[web] public_url` (or the office's key)."""
-        try:
-            return self.engine.visitor_url(receipt.ticket, self.language)
-        except LoketError as error:  # the key is read once: the database was away just then
-            log.error("ticket %s without its phone page: %s", receipt.ticket.number, error)
-            return None
 
     def show_ticket(self, receipt: Receipt, note: str | None = None) -> None:
         lines = [

@@ -516,21 +516,13 @@ class KioskApp(App, inherit_bindings=False):
     def hand_out(self, receipt: Receipt, message: str | None = None, print_it: bool = True) -> None:
         """Show the ticket at once; the printer gets it in a worker so the screen never waits."""
         printing = print_it and self.printer is not None
-        link = self.visitor_link(receipt)
+        link = self.engine.visitor_url(receipt.ticket, self.language)
         self.back_to_start()
         screen = self.get_screen("ticket")
         screen.show(receipt, message, printing=printing, visitor_url=link)
         self.push_screen(screen)
         if printing:
             self.print_ticket(receipt, screen, link)
-
-    def visitor_link(self, receipt: Receipt) -> str | None:
-        """The ticket's phone page; None without `[web] public_url` (or the office's key)."""
-        try:
-            return self.engine.visitor_url(receipt.ticket, self.language)
-        except LoketError as error:  # the key is read once: the database was away just then
-            log.error("ticket %s without its phone page: %s", receipt.ticket.number, error)
-            return None
 
     @work(thread=True, exit_on_error=False, group="printer")
     def print_ticket(

@@ -8,6 +8,7 @@ events table, so every client sees every change whichever client made it.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterator
@@ -56,6 +57,7 @@ from loket.model import (
 )
 from loket.storage import Line, Plan, Presence, Store, is_url, open_store
 
+log = logging.getLogger("loket.engine")
 Clock = Callable[[], datetime]
 TICK = timedelta(microseconds=1)  # the smallest step of a stored time: just behind a ticket
 NEAR_END = 50  # tickets counted from each end of a line before counting it through
@@ -823,11 +825,18 @@ class Engine:
         return codes.visitor_token(self._secret(), ticket)
 
     def visitor_url(self, ticket: Ticket, language: str) -> str | None:
-        """The address of the ticket's phone page; None while the office has no public_url."""
+        """The address of the ticket's phone page; None while the office has no public_url,
+        or when the office's key cannot be read just then (the database was away): a ticket
+        without its phone page is still a ticket."""
         base = (self.public_url or self.office.web.public_url).rstrip("/")
         if not base:
             return None
-        return f"{base}/t/{self.visitor_token(ticket)}?lang={language}"
+        try:
+            token = self.visitor_token(ticket)
+        except StorageError as error:
+            log.error("ticket %s without its phone page: %s", ticket.number, error)
+            return None
+        return f"{base}/t/{token}?lang={language}"
 
     def visit(self, token: str) -> Visit:
         """The ticket a phone page follows: its state, place in line and estimated wait."""

@@ -1438,11 +1438,11 @@ async def test_a_public_url_that_cannot_be_signed_just_now_still_gives_the_ticke
 
     app = make_kiosk(WEB_CONFIG)
 
-    def key_unreadable(ticket, language):
+    def key_unreadable(ticket):
         raise StorageError("database is locked")
 
     async with app.run_test(size=SIZE) as pilot:
-        monkeypatch.setattr(app.engine, "visitor_url", key_unreadable)
+        monkeypatch.setattr(app.engine, "visitor_token", key_unreadable)
         await button_box(pilot, "1")
         assert app.screen.query_one("#number").text == "A001"
         assert decoded_screen_qr(app) == app.screen.receipt.code
