@@ -765,3 +765,34 @@ def test_yesterdays_calls_leave_the_display_at_midnight(office, client, clock):
     assert eventually(lambda: 'id="now-number">A001<' in client.get("/display").text)
     clock.advance(days=1)
     assert eventually(lambda: 'id="now-number">' not in client.get("/display").text)
+
+
+def test_the_servers_connections_send_without_waiting_for_an_ack():
+    """TCP_NODELAY on every accepted connection: without it each answer stalled ~40 ms."""
+    import asyncio
+    import socket
+
+    from web.server import _listen
+
+    async def accepted_nodelay() -> int:
+        listening = _listen("127.0.0.1", 0)
+        seen = asyncio.get_running_loop().create_future()
+
+        def connected():
+            class Probe(asyncio.Protocol):
+                def connection_made(self, transport):
+                    sock = transport.get_extra_info("socket")
+                    seen.set_result(sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+            return Probe()
+
+        server = await asyncio.get_running_loop().create_server(connected, sock=listening)
+        port = listening.getsockname()[1]
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            return await asyncio.wait_for(seen, 10)
+        finally:
+            writer.close()
+            server.close()
+
+    assert asyncio.run(accepted_nodelay())
