@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-import httpx
 import pytest
 
 from loket.engine import Engine
+from tests.web_server import free_port, loket_serve
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENS = ROOT / "test-artifacts" / "screens"
@@ -31,12 +31,6 @@ BROWSER_ARGS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def loket(db, *arguments: str) -> subprocess.CompletedProcess:
     """A `loket` command on the office, as a clerk would type it."""
     return subprocess.run(
@@ -48,36 +42,16 @@ def loket(db, *arguments: str) -> subprocess.CompletedProcess:
     )
 
 
-@contextmanager
-def serving(db, port: int | None = None) -> Iterator[str]:
-    """`loket serve` in a process of its own; its address once /healthz answers."""
-    port = port or free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "loket", "--db", str(db), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "loket serve did not start"
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@pytest.fixture
+def serving(tmp_path):
+    """`loket serve` on a database while in the block: its address; its output in tmp_path."""
+
+    @contextmanager
+    def serve(db, port: int | None = None) -> Iterator[str]:
+        with loket_serve(db, tmp_path / "serve.log", port=port) as server:
+            yield server.url
+
+    return serve
 
 
 @pytest.fixture
@@ -144,7 +118,7 @@ def screenshot(page, name: str) -> Path:
 # the TV display
 
 
-def test_a_call_shows_on_the_display_and_a_recall_is_said_again(browser, office_file):
+def test_a_call_shows_on_the_display_and_a_recall_is_said_again(browser, serving, office_file):
     loket(office_file, "ticket", "A")
     with (
         serving(office_file) as url,
@@ -172,7 +146,9 @@ def test_a_call_shows_on_the_display_and_a_recall_is_said_again(browser, office_
         assert audio[0] != audio[1]  # the recall has an announcement of its own
 
 
-def test_the_display_says_one_moment_while_the_server_is_gone_and_recovers(browser, office_file):
+def test_the_display_says_one_moment_while_the_server_is_gone_and_recovers(
+    browser, serving, office_file
+):
     loket(office_file, "ticket", "A")
     loket(office_file, "call", "1")
     port = free_port()
@@ -254,7 +230,7 @@ WATCH_UNAVAILABLE = """() => {
 }"""
 
 
-def test_a_stream_dropped_and_back_at_once_shows_no_one_moment(browser, office_file):
+def test_a_stream_dropped_and_back_at_once_shows_no_one_moment(browser, serving, office_file):
     """A proxy that closes an idle stream must not flash "one moment please" on the TV."""
     loket(office_file, "ticket", "A")
     loket(office_file, "call", "1")
@@ -281,7 +257,7 @@ def busy_office(path) -> None:
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (3840, 2160)])
-def test_display_screenshots(browser, office_file, width, height):
+def test_display_screenshots(browser, serving, office_file, width, height):
     busy_office(office_file)
     with serving(office_file) as url, page_at(browser, f"{url}/display", width, height) as page:
         wait_for_board(page)
@@ -304,7 +280,9 @@ def test_display_screenshots(browser, office_file, width, height):
 # the visitor's phone
 
 
-def test_the_visitors_page_follows_a_ticket_from_waiting_to_called_to_done(browser, office_file):
+def test_the_visitors_page_follows_a_ticket_from_waiting_to_called_to_done(
+    browser, serving, office_file
+):
     with Engine(office_file, create=False) as engine:
         token = engine.visitor_token(engine.issue_ticket("A").ticket)
     with (
@@ -325,7 +303,7 @@ def test_the_visitors_page_follows_a_ticket_from_waiting_to_called_to_done(brows
         assert page.evaluate("window.loketAlerts") == ["near", "call"]
 
 
-def test_the_visitors_page_works_without_javascript(browser, office_file):
+def test_the_visitors_page_works_without_javascript(browser, serving, office_file):
     with Engine(office_file, create=False) as engine:
         engine.issue_ticket("A")
         token = engine.visitor_token(engine.issue_ticket("A").ticket)
@@ -351,7 +329,7 @@ def test_the_visitors_page_works_without_javascript(browser, office_file):
 # PostgreSQL
 
 
-def test_a_call_reaches_the_display_on_postgresql(browser, pg_cluster):
+def test_a_call_reaches_the_display_on_postgresql(browser, serving, pg_cluster):
     url_of_db = pg_cluster.create_database()
     try:
         loket(url_of_db, "init")

@@ -10,14 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from html import unescape
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,6 +19,7 @@ import pytest
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.texts import text
+from tests.web_server import Server, loket_serve
 
 pytestmark = [pytest.mark.slow, pytest.mark.backends]
 
@@ -34,48 +29,6 @@ COUNTERS = {"1": "Loket 1", "2": "Loket 2", "3": "Loket 3", "4": "Loket 4"}  # t
 CAP_SECONDS = 60  # the whole day under load; a hung stream fails the test, never hangs it
 HEALTH_EVERY_SECONDS = 0.5
 ORDER = {"waiting": 0, "called": 1, "done": 2, "no_show": 2, "cancelled": 2, "expired": 2}
-LOKET = str(Path(sys.executable).parent / "loket")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class Server:
-    """`loket serve` in a process of its own, its output in a log file."""
-
-    def __init__(self, db, log: Path):
-        self.port, self.log = free_port(), log
-        self.base = f"http://127.0.0.1:{self.port}"
-        with open(log, "wb") as out:
-            self.process = subprocess.Popen(
-                [LOKET, "--db", str(db), "serve", "--port", str(self.port)],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 30
-        while not answers(f"{self.base}/healthz"):
-            assert self.process.poll() is None, f"loket serve ended: {log.read_text()}"
-            assert time.monotonic() < deadline, f"loket serve never answered: {log.read_text()}"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 class Phone:
@@ -192,7 +145,7 @@ class Day:
     async def ask_health(self, client: httpx.AsyncClient) -> None:
         while True:
             try:
-                response = await client.get(f"{self.server.base}/healthz", timeout=10)
+                response = await client.get(f"{self.server.url}/healthz", timeout=10)
                 self.health.append(response.status_code)
             except httpx.HTTPError as error:
                 self.health.append(f"{type(error).__name__}: {error}")
@@ -203,7 +156,7 @@ class Day:
         timeout = httpx.Timeout(10, read=None)  # an event stream is quiet between changes
         async with httpx.AsyncClient(limits=limits, timeout=timeout) as client:
             tasks = [
-                asyncio.create_task(phone.follow(client, self.server.base))
+                asyncio.create_task(phone.follow(client, self.server.url))
                 for phone in self.phones.values()
             ]
             tasks.append(asyncio.create_task(self.ask_health(client)))
@@ -278,7 +231,7 @@ def went_back(visits: list[dict]) -> bool:
 
 def test_300_phones_follow_their_tickets_while_counters_call(db_path, tmp_path):
     tokens = morning(db_path)
-    server = Server(db_path, tmp_path / "serve.log")
+    server = loket_serve(db_path, tmp_path / "serve.log").start()
     office = Office(db_path)
     day = Day(server, office, tokens)
     try:

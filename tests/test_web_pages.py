@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 from loket.config import default_config_text
 from loket.engine import Engine
 from tests.conftest import busy_morning, clerks_at
+from tests.web_server import free_port, loket_serve
 from web.backend import Backend
 from web.limits import RateLimit
 from web.pages import (
@@ -469,12 +470,6 @@ def test_pages_say_so_while_the_database_is_gone_and_recover(
 # the live streams, from a real server
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextmanager
 def served(db_path, clock, app=None):
     """The app on a real uvicorn server in a thread, so that event streams really stream."""
@@ -664,49 +659,16 @@ def loket(*arguments: str, timeout: float = 20) -> subprocess.CompletedProcess:
     )
 
 
-@contextmanager
-def serving(db_path, clock, *options: str):
-    """`loket serve` in a process of its own, at the test's moment; its address once it answers."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "loket",
-            "--db",
-            str(db_path),
-            "serve",
-            "--port",
-            str(port),
-            *options,
-        ],
-        env={**os.environ, "LOKET_FROZEN_CLOCK": clock.now.isoformat()},
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        assert eventually(lambda: _answers(f"{url}/healthz")), "loket serve did not start"
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=WAIT_SECONDS)
-
-
-def _answers(url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 @pytest.mark.parametrize("options", [(), ("--behind-proxy", "127.0.0.1")])
-def test_x_forwarded_for_is_believed_only_from_the_proxy(db_path, clock, options):
+def test_x_forwarded_for_is_believed_only_from_the_proxy(db_path, clock, options, tmp_path):
     """Else anyone could send a made-up address with each request and dodge /join's limit."""
     join_office(db_path, clock, per_minute=60).close()
-    with serving(db_path, clock, *options) as url:
+    at_the_tests_moment = {**os.environ, "LOKET_FROZEN_CLOCK": clock.now.isoformat()}
+    log = tmp_path / "serve.log"
+    with loket_serve(db_path, log, *options, env=at_the_tests_moment) as server:
         answers = [
             httpx.post(
-                f"{url}/join",
+                f"{server.url}/join",
                 content="service=A",
                 headers={
                     "content-type": "application/x-www-form-urlencoded",
