@@ -25,14 +25,10 @@ import os
 import random
 import re
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
@@ -42,10 +38,9 @@ from pathlib import Path
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.texts import text
+from tests.web_server import HOST, Server, free_port, loket_serve
 
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
-BIN = Path(sys.executable).parent
-HOST = "127.0.0.1"
 LANGUAGE = "en"  # of the phones' pages
 CONNECTIONS, LOAD_SECONDS, WARM_SECONDS, LOAD_ROUNDS = 32, 10.0, 1.0, 3
 DAY_TICKETS = 300  # the busy morning behind figure 1
@@ -70,60 +65,6 @@ def office_text() -> str:
 # servers in processes of their own
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return probe.getsockname()[1]
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
-
-
-class Server:
-    """A web server in a process of its own on 127.0.0.1:port, stopped as Ctrl-C would."""
-
-    def __init__(self, command: list[str], port: int, log: Path, ready_path: str = "/healthz"):
-        self.command, self.port, self.log, self.ready_path = command, port, log, ready_path
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> Server:
-        with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(self.command, stdout=log, stderr=log)
-        deadline = time.monotonic() + 30
-        while not answers(f"http://{HOST}:{self.port}{self.ready_path}"):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.command} did not answer: {self.log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-def loket_serve(db: str, port: int, log: Path) -> Server:
-    return Server([str(BIN / "loket"), "--db", db, "serve", "--port", str(port)], port, log)
-
-
 # A plain Starlette app on uvicorn with the same settings as `loket serve`: the reference.
 HELLO_SCRIPT = """
 import sys
@@ -141,7 +82,7 @@ uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", a
 
 
 def hello_server(port: int, log: Path) -> Server:
-    return Server([sys.executable, "-c", HELLO_SCRIPT, str(port)], port, log)
+    return Server([sys.executable, "-c", HELLO_SCRIPT, str(port)], log, port)
 
 
 def rss_mib(pid: int) -> float:
@@ -246,7 +187,7 @@ def requests_per_second(folder: str) -> dict:
         order = ("hello", "loket") if round_ % 2 == 0 else ("loket", "hello")
         for name in order:
             port, log = free_port(), Path(folder, f"{name}.log")
-            server = loket_serve(db, port, log) if name == "loket" else hello_server(port, log)
+            server = loket_serve(db, log, port=port) if name == "loket" else hello_server(port, log)
             path = "/api/v1/services" if name == "loket" else "/"
             with server:
                 figures[name].append(load(port, path))
@@ -395,7 +336,7 @@ def phones(folder: str, db: str, name: str) -> dict:
     port = free_port()
     ctx = multiprocessing.get_context("spawn")
     ready, calls_made, results = ctx.Event(), ctx.Value("i", -1), ctx.Queue()
-    with loket_serve(db, port, Path(folder, f"phones-{name}.log")) as server:
+    with loket_serve(db, Path(folder, f"phones-{name}.log"), port=port) as server:
         time.sleep(1)
         idle = rss_mib(server.pid)
         clients = ctx.Process(
@@ -458,7 +399,7 @@ def dom_latencies(folder: str, db: str, name: str) -> list[float]:
     commits: dict[str, float] = {}
     rng = random.Random(5)
     with (
-        loket_serve(db, port, Path(folder, f"dom-{name}.log")),
+        loket_serve(db, Path(folder, f"dom-{name}.log"), port=port),
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(
