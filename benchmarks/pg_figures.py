@@ -29,7 +29,7 @@ import uuid
 from datetime import timedelta
 
 import display_figures  # benchmarks/ is this script's folder
-from timing import race, span
+from timing import figure_table, race, span
 
 from loket.config import default_config_text
 from loket.engine import Engine
@@ -531,12 +531,7 @@ def section(figures: dict) -> str:
         "",
         about,
         "",
-        "| Figure | Measured | Goal | Result |",
-        "|---|---|---|---|",
-        *(
-            f"| {name} | {value} | {goal or '(reference)'} | {result} |"
-            for name, value, goal, result in rows(figures)
-        ),
+        *figure_table(rows(figures)),
         "",
     ]
     return "\n".join(lines)

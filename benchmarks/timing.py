@@ -1,5 +1,5 @@
 """Timing whole commands, as a person starting them would wait for them, and processes
-that race each other."""
+that race each other; the table each part's figures are printed in."""
 
 from __future__ import annotations
 
@@ -48,3 +48,15 @@ def race(worker, target: str, processes: int, amount) -> list[tuple]:
 def span(reports: list[tuple]) -> float:
     """Seconds from the first worker's start to the last one's end."""
     return max(r[1] for r in reports) - min(r[0] for r in reports)
+
+
+def figure_table(rows) -> list[str]:
+    """The Markdown table of (figure, measured, goal, result) rows; no goal is a reference."""
+    return [
+        "| Figure | Measured | Goal | Result |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {value} | {goal or '(reference)'} | {result} |"
+            for name, value, goal, result in rows
+        ),
+    ]

@@ -35,6 +35,8 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from pathlib import Path
 
+from timing import figure_table  # benchmarks/ is this script's folder
+
 from loket.config import default_config_text
 from loket.engine import Engine
 from loket.texts import text
@@ -554,12 +556,7 @@ def section(figures: dict) -> str:
         f"Chromium at 1920x1080, a call every {DOM_GAP_SECONDS[0]}-{DOM_GAP_SECONDS[1]} s. "
         f"Load average (1 min) {figures['load'][0]:.2f} before, {figures['load'][1]:.2f} after.",
         "",
-        "| Figure | Measured | Goal | Result |",
-        "|---|---|---|---|",
-        *(
-            f"| {name} | {value} | {goal or '(reference)'} | {result} |"
-            for name, value, goal, result in rows(figures)
-        ),
+        *figure_table(rows(figures)),
         "",
     ]
     return "\n".join(lines)
