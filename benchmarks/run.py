@@ -45,7 +45,7 @@ import promise_figures
 import scale_figures
 import simulate_figures
 import web_figures
-from timing import process_times, race, span
+from timing import figure_table, process_times, race, span
 
 from loket.config import default_config_text
 from loket.engine import Engine
@@ -515,12 +515,7 @@ def report(
         f"{display_figures.CALL_GAP_SECONDS[0]}-{display_figures.CALL_GAP_SECONDS[1]} s, to a "
         "headless display polling every 50 ms; memory as resident set size.",
         "",
-        "| Figure | Measured | Goal | Result |",
-        "|---|---|---|---|",
-        *(
-            f"| {name} | {value} | {goal or '(reference)'} | {result} |"
-            for name, value, goal, result in rows
-        ),
+        *figure_table(rows),
         "",
     ]
     return "\n".join(lines)
