@@ -651,10 +651,15 @@ class Engine:
         """A waiting visitor gives up: the ticket is cancelled (its number is never reused)."""
         now = self.clock()
         with self._changing(now):
-            ticket = self._ticket_by_number(number, now)
-            if ticket.status != WAITING:
-                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
-            return self._move(ticket, now, "cancel", CANCELLED, counter=None, finished_at=now)
+            return self._cancel(self._ticket_by_number(number, now), now)
+
+    def _cancel(self, ticket: Ticket, now: datetime) -> Ticket:
+        self._refuse_unless_waiting(ticket)
+        return self._move(ticket, now, "cancel", CANCELLED, counter=None, finished_at=now)
+
+    def _refuse_unless_waiting(self, ticket: Ticket) -> None:
+        if ticket.status != WAITING:
+            raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
 
     # counters
 
@@ -848,11 +853,7 @@ class Engine:
         """The visitor went home: the ticket is cancelled, so no counter calls them."""
         now = self.clock()
         with self._changing(now):
-            ticket = self._ticket_of_token(token, now)
-            if ticket.status != WAITING:
-                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
-            cancelled = self._move(ticket, now, "cancel", CANCELLED, finished_at=now)
-            return self._visit(cancelled, now)
+            return self._visit(self._cancel(self._ticket_of_token(token, now), now), now)
 
     def postpone(self, token: str) -> Visit:
         """A visitor's "I need more time": the ticket lets `[web] more_time_places` tickets
@@ -861,8 +862,7 @@ class Engine:
         now = self.clock()
         with self._changing(now):
             ticket = self._ticket_of_token(token, now)
-            if ticket.status != WAITING:
-                raise Refused(f"{ticket.number} is not waiting ({_describe(ticket, self.office)})")
+            self._refuse_unless_waiting(ticket)
             if ticket.postponed:
                 raise Refused(f"{ticket.number} was moved back once already")
             places = self.office.web.more_time_places
