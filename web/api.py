@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import logging
-import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -23,7 +22,7 @@ from starlette.routing import BaseRoute, Match, Route
 from loket import texts
 from loket.errors import LoketError, Refused, StorageError
 from web.limits import RateLimit
-from web.live import counted_stream
+from web.live import counted_stream, sse, whole_number
 
 log = logging.getLogger("loket.web.api")
 
@@ -131,7 +130,7 @@ async def _role(request: Request, allowed: tuple[str, ...]) -> str:
 async def _body(request: Request, fields: dict[str, type]) -> dict:
     """The request's JSON object, with only `fields` (of their types); at most MAX_BODY_BYTES."""
     length = request.headers.get("content-length", "")
-    if _whole(length) is not None and int(length) > MAX_BODY_BYTES:
+    if whole_number(length) is not None and int(length) > MAX_BODY_BYTES:
         raise _too_big()
     raw = bytearray()
     async for chunk in request.stream():
@@ -155,13 +154,6 @@ async def _body(request: Request, fields: dict[str, type]) -> dict:
             kind = {str: "a string", bool: "true or false"}[fields[name]]
             raise ApiError(400, f"The field {name!r} must be {kind}.")
     return data
-
-
-def _whole(text: str, most_digits: int = 18) -> int | None:
-    """`text` as a whole number, if it is one in ASCII digits ("²" and "٣" pass isdigit())."""
-    if re.fullmatch(f"[0-9]{{1,{most_digits}}}", text) is None:
-        return None
-    return int(text)
 
 
 def _too_big() -> ApiError:
@@ -234,7 +226,7 @@ def _services(engine) -> dict:
 @_guarded
 async def calls(request: Request) -> JSONResponse:
     """Today's latest calls and recalls, newest first (public; no personal data)."""
-    limit = _whole(request.query_params.get("limit", "10"), 3)
+    limit = whole_number(request.query_params.get("limit", "10"), 3)
     if limit is None or not 1 <= limit <= MAX_CALLS:
         raise ApiError(400, f"limit must be a whole number from 1 to {MAX_CALLS}.")
     return JSONResponse(
@@ -264,7 +256,7 @@ def _call_data(engine, event) -> dict:
 async def calls_stream(request: Request) -> Response:
     """Server-sent events: each call and recall from now (or after Last-Event-ID)."""
     last = request.headers.get("last-event-id", "").strip()
-    resumed = _whole(last)
+    resumed = whole_number(last)
     if last and resumed is None:
         raise ApiError(400, "Last-Event-ID must be an event id (a whole number).")
     board = request.app.state.live.board
@@ -288,13 +280,13 @@ async def _call_events(live, after: int) -> AsyncIterator[str]:
         seen, board = live.generation, live.board
         if board is None:
             if available:
-                yield _sse("unavailable", {"error": UNAVAILABLE})
+                yield sse("unavailable", {"error": UNAVAILABLE})
             available = False
         else:
             available = True
             for call in reversed(board.calls):  # the board lists them newest first
                 if call.id > after:
-                    yield _sse(call.action, _board_call(call, board.timezone), call.id)
+                    yield sse(call.action, _board_call(call, board.timezone), call.id)
                     after = call.id
         if await live.next_change(seen, KEEP_ALIVE_SECONDS) == seen:
             yield ": keep-alive\n\n"
@@ -312,11 +304,6 @@ def _board_call(call, timezone) -> dict:
         "at": call.at.astimezone(UTC).isoformat(),
         "at_local": call.at.astimezone(timezone).isoformat(),
     }
-
-
-def _sse(name: str, data: dict, event_id: int | None = None) -> str:
-    head = "" if event_id is None else f"id: {event_id}\n"
-    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
 # writes (device tokens)

@@ -10,7 +10,9 @@ subscriber then wakes once and filters that same `Board`; 300 phones cost 300 wa
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import re
 from collections import deque
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -222,6 +224,20 @@ class Live:
             day=self._followed.day,
             read_at=engine.now(),
         )
+
+
+def sse(name: str, data: dict, event_id: int | None = None) -> str:
+    """One server-sent event: its name, JSON data and, for a call, its id (Last-Event-ID)."""
+    head = "" if event_id is None else f"id: {event_id}\n"
+    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def whole_number(text: str, most_digits: int = 18) -> int | None:
+    """`text` as a whole number, if it is one in ASCII digits ("²" and "٣" pass isdigit(),
+    and int() then refuses the first)."""
+    if re.fullmatch(f"[0-9]{{1,{most_digits}}}", text) is None:
+        return None
+    return int(text)
 
 
 def counted_stream(request, stream) -> StreamingResponse:

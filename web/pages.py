@@ -6,10 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import io
-import json
 import logging
 import math
-import re
 import shutil
 import struct
 import wave
@@ -33,7 +31,7 @@ from loket import texts
 from loket.announce import announcement, speech_command
 from loket.errors import LoketError, Refused, StorageError
 from web.limits import RateLimit
-from web.live import Board, Call, counted_stream
+from web.live import Board, Call, counted_stream, sse, whole_number
 
 log = logging.getLogger("loket.web")
 
@@ -78,7 +76,7 @@ class DisplayFilters:
         if voice not in (*VOICES, "off"):
             raise BadRequest(f"voice={voice}: expected one of nl, fr, en, de or off")
         history = query.get("history", "6")
-        if not _whole_number(history) or int(history) > MAX_HISTORY:
+        if whole_number(history) is None or int(history) > MAX_HISTORY:
             raise BadRequest(f"history={history}: expected 0 to {MAX_HISTORY} earlier calls")
         lang = query.get("lang") or None
         if lang is not None and lang not in texts.LANGUAGES:
@@ -169,9 +167,7 @@ async def display_events(request: Request) -> Response:
     live = request.app.state.live
     filters = DisplayFilters.from_query(request.query_params, live.board)
     last = request.headers.get("last-event-id", "")
-    return counted_stream(
-        request, _display_stream(request, filters, int(last) if _whole_number(last) else None)
-    )
+    return counted_stream(request, _display_stream(request, filters, whole_number(last)))
 
 
 async def _display_stream(request: Request, filters: DisplayFilters, last: int | None):
@@ -185,12 +181,12 @@ async def _display_stream(request: Request, filters: DisplayFilters, last: int |
             quiet += 1
             # Each minute the clock is set again: a TV's own clock may be wrong, and the
             # office's offset from UTC changes twice a year.
-            yield _sse("clock", _clock(clock, live.board)) if quiet % 4 == 0 else ": keep-alive\n\n"
+            yield sse("clock", _clock(clock, live.board)) if quiet % 4 == 0 else ": keep-alive\n\n"
             continue
         seen = generation
         board = live.board
         if not live.available or board is None:
-            yield _sse("unavailable", {})
+            yield sse("unavailable", {})
             continue
         if announced is None or announced > board.last_event_id:  # a new stream, or a new database
             announced = board.last_event_id
@@ -206,7 +202,7 @@ async def _display_stream(request: Request, filters: DisplayFilters, last: int |
             "highlight_seconds": board.highlight_seconds if fresh else 0,
             **_clock(clock, board),
         }
-        yield _sse("board", data, board.last_event_id)
+        yield sse("board", data, board.last_event_id)
 
 
 def _recent(call: Call, board: Board) -> bool:
@@ -437,19 +433,19 @@ async def _visit_stream(request: Request, token: str, lang: str, note: str):
             visit = await backend.call(lambda engine: engine.visit(token))
         except StorageError:
             if sent != "unavailable":
-                yield _sse("unavailable", {"text": texts.text(lang, "web_unavailable")})
+                yield sse("unavailable", {"text": texts.text(lang, "web_unavailable")})
                 sent = "unavailable"
             continue
         except Refused:
-            yield _sse("gone", {})
+            yield sse("gone", {})
             return
         # The page's note ("you moved back") stays while the ticket waits, as on the page itself.
         html = render_visit(visit, lang, token, note if visit.state == "waiting" else "")
         if html != sent:
             sent = html
-            yield _sse("visit", _visit_data(visit, html))
+            yield sse("visit", _visit_data(visit, html))
         if visit.state in FINAL_STATES:
-            yield _sse("final", {})
+            yield sse("final", {})
             return  # nothing will change any more: the page stops listening
 
 
@@ -540,7 +536,8 @@ class JoinLimits:
         if not value or not hmac.compare_digest(self.sign(value), f"{value}.{signature}"):
             return 0
         cookie_day, _, count = value.partition(":")
-        return int(count) if cookie_day == day and _whole_number(count) else 0
+        known = whole_number(count) if cookie_day == day else None
+        return known or 0
 
 
 JOIN_COOKIE = "loket_join"
@@ -682,13 +679,3 @@ def unavailable(request: Request, lang: str) -> HTMLResponse:
     )
     response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
     return response
-
-
-def _whole_number(text: str) -> bool:
-    """Only ASCII digits: str.isdigit() also takes "²", which int() then refuses."""
-    return re.fullmatch(r"[0-9]{1,18}", text) is not None
-
-
-def _sse(name: str, data: dict, event_id: int | None = None) -> str:
-    head = "" if event_id is None else f"id: {event_id}\n"
-    return f"{head}event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
