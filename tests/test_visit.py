@@ -186,15 +186,18 @@ def test_a_ticket_has_one_token_spelling(office):
 
 
 def test_token_create_names_the_token_it_made_and_revoke_wants_plain_digits(
-    office, db_path, capsys
+    office, db_path, capsys, clock
 ):
     from loket.cli import main
 
     office.create_device_token("counter", "desk 4")
-    assert main(["--db", str(db_path), "--json", "token", "create", "--role", "kiosk"]) == 0
+    assert (
+        main(["--db", str(db_path), "--json", "token", "create", "--role", "kiosk"], clock=clock)
+        == 0
+    )
     made = json.loads(capsys.readouterr().out)
     assert (made["id"], made["role"], made["name"]) == (2, "kiosk", "kiosk")
     assert office.device_token_for(made["secret"]).id == 2
-    assert main(["--db", str(db_path), "token", "revoke", "\u00b2"]) == 1
+    assert main(["--db", str(db_path), "token", "revoke", "\u00b2"], clock=clock) == 1
     assert "'²' is not a token id" in capsys.readouterr().err
     assert all(t.revoked_at is None for t in office.device_tokens())

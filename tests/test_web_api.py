@@ -163,13 +163,13 @@ def test_a_write_without_a_token_is_refused_and_changes_nothing(office, client):
     assert office.waiting_counts()["A"] == 0
 
 
-def test_an_unknown_and_a_revoked_token_are_refused(office, client, db_path):
+def test_an_unknown_and_a_revoked_token_are_refused(office, client, db_path, clock):
     forged = {"Authorization": "Bearer loket_" + "x" * 43}
     answer = client.post(f"{API}/tickets", json={"service": "A"}, headers=forged)
     assert answer.status_code == 401
     headers = token(office, "kiosk", "entrance")
     assert client.post(f"{API}/tickets", json={"service": "A"}, headers=headers).status_code == 201
-    assert main(["--db", str(db_path), "token", "revoke", "1"]) == 0
+    assert main(["--db", str(db_path), "token", "revoke", "1"], clock=clock) == 0
     answer = client.post(f"{API}/tickets", json={"service": "A"}, headers=headers)
     assert answer.status_code == 401
     assert answer.json() == {"error": "This device token is unknown or revoked."}
@@ -589,8 +589,12 @@ def client_call(http, event_id: int) -> dict:
 # the token command
 
 
-def test_token_create_shows_the_secret_once_and_stores_only_its_hash(office, db_path, capsys):
-    assert main(["--db", str(db_path), "token", "create", "--role", "integration"]) == 0
+def test_token_create_shows_the_secret_once_and_stores_only_its_hash(
+    office, db_path, capsys, clock
+):
+    assert (
+        main(["--db", str(db_path), "token", "create", "--role", "integration"], clock=clock) == 0
+    )
     out, err = capsys.readouterr()
     secret = out.strip()
     assert secret.startswith("loket_") and len(secret) > 40
@@ -599,12 +603,12 @@ def test_token_create_shows_the_secret_once_and_stores_only_its_hash(office, db_
     stored = dump(db_path)
     assert secret not in stored
     assert hashlib.sha256(secret.encode()).hexdigest() in stored
-    assert main(["--db", str(db_path), "token", "list", "--json"]) == 0
+    assert main(["--db", str(db_path), "token", "list", "--json"], clock=clock) == 0
     listed = json.loads(capsys.readouterr().out)["tokens"]
     assert [(t["id"], t["role"], t["name"], t["revoked_at"]) for t in listed] == [
         (1, "integration", "integration", None)
     ]
-    assert main(["--db", str(db_path), "token", "list"]) == 0
+    assert main(["--db", str(db_path), "token", "list"], clock=clock) == 0
     table = capsys.readouterr().out
     assert "integration" in table and secret not in table and "hash" not in table
 
@@ -627,10 +631,10 @@ def dump(db) -> str:
     return repr(rows)
 
 
-def test_token_revoke_and_bad_input_are_one_sentence_each(office, db_path, capsys):
+def test_token_revoke_and_bad_input_are_one_sentence_each(office, db_path, capsys, clock):
     office.create_device_token("kiosk", "entrance")
     db = ["--db", str(db_path), "token"]
-    assert main([*db, "revoke", "1"]) == 0
+    assert main([*db, "revoke", "1"], clock=clock) == 0
     assert "Token 1 (kiosk 'entrance') is revoked" in capsys.readouterr().out
     for args, sentence in (
         (
@@ -640,7 +644,7 @@ def test_token_revoke_and_bad_input_are_one_sentence_each(office, db_path, capsy
         (["revoke", "seven"], "loket: 'seven' is not a token id: see `loket token list`"),
         (["revoke", "7"], "loket: no token 7"),
     ):
-        assert main([*db, *args]) == 1
+        assert main([*db, *args], clock=clock) == 1
         out, err = capsys.readouterr()
         assert (out, err.strip()) == ("", sentence)
     assert [t.id for t in office.device_tokens()] == [1]
