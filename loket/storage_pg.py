@@ -69,6 +69,14 @@ SESSION_OPTIONS = " ".join(
         "tcp_keepalives_count=3",
     )
 )
+# A statement run this often is prepared: planned once per connection, not on every run,
+# which is most of a call's time on the server. psycopg forgets its prepared statements
+# (DEALLOCATE ALL) when it sees a ROLLBACK, DROP or ALTER, and in pipeline mode it sends
+# that after the statement it is preparing at that moment, which is then gone ("prepared
+# statement _pg3_1 does not exist"). So no such statement goes through the pipeline:
+# reads end with COMMIT, a rollback waits outside it (`_roll_back`), and the schema is
+# changed unprepared (`_unprepared`).
+PREPARE_AFTER = 5
 KEEPALIVES = {
     "keepalives": 1,
     "keepalives_idle": 10,
@@ -259,9 +267,7 @@ def connect(url: str, **options) -> psycopg.Connection:
             autocommit=True,
             connect_timeout=CONNECT_TIMEOUT_S,
             options=SESSION_OPTIONS,
-            # No prepared statements: psycopg's, in pipeline mode, were found gone on the
-            # server ("prepared statement _pg3_1 does not exist"); PgBouncer drops them too.
-            prepare_threshold=None,
+            prepare_threshold=PREPARE_AFTER,
             **KEEPALIVES,
             **options,
         )
@@ -347,6 +353,10 @@ class PgStore(Store):
         the same waits, then finds it done. Its lock table may not exist yet: an advisory
         lock keeps them apart, at READ COMMITTED so that the second sees what the first made."""
         self._wait()  # an isolation level is taken only at the start of a fresh block
+        with self._unprepared():
+            self._migrate_unprepared(setup)
+
+    def _migrate_unprepared(self, setup: Callable[[Store], None] | None) -> None:
         self._q("BEGIN ISOLATION LEVEL READ COMMITTED")
         self._q("SELECT pg_advisory_xact_lock(hashtext(?))", (self.schema,))
         try:
@@ -473,16 +483,29 @@ class PgStore(Store):
             yield self
         finally:
             if self._pipeline is not None and not self.conn.broken:
-                self._q("ROLLBACK")
+                self._q("COMMIT")  # not ROLLBACK, which would drop the prepared statements
                 with suppress(psycopg.Error):
                     self.conn.pgconn.flush()  # so that the server ends it now
 
     def _roll_back(self) -> None:
+        """Outside the pipeline, so that psycopg forgets its prepared statements at once."""
         if self._pipeline is None or self.conn.broken:
             return  # a failure already rolled back, or the connection is gone
-        with suppress(StorageError):
-            self._q("ROLLBACK")
-            self._wait()
+        try:
+            with self._outside_pipeline():
+                self.round_trips += 1
+                self.conn.execute("ROLLBACK")
+        except (StorageError, psycopg.Error):
+            pass  # the connection is broken: the server ends the transaction
+
+    @contextmanager
+    def _unprepared(self) -> Iterator[None]:
+        """For changes to the schema: nothing prepared, and psycopg does not watch them."""
+        self.conn.prepare_threshold = None
+        try:
+            yield
+        finally:
+            self.conn.prepare_threshold = PREPARE_AFTER
 
     @contextmanager
     def _outside_pipeline(self) -> Iterator[None]:
@@ -658,7 +681,7 @@ def grant_statements(schema: str) -> list[str]:
 def create_roles(store: PgStore) -> list[str]:
     """Create this office's device roles (if new) and grant them the office; their names."""
     roles = device_roles(store.schema)
-    with store.write():
+    with store._unprepared(), store.write():
         existing = {
             row[0]
             for row in store._q("SELECT rolname FROM pg_roles WHERE rolname = ANY(?)", [roles])

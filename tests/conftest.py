@@ -60,6 +60,13 @@ def pytest_generate_tests(metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def prepare_at_once(monkeypatch) -> None:
+    """PostgreSQL connections in tests prepare each statement the first time it runs (an
+    office's wait for the fifth run): prepared statements at their harshest, everywhere."""
+    monkeypatch.setattr("loket.storage_pg.PREPARE_AFTER", 0)
+
+
 @pytest.fixture
 def backend(request) -> str:
     return getattr(request, "param", "sqlite")

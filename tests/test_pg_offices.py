@@ -10,7 +10,7 @@ import pytest
 
 from loket.cli import main
 from loket.engine import Engine
-from loket.errors import StorageError
+from loket.errors import Refused, StorageError
 
 DEMO = Path(__file__).parent.parent / "loket" / "office.toml"
 
@@ -41,6 +41,22 @@ def test_each_office_has_its_own_numbers_counters_and_config(city, clock):
         assert gent.call_next("1").called.number == "A001"
         assert deurne.waiting_counts()["A"] == 1
         assert gent.waiting_counts()["A"] == 1
+
+
+def test_prepared_statements_outlive_reads_refusals_and_rollbacks(city, clock):
+    """psycopg forgets its prepared statements on a ROLLBACK; in pipeline mode it used to
+    forget, on the server, the one it was preparing at that moment as well."""
+    with Engine(city, clock=clock) as engine:
+        engine.store.conn.prepare_threshold = 0  # as the tests' connections (conftest)
+        engine.open_desk("1", session="clerk")
+        for _ in range(3):
+            engine.issue_ticket("A")
+            engine.status()  # a read: its own snapshot
+            with pytest.raises(Refused, match="no current ticket"):
+                engine.finish("2")  # a write refused and rolled back
+            assert engine.call_next("1").called is not None
+        rows = engine.store._q("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
+    assert rows > 10
 
 
 def test_without_an_office_name_the_only_one_is_opened_and_several_are_refused(city, clock):
