@@ -314,7 +314,7 @@ def _parser() -> argparse.ArgumentParser:
         "--services", type=_codes, default=frozenset(), metavar="A,B", help="only these services"
     )
     sub.add_argument(
-        "--counters", type=_codes, default=frozenset(), metavar="1,2", help="only these counters"
+        "--counters", type=_ids, default=frozenset(), metavar="1,2", help="only these counters"
     )
     sub.add_argument(
         "--voice",
@@ -431,10 +431,16 @@ def _parsed(name: str):
 
 
 def _codes(text: str) -> frozenset[str]:
-    codes = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
-    if not codes:
-        raise argparse.ArgumentTypeError("expected codes separated by commas, such as A,B")
-    return codes
+    """An argparse type: service codes separated by commas, in either case (a,b is A,B)."""
+    return frozenset(code.upper() for code in _ids(text))
+
+
+def _ids(text: str) -> frozenset[str]:
+    """An argparse type: counter ids separated by commas, as the config spells them."""
+    ids = frozenset(part.strip() for part in text.split(",") if part.strip())
+    if not ids:
+        raise argparse.ArgumentTypeError("expected a list separated by commas, such as A,B or 1,2")
+    return ids
 
 
 def _port(text: str) -> int:

@@ -159,6 +159,17 @@ def test_apps_refuse_a_typo_before_opening_a_screen(loket, args, message):
     assert (code, err) == (1, message)
 
 
+def test_display_picks_counters_by_their_ids_as_the_config_spells_them(
+    db_path, clock, capsys, tmp_path
+):
+    config = tmp_path / "office.toml"
+    config.write_text(default_config_text().replace('id = "4"', 'id = "hal"'))
+    assert main(["--db", str(db_path), "init", "--config", str(config)], clock=clock) == 0
+    capsys.readouterr()
+    assert main(["--db", str(db_path), "display", "--counters", "hal,7"], clock=clock) == 1
+    assert capsys.readouterr().err == "loket: unknown counter '7' (known: 1, 2, 3, hal)\n"
+
+
 def test_display_voice_must_be_a_language_or_off(loket):
     with pytest.raises(SystemExit) as exit:
         loket("display", "--voice", "es")

@@ -27,6 +27,7 @@ from web.pages import (
     ADDRESS_PER_MINUTE,
     SPEAKING_AT_ONCE,
     SPEAKING_QUEUED,
+    DisplayFilters,
     JoinLimits,
 )
 from web.server import create_app
@@ -104,6 +105,12 @@ def test_the_display_filters_as_the_terminal_display_does(office, client):
     assert "Loket 3" in at_counter_3 and "Loket 1" not in at_counter_3
     no_history = client.get("/display?history=0").text
     assert "<ol>" not in no_history
+
+
+def test_counters_are_picked_by_their_ids_as_the_config_spells_them():
+    """Counter ids may hold small letters ("hal"); service codes are read in either case."""
+    filters = DisplayFilters.from_query({"counters": "hal,3", "services": "a"}, None)
+    assert (filters.counters, filters.services) == ({"hal", "3"}, {"A"})
 
 
 def test_the_display_names_the_services_in_its_language(office, client):

@@ -83,7 +83,7 @@ class DisplayFilters:
             raise BadRequest(f"lang={lang}: expected one of nl, fr, en, de")
         return cls(
             services=_codes(query.get("services", ""), "services", board and board.services),
-            counters=_codes(query.get("counters", ""), "counters", None),
+            counters=_codes(query.get("counters", ""), "counters", None, upper=False),
             voice=None if voice == "off" else voice,
             history=int(history),
             lang=lang,
@@ -106,8 +106,10 @@ class DisplayFilters:
         return "&".join(f"{key}={quote(value)}" for key, value in parts.items() if value)
 
 
-def _codes(text: str, name: str, known) -> frozenset[str]:
-    codes = frozenset(part.strip().upper() for part in text.split(",") if part.strip())
+def _codes(text: str, name: str, known, upper: bool = True) -> frozenset[str]:
+    """Service codes in either case; counter ids (upper=False) as the config spells them."""
+    parts = (part.strip() for part in text.split(",") if part.strip())
+    codes = frozenset(part.upper() if upper else part for part in parts)
     unknown = sorted(codes - set(known)) if known else []
     if unknown:
         raise BadRequest(f"{name}: unknown {', '.join(unknown)} (known: {', '.join(known)})")
