@@ -772,14 +772,15 @@ class Store:
         (`count_ahead` is for a ticket far from both ends of a very long line).
         """
         # One correlated count per direction over the list of services, not one per service:
-        # PostgreSQL plans each statement anew, and planning 2N subqueries cost more than running them.
+        # PostgreSQL plans a statement on its first runs, and planning 2N subqueries cost more
+        # than running them.
         near = (
             "(SELECT COUNT(*) FROM (SELECT 1 FROM tickets t WHERE t.status = 'waiting' "
             "AND t.service_day = ? AND t.service = s.code AND (t.due_at, t.id) {} (?, ?) "
-            "LIMIT ?) AS n)"
+            f"LIMIT {int(upto)}) AS n)"  # written in: see heads_of_lines
         )
         codes = " UNION ALL ".join("SELECT CAST(? AS TEXT) AS code" for _ in services)
-        key = (day, to_text(due), ticket_id, upto)
+        key = (day, to_text(due), ticket_id)
         return Plan(
             f"SELECT s.code, {near.format('<')}, {near.format('>')} FROM ({codes}) AS s"
             if services
@@ -798,13 +799,17 @@ class Store:
 
     @planned
     def heads_of_lines(self, services: Sequence[str], day: str, limit: int = 1) -> Plan:
-        """The first `limit` waiting tickets of each service in calling order, in one query."""
+        """The first `limit` waiting tickets of each service in calling order, in one query.
+
+        The limit is written into the query, not a parameter: PostgreSQL plans a prepared
+        statement once only if that plan looks as cheap as planning each run, and an
+        unknown LIMIT looks like a tenth of a long line."""
         query = " UNION ALL ".join(
             f"SELECT * FROM (SELECT {TICKET_COLUMNS} FROM tickets WHERE status = 'waiting' "
-            "AND service_day = ? AND service = ? ORDER BY due_at, id LIMIT ?) AS h"
+            f"AND service_day = ? AND service = ? ORDER BY due_at, id LIMIT {int(limit)}) AS h"
             for _ in services
         )
-        params = [value for code in services for value in (day, code, limit)]
+        params = [value for code in services for value in (day, code)]
         return Plan(query or None, params, lambda rows: [_ticket(row) for row in rows or ()])
 
     def key_in_line(
@@ -923,8 +928,8 @@ class Store:
         rows = self._q(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
-            f"WHERE e.id > ? {condition} ORDER BY e.id LIMIT ?",
-            (event_id, *params, limit),
+            f"WHERE e.id > ? {condition} ORDER BY e.id LIMIT {int(limit)}",
+            (event_id, *params),
         )
         return [_event(row) for row in rows]
 
@@ -940,8 +945,9 @@ class Store:
         return Plan(
             "SELECT e.id, e.at, e.action, e.ticket_id, e.from_state, e.to_state, e.counter, "
             "e.service, t.number FROM events e LEFT JOIN tickets t ON t.id = e.ticket_id "
-            f"WHERE e.action IN ('call', 'recall') {condition} ORDER BY e.id DESC LIMIT ?",
-            (*params, limit),
+            f"WHERE e.action IN ('call', 'recall') {condition} "
+            f"ORDER BY e.id DESC LIMIT {int(limit)}",
+            params,
             lambda rows: [_event(row) for row in rows],
         )
 
