@@ -373,11 +373,20 @@ class PgStore(Store):
                     for statement in UPGRADES[reached]:
                         self._q(statement)
                 self._q("UPDATE schema_version SET version = ?", (SCHEMA_VERSION,))
+                self._grant_again()
         except BaseException:
             self._roll_back()
             raise
         self._q("COMMIT")
         self._wait()
+
+    def _grant_again(self) -> None:
+        """After an upgrade, the office's device roles (if made) get the new tables too."""
+        roles = device_roles(self.schema)
+        found = self._q("SELECT count(*) FROM pg_roles WHERE rolname = ANY(?)", [roles])
+        if found.fetchone()[0] == len(roles):
+            for statement in grant_statements(self.schema):
+                self._q(statement)
 
     def close(self) -> None:
         if self._pipeline is not None and not self.conn.broken:

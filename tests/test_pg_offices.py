@@ -205,6 +205,20 @@ def test_an_office_of_schema_5_gains_more_time_and_device_tokens(city, clock):
         assert upgraded.device_role(secret) == "integration"
 
 
+def test_an_upgrade_grants_the_device_roles_their_new_tables(pg_cluster, city, clock):
+    with Engine(city, clock=clock) as office:
+        office.create_device_roles()
+        with office.store._unprepared(), office.store.write():  # as schema 5 left it
+            office.store._q("ALTER TABLE tickets DROP COLUMN postponed")
+            office.store._q("DROP TABLE device_tokens")
+            office.store._q("UPDATE schema_version SET version = 5")
+    with Engine(city, clock=clock, create=False) as upgraded:
+        secret = upgraded.create_device_token("kiosk", "web server")
+    kiosk_url = connect_as(pg_cluster, city, "upgraded_kiosk", "loket_main_kiosk")
+    with Engine(kiosk_url, clock=clock, create=False) as kiosk:
+        assert kiosk.device_role(secret) == "kiosk"  # device_tokens came with the upgrade
+
+
 def test_the_web_server_runs_on_a_kiosk_login(pg_cluster, city, clock):
     """`loket serve` with the kiosk role: phone pages, their buttons and the API's checks."""
     from starlette.testclient import TestClient
