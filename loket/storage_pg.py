@@ -77,6 +77,11 @@ SESSION_OPTIONS = " ".join(
 # reads end with COMMIT, a rollback waits outside it (`_roll_back`), and the schema is
 # changed unprepared (`_unprepared`).
 PREPARE_AFTER = 5
+# A device waits between visitors, and the connection that LISTENs only ever receives: a
+# server's idle_session_timeout (PostgreSQL 14 and later) must not end them. A pulled cable
+# is the keepalives' job.
+IDLE_TIMEOUT_SINCE = 140000
+NO_IDLE_TIMEOUT = "SET idle_session_timeout = 0"
 KEEPALIVES = {
     "keepalives": 1,
     "keepalives_idle": 10,
@@ -328,6 +333,8 @@ class PgStore(Store):
 
     def _prepare(self, create: bool, setup: Callable[[Store], None] | None) -> None:
         self._q(f"SET search_path TO {self.schema}")
+        if self.conn.info.server_version >= IDLE_TIMEOUT_SINCE:
+            self._q(NO_IDLE_TIMEOUT)
         version = self._version()
         if version == 0 and not create:
             raise StorageError(
@@ -549,22 +556,40 @@ class PgStore(Store):
         """Moves whenever another connection committed a change to this office.
 
         Learned from NOTIFY on a connection of its own that LISTENs: reading what already
-        arrived costs no round trip, so the apps may look as often as they like.
+        arrived costs no round trip, so the apps may look as often as they like. That
+        connection only ever receives, so a server or a DBA may end it as idle: it is
+        opened again at once, and only a server that cannot be reached is an outage.
         """
         try:
-            if self._listener is None:
-                self._listener = connect(self.url)
-                self._listener.execute(f"LISTEN {self.schema}")
-                self._changes += 1  # whatever happened before we listened
-            own = self.conn.info.backend_pid
-            for notice in self._listener.notifies(timeout=0):
-                if notice.pid != own:
-                    self._changes += 1
-            if self._listener.broken:
-                raise StorageError(f"lost the connection to the database server at {self.path}")
+            return self._notices()
+        except psycopg.Error:
+            self._stop_listening()
+        try:
+            return self._notices()
         except psycopg.Error as error:
+            self._stop_listening()
             raise storage_error(error, self.path) from None
+
+    def _notices(self) -> int:
+        if self._listener is None:
+            self._listener = connect(self.url)
+            if self._listener.info.server_version >= IDLE_TIMEOUT_SINCE:
+                self._listener.execute(NO_IDLE_TIMEOUT)
+            self._listener.execute(f"LISTEN {self.schema}")
+            self._changes += 1  # whatever happened while nobody listened
+        own = self.conn.info.backend_pid
+        for notice in self._listener.notifies(timeout=0):
+            if notice.pid != own:
+                self._changes += 1
+        if self._listener.broken:
+            raise psycopg.OperationalError("the connection that listens for changes was lost")
         return self._changes
+
+    def _stop_listening(self) -> None:
+        if self._listener is not None:
+            with suppress(psycopg.Error):
+                self._listener.close()
+        self._listener = None
 
     @planned
     def new_ticket_id(self) -> Plan:

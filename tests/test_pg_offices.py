@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import psycopg
@@ -57,6 +58,47 @@ def test_prepared_statements_outlive_reads_refusals_and_rollbacks(city, clock):
             assert engine.call_next("1").called is not None
         rows = engine.store._q("SELECT count(*) FROM pg_prepared_statements").fetchone()[0]
     assert rows > 10
+
+
+def ended(pg_cluster, pid: int) -> None:
+    """End one server connection, as a DBA or a pooler would, and wait until it is gone."""
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            time.sleep(0.01)
+
+
+def test_a_lost_listening_connection_is_opened_again_not_taken_for_an_outage(
+    pg_cluster, city, clock
+):
+    with Engine(city, clock=clock) as app, Engine(city, clock=clock) as kiosk:
+        seen = app.store.data_version()
+        ended(pg_cluster, app.store._listener.info.backend_pid)
+        # Never a StorageError (an app would show "one moment" for good, as it once did);
+        # once the end is read, what happened while nobody listened is looked at again.
+        assert changed_since(app, seen) > seen
+        after = app.store.data_version()
+        kiosk.issue_ticket("A")
+        assert changed_since(app, after) > after  # and it hears the others again
+
+
+def changed_since(engine: Engine, version: int) -> int:
+    deadline = time.monotonic() + 10
+    while (now := engine.store.data_version()) == version and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return now
+
+
+def test_the_servers_idle_session_timeout_does_not_end_a_waiting_device(pg_cluster, city, clock):
+    database = city.rpartition("/")[2].partition("?")[0]
+    with psycopg.connect(pg_cluster.url(), autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {database} SET idle_session_timeout = '300ms'")
+    with Engine(city, clock=clock) as display:
+        seen = display.store.data_version()
+        time.sleep(0.6)  # idle between two visitors
+        looks = [display.store.data_version() for _ in range(20) if not time.sleep(0.02)]
+        assert set(looks) == {seen}  # still listening, never opened again: nothing happened
+        assert display.waiting_counts()["A"] == 0  # and its own connection still answers
 
 
 def test_without_an_office_name_the_only_one_is_opened_and_several_are_refused(city, clock):
