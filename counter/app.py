@@ -383,6 +383,9 @@ class CounterApp(App):
         self._answered()
         if self.engine is None:
             return  # it became unavailable meanwhile
+        if self.holding and message.desk.held_by not in (None, self.session):
+            self.on_desk_lost(DeskLost())  # taken over: known at the take-over's redraw
+            return
         before = self.shown_number()
         self.desk, self.loaded_day = message.desk, message.day
         self.show()

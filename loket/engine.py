@@ -222,6 +222,8 @@ class Desk:
     upcoming: list[Ticket]
     """The next tickets this counter would call, in routing order."""
     served_today: int
+    held_by: str | None = None
+    """The session of the app that holds the desk (None: no app holds it)."""
 
 
 class _IssuedBefore(Exception):
@@ -1259,12 +1261,14 @@ class Engine:
                 store.longest_waiting_since.plan(desk.services, day),
                 store.served_count.plan(desk.id, day),
             )
+        held = presence.get(desk.id)
         return Desk(
-            counter=self._counter_state(desk, state, current, presence.get(desk.id), now),
+            counter=self._counter_state(desk, state, current, held, now),
             waiting={code: lines.get(code, Line()).waiting for code in desk.services},
             longest_waiting_since=longest,
             upcoming=_calling_order(heads, desk.prefer, now)[:upcoming],
             served_today=served,
+            held_by=held and held.session,
         )
 
     def waiting_counts(self) -> dict[str, int]:

@@ -1091,6 +1091,21 @@ async def test_a_screen_whose_desk_was_taken_over_says_so_and_only_quits(
     assert (state.state, state.present) == ("open", True)  # the colleague's desk, untouched
 
 
+async def test_a_take_over_is_known_at_the_redraw_it_causes_not_at_the_next_sign_of_life(
+    make_counter, office
+):
+    office.issue_ticket("A")
+    app = make_counter(presence_interval=3600, watch_interval=0.05)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        office.open_desk("1", "a-colleagues-screen", take_over=True)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert "overgenomen op een ander scherm" in shown(app, "#message")
+        await press(pilot, "n")
+    assert office.ticket("A001").status == "waiting"  # the colleague's line, untouched
+
+
 async def test_a_question_left_open_on_a_taken_over_screen_acts_for_nobody(
     make_counter, office, clock
 ):
