@@ -12,10 +12,9 @@ import json
 import os
 import re
 import sys
-from contextlib import suppress
 from datetime import date, datetime, time
 
-from loket.errors import LoketError
+from loket.errors import LoketError, Misconfigured
 from loket.safe_text import CONTROL, for_rich, printable
 
 EXIT_REFUSED = 1
@@ -1192,8 +1191,12 @@ def cmd_kiosk(args) -> int:
         raise LoketError(f"--speech: {error}") from None
     # The per-user default is created here, on first use; the app itself never creates one.
     # If the database cannot be opened now, the kiosk shows "one moment" and retries.
-    with suppress(LoketError):
+    try:
         _engine(args).close()
+    except Misconfigured:
+        raise  # waiting would not help: said before the screen opens
+    except LoketError:
+        pass
     kwargs = {} if args.clock is None else {"clock": args.clock}
     KioskApp(path, printer=args.printer, kiosk_name=args.name, voice=voice, **kwargs).run()
     return 0
@@ -1247,10 +1250,12 @@ def _refuse_unknown(path: str, counters=frozenset(), services=frozenset()) -> No
     A database that is not there yet is no error: the app waits for it.
     """
     from loket.engine import Engine
-    from loket.errors import StorageError
+    from loket.errors import Misconfigured, StorageError
 
     try:
         engine = Engine(path, create=False)
+    except Misconfigured:
+        raise  # waiting would not help: said before the screen opens
     except StorageError:
         return
     with engine:

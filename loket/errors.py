@@ -30,6 +30,11 @@ class StorageError(LoketError):
     """The database cannot be used: missing folder, read-only, locked, corrupt or too new."""
 
 
+class Misconfigured(StorageError):
+    """The database named is not one Loket can use as set up: not a file nor a PostgreSQL
+    URL, a database or login the server refuses, an office not made. Waiting will not help."""
+
+
 class NotAllowed(StorageError):
     """The device's database role may not make this change (PostgreSQL's device roles)."""
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -18,7 +19,7 @@ from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import NamedTuple
 
-from loket.errors import Refused, StorageError
+from loket.errors import Misconfigured, Refused, StorageError
 from loket.model import Appointment, DeviceToken, Event, Ticket, from_text, to_text
 
 BUSY_TIMEOUT_MS = 10_000
@@ -1063,8 +1064,14 @@ def _create_private(path: str) -> None:
 
 
 def is_url(target: str | os.PathLike) -> bool:
-    """Whether a database names a PostgreSQL server (a URL) rather than a SQLite file."""
-    return str(target).startswith(("postgresql://", "postgres://"))
+    """Whether a database names a PostgreSQL server (a URL) rather than a SQLite file; the
+    URL of anything else (a typo such as postgresql:/host, or mysql://) is refused."""
+    text = str(target)
+    if text.startswith(("postgresql://", "postgres://")):
+        return True
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]+:/", text):
+        raise Misconfigured(f"{text} is neither a file nor a postgresql://USER@HOST/DATABASE URL")
+    return False
 
 
 def open_store(

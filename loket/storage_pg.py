@@ -43,7 +43,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
-from loket.errors import NotAllowed, StorageError
+from loket.errors import Misconfigured, NotAllowed, StorageError
 from loket.storage import SCHEMA_VERSION, Plan, Store, first_value, planned
 
 DEFAULT_OFFICE = "main"
@@ -337,7 +337,7 @@ class PgStore(Store):
             self._q(NO_IDLE_TIMEOUT)
         version = self._version()
         if version == 0 and not create:
-            raise StorageError(
+            raise Misconfigured(
                 f"{self.path} holds no Loket office {self.office!r}: "
                 f"set it up with `loket --db URL --office {self.office} init`"
             )
@@ -641,10 +641,10 @@ def _only_office(conn, url: str, create: bool) -> str:
     if not names:
         if create:
             return DEFAULT_OFFICE
-        raise StorageError(
+        raise Misconfigured(
             f"{shown(url)} holds no Loket office: set it up with `loket --db URL init`"
         )
-    raise StorageError(
+    raise Misconfigured(
         f"{shown(url)} holds several offices ({', '.join(names)}): "
         "name one with --office NAME or LOKET_OFFICE"
     )
@@ -656,8 +656,8 @@ def storage_error(error: psycopg.Error, where: str) -> StorageError:
     text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
     if isinstance(error, psycopg.errors.InsufficientPrivilege):
         return NotAllowed(f"this device's database role may not do that at {where} ({text})")
-    if isinstance(error, psycopg.OperationalError):
-        return StorageError(f"the database server at {where} cannot be reached ({text})")
+    if isinstance(error, psycopg.OperationalError):  # down, unreachable, or refusing us
+        return StorageError(f"no connection to the database server at {where} ({text})")
     return StorageError(f"database error at {where}: {text}")
 
 

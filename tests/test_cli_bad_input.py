@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -94,6 +96,24 @@ def test_an_empty_db_option_is_refused_not_the_per_user_office(tmp_path, monkeyp
     assert main(["--db", "", "ticket", "A"]) == 1
     assert capsys.readouterr().err == "loket: --db: the path is empty\n"
     assert not (tmp_path / "loket").exists()
+
+
+@pytest.mark.parametrize("target", ["mysql://loket@db/loket", "postgresql:/db.stad.local/loket"])
+@pytest.mark.parametrize("command", [["status"], ["counter", "1"], ["display"], ["kiosk"]])
+def test_a_database_that_is_no_file_nor_postgresql_url_is_one_sentence(
+    tmp_path, monkeypatch, target, command
+):
+    """Said before any screen opens: an app would otherwise wait for it forever."""
+    monkeypatch.chdir(tmp_path)  # a relative "file" named so would land here, never elsewhere
+    run = subprocess.run(
+        [sys.executable, "-m", "loket", "--db", target, *command],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert (run.returncode, run.stderr) == (
+        1,
+        f"loket: {target} is neither a file nor a postgresql://USER@HOST/DATABASE URL\n",
+    )
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- Item 15: names from outside print as the characters they are ------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -99,6 +101,18 @@ def test_the_servers_idle_session_timeout_does_not_end_a_waiting_device(pg_clust
         looks = [display.store.data_version() for _ in range(20) if not time.sleep(0.02)]
         assert set(looks) == {seen}  # still listening, never opened again: nothing happened
         assert display.waiting_counts()["A"] == 0  # and its own connection still answers
+
+
+@pytest.mark.parametrize("command", [["counter", "1"], ["display"], ["kiosk"]])
+def test_an_app_on_a_database_without_an_office_says_so_before_its_screen_opens(
+    city, command, tmp_path
+):
+    run = subprocess.run(
+        [sys.executable, "-m", "loket", "--db", city, *command],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, cwd=tmp_path,
+    )  # fmt: skip
+    assert run.returncode == 1
+    assert run.stderr.endswith("holds no Loket office: set it up with `loket --db URL init`\n")
 
 
 def test_without_an_office_name_the_only_one_is_opened_and_several_are_refused(city, clock):
