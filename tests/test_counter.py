@@ -581,6 +581,18 @@ async def test_a_visitor_ticket_is_shown_large_until_the_clerk_closes_it(make_co
         assert app.query_one("#number").text == "A001"
 
 
+async def test_the_priority_box_stays_within_the_visitor_ticket_dialog_at_80_columns(
+    make_counter,
+):
+    app = make_counter()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await press(pilot, "i")
+        box = app.screen.query_one("#priority")
+        dialog = app.screen.query_one(".dialog")
+        assert box.region.right <= dialog.content_region.right  # its right edge is seen
+
+
 # the printer at the desk
 
 
