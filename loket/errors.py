@@ -31,8 +31,9 @@ class StorageError(LoketError):
 
 
 class Misconfigured(StorageError):
-    """The database named is not one Loket can use as set up: not a file nor a PostgreSQL
-    URL, a database or login the server refuses, an office not made. Waiting will not help."""
+    """The database named is not one Loket can use as set up: neither a file nor a PostgreSQL
+    URL, or a database without the office asked for (or with several, none named). Waiting
+    will not help, so the apps say it before their screens open."""
 
 
 class NotAllowed(StorageError):
