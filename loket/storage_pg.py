@@ -451,11 +451,16 @@ class PgStore(Store):
         """Leave the failed pipeline, roll back what is left, and start afresh."""
         self._leave_pipeline(error)
         self._unanswered = False
+        self._roll_back_now()
+        return storage_error(error, self.path)
+
+    def _roll_back_now(self) -> None:
+        """ROLLBACK outside the pipeline, where psycopg forgets its prepared statements at
+        once (see PREPARE_AFTER); a broken connection's transaction the server ends itself."""
         if not self.conn.broken and self.conn.info.transaction_status != IDLE:
             with suppress(psycopg.Error):
                 self.round_trips += 1
                 self.conn.execute("ROLLBACK")
-        return storage_error(error, self.path)
 
     def _many(self, query: str, rows: Sequence[Sequence]) -> None:
         self._changed = self._changed or query.startswith(CHANGES)
@@ -504,15 +509,10 @@ class PgStore(Store):
                     self.conn.pgconn.flush()  # so that the server ends it now
 
     def _roll_back(self) -> None:
-        """Outside the pipeline, so that psycopg forgets its prepared statements at once."""
         if self._pipeline is None or self.conn.broken:
             return  # a failure already rolled back, or the connection is gone
-        try:
-            with self._outside_pipeline():
-                self.round_trips += 1
-                self.conn.execute("ROLLBACK")
-        except (StorageError, psycopg.Error):
-            pass  # the connection is broken: the server ends the transaction
+        with suppress(StorageError), self._outside_pipeline():  # a failure there rolls back
+            self._roll_back_now()
 
     @contextmanager
     def _unprepared(self) -> Iterator[None]:
